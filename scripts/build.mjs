@@ -1,0 +1,25 @@
+// Builds the package: tsc emits CommonJS and types into dist/, then an ES-module entry re-exports them by name.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const dist = path.join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+});
+
+// Named ESM exports generated from the built CommonJS module, so `import { x }` works without a second build.
+const require = createRequire(import.meta.url);
+const names = Object.keys(require(path.join(dist, 'index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
+writeFileSync(
+  path.join(dist, 'index.mjs'),
+  `// ES-module entry of the package: re-exports the CommonJS build by name.\nimport cjs from './index.js';\n\n${names
+    .map((name) => `export const ${name} = cjs.${name};`)
+    .join('\n')}\nexport default cjs;\n`,
+);
+writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js';\n");
+console.log(`Built dist/ (${names.length} exports: ${names.join(', ')})`);
