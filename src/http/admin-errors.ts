@@ -1,0 +1,50 @@
+// Renders every admin failure as { errors: [...] } with its status; unexpected failures are logged, not shown.
+import type { ErrorRequestHandler } from 'express';
+import { AdminError } from '../errors';
+import { errorSummary } from '../logging';
+import { BcryptOverloadedError } from '../security/bcrypt-pool';
+import { isUnavailableError } from '../services/mongo-errors';
+import type { Logger } from '../types';
+
+/** body-parser error types, mapped to admin errors. */
+function fromBodyParser(error: { type?: unknown; status?: unknown }): AdminError | null {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return AdminError.of('InvalidRequest', 'The body is not valid JSON.');
+    case 'entity.too.large':
+      return AdminError.of('PayloadTooLarge', 'The body is too large.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return AdminError.of('UnsupportedMediaType', 'The body must be JSON in UTF-8.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return AdminError.of('InvalidRequest', 'The body could not be read.');
+    default:
+      return null;
+  }
+}
+
+export function adminErrorHandler(log: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const parserError = typeof error === 'object' && error !== null ? fromBodyParser(error) : null;
+    let adminError: AdminError;
+    if (error instanceof AdminError) {
+      adminError = error;
+    } else if (parserError) {
+      adminError = parserError;
+    } else if (isUnavailableError(error) || error instanceof BcryptOverloadedError) {
+      log.warn({ err: errorSummary(error) }, 'Admin request refused: service unavailable');
+      adminError = AdminError.of('ServiceUnavailable', 'The service is temporarily unavailable; retry later.');
+      res.setHeader('Retry-After', '1');
+    } else {
+      log.error({ err: errorSummary(error) }, 'Admin request failed unexpectedly');
+      adminError = AdminError.of('InternalError', 'An unexpected error occurred; the server log has the details.');
+    }
+    res.status(adminError.status).json({ errors: adminError.items });
+  };
+}

@@ -1,0 +1,24 @@
+// Parses admin JSON bodies within a size limit, and accepts a body the host's own express.json() already parsed.
+import express, { type RequestHandler } from 'express';
+import { AdminError } from '../errors';
+
+export function jsonBody(limitBytes: number): RequestHandler {
+  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+  return (req, res, next) => {
+    if (req.body !== undefined) {
+      next();
+      return;
+    }
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (!hasBody) {
+      req.body = {};
+      next();
+      return;
+    }
+    if (!req.is('application/json')) {
+      next(AdminError.of('UnsupportedMediaType', 'Send the body as Content-Type: application/json.'));
+      return;
+    }
+    parse(req, res, next);
+  };
+}

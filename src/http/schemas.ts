@@ -1,0 +1,153 @@
+// JSON schemas of every admin request body and query; ajv validates with them (and OpenAPI is generated from them).
+
+const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})?)?$';
+
+const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+
+export const rateLimitSchema = {
+  description: 'At most `limit` requests in any rolling `windowSeconds`; null means unlimited.',
+  anyOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['limit', 'windowSeconds'],
+      properties: { limit: { type: 'integer' }, windowSeconds: { type: 'integer' } },
+    },
+    { type: 'null' },
+  ],
+} as const;
+
+export const tokenCreateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    id: { type: 'string', maxLength: 100, description: 'A UUID; generated when left out.' },
+    name: text(1000),
+    secret: { type: 'string', maxLength: 4096, description: 'Left out: the server generates one and returns it once.' },
+    isDisabled: { type: 'boolean' },
+    rateLimit: rateLimitSchema,
+  },
+} as const;
+
+export const tokenPatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: text(1000),
+    secret: { type: 'string', maxLength: 4096, description: 'Non-empty: rotate to this secret. Empty: keep the current one.' },
+    isDisabled: { type: 'boolean' },
+    rateLimit: rateLimitSchema,
+  },
+} as const;
+
+export const tokenRotateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { secret: { type: 'string', maxLength: 4096, description: 'Left out: the server generates one and returns it once.' } },
+} as const;
+
+const paging = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, description: 'Page size, default 100.' },
+  cursor: { type: 'string', maxLength: 200, description: 'The nextCursor of the previous page.' },
+} as const;
+
+const auditFilters = {
+  createdBy: text(1000),
+  lastModifiedBy: text(1000),
+  createdAtFrom: { type: 'string', pattern: DATE_PATTERN },
+  createdAtTo: { type: 'string', pattern: DATE_PATTERN },
+  lastModifiedFrom: { type: 'string', pattern: DATE_PATTERN },
+  lastModifiedTo: { type: 'string', pattern: DATE_PATTERN },
+} as const;
+
+const tokenFilters = {
+  id: { type: 'string', pattern: UUID_PATTERN },
+  name: text(1000),
+  isDisabled: { type: 'boolean' },
+  ...auditFilters,
+} as const;
+
+export const tokenListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...tokenFilters, ...paging },
+} as const;
+
+export const tokenCountQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: tokenFilters,
+} as const;
+
+const actionMetaSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', maxLength: 200, description: 'A registered handler (actionType handler) or procedure (actionType procedure).' },
+    inputType: { enum: ['rawBody', 'parameters'], description: 'Handlers only; default rawBody.' },
+  },
+} as const;
+
+const definitionFields = {
+  name: { type: ['string', 'null'], maxLength: 1000 },
+  description: { type: ['string', 'null'], maxLength: 10000 },
+  route: { type: 'string', maxLength: 1000, description: 'The suffix after the base path, e.g. tickets/{id}/status.' },
+  securitySettings: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['allowedTokens'],
+    properties: { allowedTokens: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 100 } } },
+  },
+  actionType: { enum: ['handler', 'procedure'] },
+  actionMeta: actionMetaSchema,
+} as const;
+
+export const definitionCreateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['route', 'actionMeta'],
+  properties: { id: { type: 'string', maxLength: 100, description: 'A UUID; generated when left out.' }, ...definitionFields },
+} as const;
+
+export const definitionPatchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: definitionFields,
+} as const;
+
+const definitionFilters = {
+  id: { type: 'string', pattern: UUID_PATTERN },
+  name: text(1000),
+  route: { type: 'string', maxLength: 1000, description: 'Exact route, ignoring case.' },
+  allowedToken: { type: 'string', pattern: UUID_PATTERN, description: 'Definitions that allow this token.' },
+  actionType: { enum: ['handler', 'procedure'] },
+  ...auditFilters,
+} as const;
+
+export const definitionListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { ...definitionFilters, ...paging },
+} as const;
+
+export const definitionCountQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: definitionFilters,
+} as const;
+
+export const eventListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    objectType: { enum: ['ApiToken', 'ApiDefinition'] },
+    objectId: { type: 'string', maxLength: 100 },
+    action: { enum: ['created', 'updated', 'deleted'] },
+    ...paging,
+  },
+} as const;
+
+export const emptyQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const;

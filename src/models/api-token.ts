@@ -1,0 +1,71 @@
+// The ApiToken mongoose model, bound to the host's connection, and its mapping to the public shape.
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { ApiToken, RateLimit } from '../types';
+
+/** A stored token. `secretDigest` and `secretHash` never leave the package. */
+export interface ApiTokenDoc {
+  _id: string;
+  name: string;
+  secretDigest: string;
+  secretHash: string;
+  isDisabled: boolean;
+  rateLimit: RateLimit | null;
+  createdBy: string;
+  createdAt: Date;
+  lastModifiedBy: string;
+  lastModified: Date;
+  /** Set while a delete checks for links; see token-links.ts. Not part of the public view. */
+  deletingSince?: Date | null;
+}
+
+const rateLimitSchema = new Schema<RateLimit>(
+  { limit: { type: Number, required: true }, windowSeconds: { type: Number, required: true } },
+  { _id: false },
+);
+
+const apiTokenSchema = new Schema<ApiTokenDoc>(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    secretDigest: { type: String, required: true },
+    secretHash: { type: String, required: true },
+    isDisabled: { type: Boolean, required: true, default: false },
+    rateLimit: { type: rateLimitSchema, default: null },
+    createdBy: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    lastModifiedBy: { type: String, required: true },
+    lastModified: { type: Date, required: true },
+    deletingSince: { type: Date, default: null },
+  },
+  // Indexes are built by ready(), so a failure surfaces there instead of as an unhandled model 'error' event.
+  { versionKey: false, autoIndex: false, autoCreate: false, strict: true, bufferCommands: false },
+);
+// The unique digest index is both the O(1) lookup by secret and the atomic guarantee that secrets are unique.
+apiTokenSchema.index({ secretDigest: 1 }, { unique: true });
+// Serve the default list order (newest first) and its cursor, alone and behind the common equality filters.
+apiTokenSchema.index({ createdAt: -1, _id: -1 });
+apiTokenSchema.index({ isDisabled: 1, createdAt: -1, _id: -1 });
+apiTokenSchema.index({ createdBy: 1, createdAt: -1, _id: -1 });
+apiTokenSchema.index({ name: 1, createdAt: -1, _id: -1 });
+
+export type ApiTokenModel = Model<ApiTokenDoc>;
+
+/** The model on the host's connection; one per collection name, reused if it already exists. */
+export function apiTokenModel(connection: Connection, collection: string): ApiTokenModel {
+  const name = `UdapiApiToken_${collection}`;
+  return (connection.models[name] as ApiTokenModel | undefined) ?? connection.model<ApiTokenDoc>(name, apiTokenSchema, collection);
+}
+
+/** The public view: an explicit pick, so a new stored field can never leak by default. */
+export function toApiToken(doc: ApiTokenDoc): ApiToken {
+  return {
+    id: doc._id,
+    name: doc.name,
+    isDisabled: doc.isDisabled,
+    rateLimit: doc.rateLimit ? { limit: doc.rateLimit.limit, windowSeconds: doc.rateLimit.windowSeconds } : null,
+    createdBy: doc.createdBy,
+    createdAt: doc.createdAt.toISOString(),
+    lastModifiedBy: doc.lastModifiedBy,
+    lastModified: doc.lastModified.toISOString(),
+  };
+}

@@ -1,0 +1,170 @@
+// createUserDefinedApis: wires options, models, services and routers into the object the host uses.
+import { EventEmitter } from 'node:events';
+import type { RequestHandler, Router } from 'express';
+import { ActionRegistry } from './actions/registry';
+import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './actions/types';
+import { Catalog } from './catalog/catalog';
+import { ChangeFeed } from './catalog/change-feed';
+import { changeModel } from './models/change';
+import { createEndpointHandler } from './endpoint/endpoint-handler';
+import { MemorySlidingWindow } from './endpoint/sliding-window';
+import { HealthMonitor } from './health';
+import { apiDefinitionModel, type ApiDefinitionDoc } from './models/api-definition';
+import { apiTokenModel, type ApiTokenDoc } from './models/api-token';
+import { eventModel } from './models/event';
+import { parseOptions } from './options';
+import { errorSummary, streamLogger } from './logging';
+import { createAdminRouter } from './http/admin-router';
+import { BcryptPool } from './security/bcrypt-pool';
+import { SecretVerifier } from './security/secret-verifier';
+import { VerifiedSecrets } from './security/verified-secrets';
+import { EventLog } from './services/event-log';
+import { DefinitionService } from './services/definition-service';
+import { TokenService } from './services/token-service';
+import type { ChangeEvent, ObjectType, UserDefinedApisOptions } from './types';
+
+/** The object `createUserDefinedApis` returns. */
+export interface UserDefinedApis {
+  /** The admin REST API (mount it where admins reach it, e.g. `/admin/udapi`). Each call builds a new router. */
+  adminRouter(): Router;
+  /** Resolves once the connection is open and the indexes exist. Call it before serving traffic. */
+  ready(): Promise<void>;
+  /** Stops background timers. The host's connection stays open: it belongs to the host. */
+  close(): Promise<void>;
+  /**
+   * The user-defined APIs themselves: mount it at the base path (default `/api/custom`), before any body
+   * parser. Consumers call it with `Authorization: Bearer <secret>`.
+   */
+  endpoint(): RequestHandler;
+  /** Registers a handler that definitions with actionType `handler` can run. Throws on a bad or taken name. */
+  registerHandler(name: string, handler: ActionHandler): UserDefinedApis;
+  /** Registers a procedure (actionType `procedure`) and the body parameters it requires. Throws on a bad or taken name. */
+  registerProcedure(name: string, options: ProcedureOptions, procedure: ProcedureHandler): UserDefinedApis;
+  /** Subscribes to information events (create, update, delete of tokens and definitions). */
+  on(event: 'change', listener: (event: ChangeEvent) => void): UserDefinedApis;
+  off(event: 'change', listener: (event: ChangeEvent) => void): UserDefinedApis;
+}
+
+/** What tests and the benchmark inspect; reached through `internalsOf`, never exported from the package root. */
+export interface Internals {
+  tokens: TokenService;
+  definitions: DefinitionService;
+  events: EventLog;
+  bcrypt: BcryptPool;
+  verified: VerifiedSecrets;
+  verifier: SecretVerifier;
+  catalog: Catalog;
+  health: HealthMonitor;
+  feed: ChangeFeed;
+}
+
+const INTERNALS = new WeakMap<UserDefinedApis, Internals>();
+
+export function internalsOf(udapi: UserDefinedApis): Internals {
+  const internals = INTERNALS.get(udapi);
+  if (!internals) throw new TypeError('Not an object created by createUserDefinedApis');
+  return internals;
+}
+
+/**
+ * Builds the plugin. Options are checked now; a bad one throws an error that says how to fix it.
+ * @example
+ * const udapi = createUserDefinedApis({ connection: mongoose.connection, pepper: process.env.UDAPI_PEPPER!, authenticateAdmin });
+ * app.use('/admin/udapi', udapi.adminRouter());
+ * await udapi.ready();
+ */
+export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefinedApis {
+  const config = parseOptions(options);
+  const managerLog = streamLogger(config.logger, 'manager', config.instanceId);
+  const emitter = new EventEmitter();
+  // Listeners are the host's business; without a limit warning hosts may attach many.
+  emitter.setMaxListeners(0);
+
+  const tokenModel = apiTokenModel(config.connection, config.collections.tokens);
+  const events = new EventLog(eventModel(config.connection, config.collections.events), config.eventRetentionDays,
+    (event) => emitter.emit('change', event), managerLog);
+  const bcrypt = new BcryptPool(config.bcryptRounds, config.bcryptConcurrency, config.bcryptQueueLimit);
+  const verified = new VerifiedSecrets(config.verifiedSecretCacheSize);
+  const actions = new ActionRegistry();
+  const definitionModel = apiDefinitionModel(config.connection, config.collections.definitions);
+  const catalog = new Catalog(tokenModel, definitionModel, config.basePath);
+  const changes = changeModel(config.connection, config.collections.changes);
+  const feed = new ChangeFeed(changes, catalog, managerLog);
+  /**
+   * After every stored change: log it for the other instances, then update this instance's view at once. A
+   * failure here leaves the view possibly behind, so it is marked stale and the health check reloads it.
+   */
+  const refreshing = <Doc>(objectType: ObjectType, refresh: (id: string, known?: Doc | null) => Promise<void>) => async (id: string, known?: Doc | null): Promise<void> => {
+    try {
+      await feed.record(objectType, id);
+    } catch (error) {
+      managerLog.error({ err: errorSummary(error), objectId: id }, 'Could not log a change for the other instances; their periodic reload will catch up');
+    }
+    try {
+      await refresh(id, known);
+    } catch (error) {
+      catalog.stale = true;
+      managerLog.error({ err: errorSummary(error), objectId: id }, 'Could not refresh the in-memory view after a change; it will be reloaded');
+    }
+  };
+  const definitions = new DefinitionService(definitionModel, tokenModel, actions, config.basePath, events, managerLog,
+    refreshing<ApiDefinitionDoc>('ApiDefinition', (id, known) => catalog.refreshDefinition(id, known)));
+  const digestOwner = async (secretDigest: string): Promise<string | undefined> => {
+    if (catalog.loaded && !catalog.stale) return catalog.tokenByDigest(secretDigest)?.id;
+    const row = await tokenModel.findOne({ secretDigest }, { _id: 1 }).lean<{ _id: string }>().exec();
+    return row?._id;
+  };
+  const tokens = new TokenService(tokenModel, config.pepper, bcrypt, verified, events, managerLog, (tokenId) => definitions.linkedTo(tokenId),
+    digestOwner, refreshing<ApiTokenDoc>('ApiToken', (id, known) => catalog.refreshToken(id, known)));
+  const verifier = new SecretVerifier(catalog, config.pepper, bcrypt, verified, managerLog);
+  const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
+  const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
+  const rateLimits = config.rateLimitStore ?? new MemorySlidingWindow();
+
+  let readyPromise: Promise<void> | undefined;
+  const udapi: UserDefinedApis = {
+    adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events }, managerLog),
+    endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog }),
+    registerHandler: (name, handler) => {
+      actions.registerHandler(name, handler);
+      return udapi;
+    },
+    registerProcedure: (name, procedureOptions, procedure) => {
+      actions.registerProcedure(name, procedureOptions, procedure);
+      return udapi;
+    },
+    ready: () => {
+      readyPromise ??= (async () => {
+        await config.connection.asPromise();
+        await tokenModel.createIndexes();
+        await definitionModel.createIndexes();
+        await changes.createIndexes();
+        await eventModel(config.connection, config.collections.events).createIndexes();
+        await health.start();
+        if (!health.ready) throw new Error('The database did not answer during ready(); see the manager log');
+        events.startPruning();
+        feed.start(config.changePollIntervalMs, config.fullReloadIntervalMs);
+        managerLog.info({ bcryptRounds: config.bcryptRounds, bcryptConcurrency: config.bcryptConcurrency }, 'User-defined APIs ready');
+      })();
+      readyPromise.catch(() => {
+        readyPromise = undefined; // let the host retry ready() after a failure
+      });
+      return readyPromise;
+    },
+    close: async () => {
+      events.stopPruning();
+      health.stop();
+      await feed.stop();
+    },
+    on: (event, listener) => {
+      emitter.on(event, listener);
+      return udapi;
+    },
+    off: (event, listener) => {
+      emitter.off(event, listener);
+      return udapi;
+    },
+  };
+  INTERNALS.set(udapi, { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed });
+  return udapi;
+}

@@ -1,0 +1,56 @@
+// Finds the token of a presented secret by digest (no bcrypt) and confirms it with bcrypt once per instance.
+import type { KeyObject } from 'node:crypto';
+import type { Catalog, CachedToken } from '../catalog/catalog';
+import type { Logger } from '../types';
+import type { BcryptPool } from './bcrypt-pool';
+import { digestSecret, pepperKey, secretProblem } from './secrets';
+import type { VerifiedSecrets } from './verified-secrets';
+
+export class SecretVerifier {
+  private readonly pepper: KeyObject;
+
+  constructor(
+    private readonly catalog: Catalog,
+    pepper: Buffer,
+    private readonly bcrypt: BcryptPool,
+    private readonly verified: VerifiedSecrets,
+    private readonly log: Logger,
+  ) {
+    this.pepper = pepperKey(pepper);
+  }
+
+  /**
+   * The token whose digest matches, or undefined. No bcrypt: an unknown secret costs one HMAC and one map
+   * lookup. The digest is keyed by the pepper, so a match already proves knowledge of the secret.
+   */
+  lookup(secret: string): CachedToken | undefined {
+    if (secretProblem(secret) !== null) return undefined;
+    return this.catalog.tokenByDigest(digestSecret(this.pepper, secret));
+  }
+
+  /** Whether this instance already confirmed this token's current secret (then confirm() costs nothing). */
+  isConfirmed(token: CachedToken): boolean {
+    return this.verified.has(token.secretDigest, token.secretHash);
+  }
+
+  /**
+   * Defence in depth against a tampered document: the bcrypt hash must match too. Runs bcrypt only the
+   * first time this instance sees this (digest, hash) pair; the endpoint calls it only for requests that
+   * would otherwise succeed, so refusals never pay for bcrypt and cannot be told apart by timing.
+   */
+  async confirm(secret: string, token: CachedToken): Promise<boolean> {
+    if (this.verified.has(token.secretDigest, token.secretHash)) return true;
+    if (!(await this.bcrypt.compare(secret, token.secretHash))) {
+      this.log.warn({ objectType: 'ApiToken', objectId: token.id }, 'A secret matched a token digest but not its bcrypt hash');
+      return false;
+    }
+    this.verified.add(token.secretDigest, token.secretHash);
+    return true;
+  }
+
+  /** Both steps: the token of a secret, or null. */
+  async verify(secret: string): Promise<CachedToken | null> {
+    const token = this.lookup(secret);
+    return token && (await this.confirm(secret, token)) ? token : null;
+  }
+}

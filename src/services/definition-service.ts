@@ -1,0 +1,265 @@
+// ApiDefinition use cases: create, read, list, count, update and delete, with the route and link rules.
+import { randomUUID } from 'node:crypto';
+import type { ActionRegistry } from '../actions/registry';
+import { AdminError, type AdminErrorItem } from '../errors';
+import { toApiDefinition, type ApiDefinitionDoc, type ApiDefinitionModel } from '../models/api-definition';
+import type { ApiTokenModel } from '../models/api-token';
+import { foldCase, parseRoute } from '../routing/route-grammar';
+import type { ActionMeta, ActionType, ApiDefinition, Logger, Page } from '../types';
+import type { ChangeContext } from './change-context';
+import type { EventLog } from './event-log';
+import { KeyedMutex } from './keyed-mutex';
+import { isDuplicateKeyError } from './mongo-errors';
+import { timeRanges, type AuditFilter } from './filters';
+import { afterCursor, pageOf } from './pagination';
+import { missingTokenIds } from './token-links';
+import { isUuid, NAME_MAX_LENGTH } from './validation-rules';
+
+export const MAX_ALLOWED_TOKENS = 1000;
+
+export interface DefinitionCreateInput {
+  id?: string;
+  name?: string | null;
+  description?: string | null;
+  route: string;
+  securitySettings?: { allowedTokens: string[] };
+  actionType?: ActionType;
+  actionMeta: ActionMeta;
+}
+
+export type DefinitionPatch = Partial<Omit<DefinitionCreateInput, 'id'>>;
+
+export interface DefinitionFilter extends AuditFilter {
+  id?: string;
+  name?: string;
+  /** Matched ignoring case. */
+  route?: string;
+  /** Definitions that allow this token id. */
+  allowedToken?: string;
+  actionType?: ActionType;
+}
+
+/** The stored fields a create or update decides; the audit fields come on top. */
+type DefinitionFields = Pick<ApiDefinitionDoc, 'route' | 'routeKey' | 'routeLower' | 'securitySettings' | 'actionType' | 'actionMeta'>
+  & { name?: string; description?: string };
+
+export class DefinitionService {
+  private readonly writes = new KeyedMutex();
+
+  constructor(
+    private readonly model: ApiDefinitionModel,
+    private readonly tokenModel: ApiTokenModel,
+    private readonly actions: ActionRegistry,
+    private readonly basePath: string,
+    private readonly events: EventLog,
+    private readonly log: Logger,
+    /** Called after every stored change, inside the per-definition lock, so this instance's view updates at once. */
+    private readonly changed: (id: string, known?: ApiDefinitionDoc | null) => Promise<void>,
+  ) {}
+
+  async create(input: DefinitionCreateInput, ctx: ChangeContext): Promise<ApiDefinition> {
+    const id = input.id?.toLowerCase() ?? randomUUID();
+    const problems: AdminErrorItem[] = [];
+    if (input.id !== undefined && !isUuid(input.id)) problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
+    const fields = this.checkFields(id, input, problems);
+    await this.checkTokens(id, allowedTokensOf(input), problems);
+    if (!fields || problems.length > 0) throw new AdminError(problems);
+
+    this.logChange(ctx, id, `Creating ApiDefinition with route '${fields.route}' (${id})`);
+    const now = new Date();
+    const doc: ApiDefinitionDoc = { _id: id, ...fields, createdBy: ctx.user.name, createdAt: now, lastModifiedBy: ctx.user.name, lastModified: now };
+    try {
+      await this.model.collection.insertOne(doc as unknown as Record<string, unknown>);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      throw await this.duplicateError(id, fields, error);
+    }
+    // R2 of the token-links protocol: a token deleted meanwhile undoes this create.
+    const vanished = await missingTokenIds(this.tokenModel, fields.securitySettings.allowedTokens);
+    if (vanished.length > 0) {
+      await this.model.deleteOne({ _id: id }).exec();
+      throw unknownTokens(id, vanished);
+    }
+    await this.changed(id, doc);
+    this.logChange(ctx, id, `Created ApiDefinition with route '${doc.route}' (${id})`);
+    await this.events.record({ objectType: 'ApiDefinition', action: 'created', objectId: id, route: doc.route, user: ctx.user.name });
+    return toApiDefinition(doc);
+  }
+
+  async get(id: string): Promise<ApiDefinition> {
+    return toApiDefinition(await this.load(id));
+  }
+
+  async list(filter: DefinitionFilter, limit: number, cursor?: string): Promise<Page<ApiDefinition>> {
+    const query = { ...queryOf(filter), ...afterCursor('createdAt', cursor) };
+    return pageOf(
+      (n) => this.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiDefinitionDoc[]>().exec(),
+      limit,
+      (doc) => doc.createdAt,
+      toApiDefinition,
+    );
+  }
+
+  async count(filter: DefinitionFilter): Promise<number> {
+    return this.model.countDocuments(queryOf(filter)).exec();
+  }
+
+  /** The ids of the definitions that allow a token (R1 of the token-links protocol). */
+  async linkedTo(tokenId: string): Promise<string[]> {
+    const rows = await this.model.find({ 'securitySettings.allowedTokens': tokenId }, { _id: 1 }).lean<{ _id: string }[]>().exec();
+    return rows.map((row) => row._id);
+  }
+
+  /** Validates the definition as it would be after the patch, then writes only what changed. */
+  async update(id: string, patch: DefinitionPatch, ctx: ChangeContext): Promise<ApiDefinition> {
+    const key = id.toLowerCase();
+    return this.writes.run(key, async () => {
+      const current = await this.load(key);
+      const merged: DefinitionCreateInput = { ...toApiDefinition(current), ...patch };
+      const problems: AdminErrorItem[] = [];
+      const fields = this.checkFields(key, merged, problems);
+      // Only tokens this update adds need checking: the ones already linked cannot have been deleted.
+      const addedTokens = allowedTokensOf(merged).filter((token) => !current.securitySettings.allowedTokens.includes(token));
+      await this.checkTokens(key, addedTokens, problems);
+      if (!fields || problems.length > 0) throw new AdminError(problems);
+
+      this.logChange(ctx, key, `Updating ApiDefinition with route '${fields.route}' (${key})`);
+      const set: Partial<ApiDefinitionDoc> = { ...fields, lastModifiedBy: ctx.user.name, lastModified: new Date() };
+      const unset: Record<string, ''> = {};
+      if (fields.name === undefined) unset.name = '';
+      if (fields.description === undefined) unset.description = '';
+      await this.write(key, set, unset, fields);
+
+      const vanished = await missingTokenIds(this.tokenModel, addedTokens);
+      if (vanished.length > 0) {
+        // Undo: put back the fields this update replaced (writes to this definition are serialised here).
+        const { _id, ...previous } = current;
+        void _id;
+        await this.model.collection.replaceOne({ _id: key } as Record<string, unknown>, previous);
+        throw unknownTokens(key, vanished);
+      }
+      await this.changed(key);
+      this.logChange(ctx, key, `Updated ApiDefinition with route '${fields.route}' (${key})`);
+      await this.events.record({ objectType: 'ApiDefinition', action: 'updated', objectId: key, route: fields.route, user: ctx.user.name });
+      return this.get(key);
+    });
+  }
+
+  async delete(id: string, ctx: ChangeContext): Promise<void> {
+    const key = id.toLowerCase();
+    await this.writes.run(key, async () => {
+      const current = await this.load(key);
+      this.logChange(ctx, key, `Deleting ApiDefinition with route '${current.route}' (${key})`);
+      const result = await this.model.deleteOne({ _id: key }).exec();
+      if (result.deletedCount === 0) throw notFound(key);
+      await this.changed(key, null);
+      this.logChange(ctx, key, `Deleted ApiDefinition with route '${current.route}' (${key})`);
+      await this.events.record({ objectType: 'ApiDefinition', action: 'deleted', objectId: key, route: current.route, user: ctx.user.name });
+    });
+  }
+
+  /** Checks every field rule, collecting problems; returns the fields to store when the route parses. */
+  private checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[]): DefinitionFields | null {
+    const name = input.name ?? undefined;
+    if (name !== undefined && name !== '' && name.trim() === '') {
+      problems.push({ reason: 'InvalidName', id, message: 'The name may be left out, but must not be whitespace-only.' });
+    } else if (name !== undefined && name.length > NAME_MAX_LENGTH) {
+      problems.push({ reason: 'InvalidName', id, message: `The name must be at most ${NAME_MAX_LENGTH} characters long.` });
+    }
+
+    const parsed = parseRoute(input.route, this.basePath);
+    if ('problem' in parsed) problems.push({ reason: 'InvalidRoute', id, route: input.route, message: parsed.problem });
+
+    const actionType = input.actionType ?? 'handler';
+    const actionMeta = input.actionMeta;
+    const action = this.actions.get(actionMeta.name);
+    if (!action || action.kind !== actionType) {
+      problems.push({ reason: 'InvalidActionMeta', id, message: `No ${actionType} named '${actionMeta.name}' is registered; GET /actions lists them.` });
+    } else if (actionType === 'procedure' && actionMeta.inputType !== undefined) {
+      problems.push({ reason: 'InvalidActionMeta', id, message: 'inputType applies to handlers only; leave it out for a procedure.' });
+    }
+
+    const allowedTokens = allowedTokensOf(input);
+    if (allowedTokens.length > MAX_ALLOWED_TOKENS) {
+      problems.push({ reason: 'InvalidAllowedTokens', id, message: `A definition may allow at most ${MAX_ALLOWED_TOKENS} tokens.` });
+    }
+
+    if ('problem' in parsed) return null;
+    const fields: DefinitionFields = {
+      route: input.route,
+      routeKey: parsed.key,
+      routeLower: foldCase(input.route),
+      securitySettings: { allowedTokens },
+      actionType,
+      actionMeta: actionType === 'handler' ? { name: actionMeta.name, inputType: actionMeta.inputType ?? 'rawBody' } : { name: actionMeta.name },
+    };
+    if (name) fields.name = name;
+    if (input.description !== undefined && input.description !== null && input.description !== '') fields.description = input.description;
+    return fields;
+  }
+
+  /** Adds an InvalidAllowedTokens problem naming every id that is malformed or names no token. */
+  private async checkTokens(id: string, tokens: string[], problems: AdminErrorItem[]): Promise<void> {
+    const malformed = tokens.filter((token) => !isUuid(token));
+    const missing = [...malformed, ...(await missingTokenIds(this.tokenModel, tokens.filter(isUuid)))];
+    if (missing.length > 0) problems.push(...unknownTokens(id, missing).items);
+  }
+
+  private async write(id: string, set: Partial<ApiDefinitionDoc>, unset: Record<string, ''>, fields: DefinitionFields): Promise<void> {
+    try {
+      const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
+      const result = await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, update);
+      if (result.matchedCount === 0) throw notFound(id);
+    } catch (error) {
+      if (!isDuplicateKeyError(error, true)) throw error;
+      throw await this.duplicateError(id, fields, error);
+    }
+  }
+
+  /** Tells a route conflict from an id clash by reading (FerretDB names no index); anything else is rethrown. */
+  private async duplicateError(id: string, fields: DefinitionFields, error: unknown): Promise<unknown> {
+    const conflicting = await this.model.findOne({ routeKey: fields.routeKey, _id: { $ne: id } }, { _id: 1, route: 1 }).lean<{ _id: string; route: string }>().exec();
+    if (conflicting) {
+      return AdminError.of('RouteInUse', `The route conflicts with the route '${conflicting.route}' of definition ${conflicting._id}.`, {
+        id,
+        route: fields.route,
+        conflictingDefinitionId: conflicting._id,
+      });
+    }
+    if (await this.model.exists({ _id: id })) return AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
+    return error;
+  }
+
+  private async load(id: string): Promise<ApiDefinitionDoc> {
+    const doc = isUuid(id) ? await this.model.findById(id.toLowerCase()).lean<ApiDefinitionDoc>().exec() : null;
+    if (!doc) throw notFound(id);
+    return doc;
+  }
+
+  private logChange(ctx: ChangeContext, id: string, message: string): void {
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiDefinition', objectId: id }, message);
+  }
+}
+
+function queryOf(filter: DefinitionFilter): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  if (filter.id !== undefined) query._id = filter.id.toLowerCase();
+  if (filter.name !== undefined) query.name = filter.name;
+  if (filter.route !== undefined) query.routeLower = foldCase(filter.route);
+  if (filter.allowedToken !== undefined) query['securitySettings.allowedTokens'] = filter.allowedToken.toLowerCase();
+  if (filter.actionType !== undefined) query.actionType = filter.actionType;
+  return Object.assign(query, timeRanges(filter));
+}
+
+/** The allowed tokens of an input, each once, ids in lower case. */
+function allowedTokensOf(input: DefinitionCreateInput): string[] {
+  return [...new Set((input.securitySettings?.allowedTokens ?? []).map((token) => token.toLowerCase()))];
+}
+
+function unknownTokens(id: string, unknownTokenIds: string[]): AdminError {
+  return AdminError.of('InvalidAllowedTokens', `These allowed tokens do not exist: ${unknownTokenIds.join(', ')}.`, { id, unknownTokenIds });
+}
+
+function notFound(id: string): AdminError {
+  return AdminError.of('NotFound', `No API definition has the id ${id}.`, { id });
+}

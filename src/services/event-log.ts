@@ -1,0 +1,90 @@
+// Writes information events (persisted and emitted in-process) and prunes them past their retention.
+import { randomUUID } from 'node:crypto';
+import type { ChangeAction, ChangeEvent, Logger, ObjectType, Page } from '../types';
+import { toChangeEvent, type EventDoc, type EventModel } from '../models/event';
+import { afterCursor, pageOf } from './pagination';
+import { errorSummary } from '../logging';
+
+const VERB: Record<ChangeAction, string> = { created: 'added', updated: 'updated', deleted: 'deleted' };
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** What a service reports; the log adds id, time and message. */
+export type EventInput = Pick<ChangeEvent, 'objectType' | 'action' | 'objectId' | 'tokenName' | 'route' | 'user'>;
+
+export interface EventFilter {
+  objectTypes: ObjectType[];
+  objectId?: string;
+  action?: ChangeAction;
+}
+
+function messageOf(input: EventInput): string {
+  const subject = input.objectType === 'ApiToken'
+    ? `ApiToken '${input.tokenName ?? ''}'`
+    : `ApiDefinition with route '${input.route ?? ''}'`;
+  return `${subject} (${input.objectId}) was ${VERB[input.action]} by ${input.user}`;
+}
+
+export class EventLog {
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly model: EventModel,
+    private readonly retentionDays: number,
+    private readonly emit: (event: ChangeEvent) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Persists the event, then emits it. The change it describes is already stored, so a failure to persist the
+   * event is logged rather than turned into a failed request (there are no transactions to undo the change).
+   */
+  async record(input: EventInput): Promise<ChangeEvent> {
+    const doc: EventDoc = { _id: randomUUID(), ...input, at: new Date(), message: messageOf(input) };
+    const event = toChangeEvent(doc);
+    try {
+      await this.model.create(doc);
+    } catch (error) {
+      this.logger.error({ err: errorSummary(error), eventId: doc._id, objectId: input.objectId }, 'Could not persist an information event');
+    }
+    try {
+      this.emit(event);
+    } catch (error) {
+      // A listener's bug must not fail the admin request that caused the event.
+      this.logger.error({ err: errorSummary(error), eventId: doc._id }, "A 'change' listener threw");
+    }
+    return event;
+  }
+
+  async list(filter: EventFilter, limit: number, cursor?: string): Promise<Page<ChangeEvent>> {
+    const query: Record<string, unknown> = { objectType: { $in: filter.objectTypes }, ...afterCursor('at', cursor) };
+    if (filter.objectId !== undefined) query.objectId = filter.objectId;
+    if (filter.action !== undefined) query.action = filter.action;
+    return pageOf(
+      (n) => this.model.find(query).sort({ at: -1, _id: -1 }).limit(n).lean<EventDoc[]>().exec(),
+      limit,
+      (doc) => doc.at,
+      toChangeEvent,
+    );
+  }
+
+  /** Deletes events older than the retention; TTL indexes are not portable to FerretDB, so this runs on a timer. */
+  async prune(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.retentionDays * 24 * 60 * 60 * 1000);
+    const result = await this.model.deleteMany({ at: { $lt: cutoff } }).exec();
+    return result.deletedCount;
+  }
+
+  startPruning(): void {
+    const run = (): void => {
+      this.prune().catch((error: unknown) => this.logger.warn({ err: errorSummary(error) }, 'Pruning old information events failed'));
+    };
+    run();
+    this.pruneTimer = setInterval(run, PRUNE_INTERVAL_MS);
+    this.pruneTimer.unref();
+  }
+
+  stopPruning(): void {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
+  }
+}

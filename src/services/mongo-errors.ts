@@ -1,0 +1,29 @@
+// Classifies driver errors portably between MongoDB and FerretDB v1.
+
+/**
+ * A unique-index violation. MongoDB reports 11000 everywhere; FerretDB v1 reports 11000 on insert but code 1
+ * (InternalError) on update, so on updates the caller must confirm the clash with a read before trusting it.
+ */
+export function isDuplicateKeyError(error: unknown, onUpdate = false): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 11000 || (onUpdate && code === 1);
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'PoolClearedError',
+  'PoolClosedError',
+]);
+
+/** The database could not be reached (as opposed to rejecting the operation). */
+export function isUnavailableError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (UNAVAILABLE_ERRORS.has(error.name)) return true;
+  // mongoose with bufferCommands:false before the connection opens.
+  return error.name === 'MongooseError' && /initial connection|not connected|buffering timed out/i.test(error.message);
+}

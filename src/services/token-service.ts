@@ -1,0 +1,257 @@
+// ApiToken use cases: create, read, list, count, update, rotate, delete, and verifying a presented secret.
+import { randomUUID } from 'node:crypto';
+import { AdminError, type AdminErrorItem } from '../errors';
+import { toApiToken, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
+import type { BcryptPool } from '../security/bcrypt-pool';
+import { digestSecret, generateSecret, secretProblem } from '../security/secrets';
+import type { VerifiedSecrets } from '../security/verified-secrets';
+import type { ApiToken, Logger, Page, RateLimit } from '../types';
+import type { ChangeContext } from './change-context';
+import type { EventLog } from './event-log';
+import { errorSummary } from '../logging';
+import { KeyedMutex } from './keyed-mutex';
+import { DELETE_DEADLINE_MS } from './token-links';
+import { isDuplicateKeyError } from './mongo-errors';
+import { timeRanges, type AuditFilter } from './filters';
+import { afterCursor, pageOf } from './pagination';
+import { isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+
+export interface TokenCreateInput {
+  id?: string;
+  name: string;
+  secret?: string;
+  isDisabled?: boolean;
+  rateLimit?: RateLimit | null;
+}
+
+export interface TokenPatch {
+  name?: string;
+  /** Non-empty: rotate to this secret. Empty string: keep the current secret (as the original does). */
+  secret?: string;
+  isDisabled?: boolean;
+  rateLimit?: RateLimit | null;
+}
+
+/** Filters on the filterable fields. */
+export interface TokenFilter extends AuditFilter {
+  id?: string;
+  name?: string;
+  isDisabled?: boolean;
+}
+
+/** Finds the ids of the definitions that allow a token; the definitions service provides it. */
+export type LinkedDefinitionsLookup = (tokenId: string) => Promise<string[]>;
+
+/** The id of the token that has this digest, if any; answered from memory when the in-memory view is complete. */
+export type DigestOwnerLookup = (secretDigest: string) => Promise<string | undefined>;
+
+export class TokenService {
+  private readonly writes = new KeyedMutex();
+
+  constructor(
+    private readonly model: ApiTokenModel,
+    private readonly pepper: Buffer,
+    private readonly bcrypt: BcryptPool,
+    private readonly verified: VerifiedSecrets,
+    private readonly events: EventLog,
+    private readonly log: Logger,
+    private readonly linkedDefinitions: LinkedDefinitionsLookup,
+    private readonly digestOwner: DigestOwnerLookup,
+    /** Called after every stored change, inside the per-token lock, so this instance's view updates at once. */
+    private readonly changed: (id: string, known?: ApiTokenDoc | null) => Promise<void>,
+  ) {}
+
+  /** Creates a token. Returns the secret only when the server generated it. */
+  async create(input: TokenCreateInput, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
+    const id = input.id?.toLowerCase() ?? randomUUID();
+    const problems: AdminErrorItem[] = [];
+    if (input.id !== undefined && !isUuid(input.id)) problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
+    const nameIssue = nameProblem(input.name);
+    if (nameIssue) problems.push({ reason: 'InvalidName', id, message: nameIssue });
+    const secretIssue = input.secret === undefined ? null : secretProblem(input.secret);
+    if (secretIssue) problems.push({ reason: 'InvalidSecret', id, message: secretIssue });
+    const rateLimit = input.rateLimit ?? null;
+    const rateIssue = rateLimitProblem(rateLimit);
+    if (rateIssue) problems.push({ reason: 'InvalidRateLimit', id, message: rateIssue });
+    if (problems.length > 0) throw new AdminError(problems);
+
+    const secret = input.secret ?? generateSecret();
+    const secretDigest = digestSecret(this.pepper, secret);
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Creating ApiToken '${input.name}' (${id})`);
+    // Cheap pre-check so a reused secret costs no bcrypt; the unique index stays the real guarantee.
+    if ((await this.digestOwner(secretDigest)) !== undefined) throw secretInUse(id);
+
+    const secretHash = await this.bcrypt.hash(secret);
+    const now = new Date();
+    const doc: ApiTokenDoc = {
+      _id: id,
+      name: input.name,
+      secretDigest,
+      secretHash,
+      isDisabled: input.isDisabled ?? false,
+      rateLimit,
+      createdBy: ctx.user.name,
+      createdAt: now,
+      lastModifiedBy: ctx.user.name,
+      lastModified: now,
+    };
+    try {
+      await this.model.collection.insertOne(doc as unknown as Record<string, unknown>);
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      // FerretDB names no index in the error: tell the two unique keys apart by reading.
+      if (await this.model.exists({ secretDigest })) throw secretInUse(id);
+      throw AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
+    }
+    await this.changed(id, doc);
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Created ApiToken '${doc.name}' (${id})`);
+    await this.events.record({ objectType: 'ApiToken', action: 'created', objectId: id, tokenName: doc.name, user: ctx.user.name });
+    const token = toApiToken(doc);
+    return input.secret === undefined ? { token, generatedSecret: secret } : { token };
+  }
+
+  async get(id: string): Promise<ApiToken> {
+    return toApiToken(await this.load(id));
+  }
+
+  async list(filter: TokenFilter, limit: number, cursor?: string): Promise<Page<ApiToken>> {
+    const query = { ...queryOf(filter), ...afterCursor('createdAt', cursor) };
+    return pageOf(
+      (n) => this.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiTokenDoc[]>().exec(),
+      limit,
+      (doc) => doc.createdAt,
+      toApiToken,
+    );
+  }
+
+  async count(filter: TokenFilter): Promise<number> {
+    return this.model.countDocuments(queryOf(filter)).exec();
+  }
+
+  /** Applies the given fields only, so concurrent updates of different fields never undo each other. */
+  async update(id: string, patch: TokenPatch, ctx: ChangeContext): Promise<ApiToken> {
+    const problems: AdminErrorItem[] = [];
+    if (patch.name !== undefined) {
+      const issue = nameProblem(patch.name);
+      if (issue) problems.push({ reason: 'InvalidName', id, message: issue });
+    }
+    const rotating = patch.secret !== undefined && patch.secret !== '';
+    if (rotating) {
+      const issue = secretProblem(patch.secret!);
+      if (issue) problems.push({ reason: 'InvalidSecret', id, message: issue });
+    }
+    if (patch.rateLimit !== undefined) {
+      const issue = rateLimitProblem(patch.rateLimit);
+      if (issue) problems.push({ reason: 'InvalidRateLimit', id, message: issue });
+    }
+    if (problems.length > 0) throw new AdminError(problems);
+    return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating, ctx));
+  }
+
+  private async applyUpdate(id: string, patch: TokenPatch, rotating: boolean, ctx: ChangeContext): Promise<ApiToken> {
+    const current = await this.load(id);
+    const set: Partial<ApiTokenDoc> = { lastModifiedBy: ctx.user.name, lastModified: new Date() };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
+    if (patch.rateLimit !== undefined) set.rateLimit = patch.rateLimit;
+    const tokenName = set.name ?? current.name;
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Updating ApiToken '${tokenName}' (${id})`);
+    if (rotating) Object.assign(set, await this.newSecretFields(id, patch.secret!));
+
+    await this.applySet(id, set);
+    await this.changed(id);
+    this.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id, rotated: rotating },
+      `Updated ApiToken '${tokenName}' (${id})`,
+    );
+    await this.events.record({ objectType: 'ApiToken', action: 'updated', objectId: id, tokenName, user: ctx.user.name });
+    return this.get(id);
+  }
+
+  /** Replaces the secret; generates one when none is given and returns it, the only time it is shown. */
+  async rotate(id: string, secret: string | undefined, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
+    if (secret === undefined) {
+      const generated = generateSecret();
+      const token = await this.update(id, { secret: generated }, ctx);
+      return { token, generatedSecret: generated };
+    }
+    if (secret === '') throw AdminError.of('InvalidSecret', 'A rotation needs a new secret; leave `secret` out to have one generated.', { id });
+    return { token: await this.update(id, { secret }, ctx) };
+  }
+
+  async delete(id: string, ctx: ChangeContext): Promise<void> {
+    await this.writes.run(id.toLowerCase(), () => this.applyDelete(id.toLowerCase(), ctx));
+  }
+
+  /** Steps W1 and R1 of the protocol in token-links.ts: mark, look for links, then delete or unmark. */
+  private async applyDelete(id: string, ctx: ChangeContext): Promise<void> {
+    const current = await this.load(id);
+    const markedAt = Date.now();
+    await this.applySet(id, { deletingSince: new Date(markedAt) });
+    try {
+      const links = await this.linkedDefinitions(id);
+      if (links.length > 0) {
+        throw AdminError.of('TokenInUse', `The token is allowed by ${links.length} API definition(s); remove it from them (or disable the token) first.`, {
+          id,
+          apiDefinitionIdLinks: links,
+        });
+      }
+      if (Date.now() - markedAt > DELETE_DEADLINE_MS) {
+        throw AdminError.of('ServiceUnavailable', 'The database is too slow to delete the token safely; retry later.', { id });
+      }
+      this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Deleting ApiToken '${current.name}' (${id})`);
+      const result = await this.model.deleteOne({ _id: id }).exec();
+      if (result.deletedCount === 0) throw notFound(id);
+    } catch (error) {
+      await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, { $set: { deletingSince: null } }).catch((unmarkError: unknown) => {
+        this.log.warn({ err: errorSummary(unmarkError), objectId: id }, 'Could not clear the delete mark of a token; it expires by itself');
+      });
+      throw error;
+    }
+    this.verified.forget(current.secretDigest);
+    await this.changed(id, null);
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Deleted ApiToken '${current.name}' (${id})`);
+    await this.events.record({ objectType: 'ApiToken', action: 'deleted', objectId: id, tokenName: current.name, user: ctx.user.name });
+  }
+
+  private async load(id: string): Promise<ApiTokenDoc> {
+    const doc = isUuid(id) ? await this.model.findById(id.toLowerCase()).lean<ApiTokenDoc>().exec() : null;
+    if (!doc) throw notFound(id);
+    return doc;
+  }
+
+  private async newSecretFields(id: string, secret: string): Promise<Pick<ApiTokenDoc, 'secretDigest' | 'secretHash'>> {
+    const secretDigest = digestSecret(this.pepper, secret);
+    const owner = await this.digestOwner(secretDigest);
+    if (owner !== undefined && owner !== id) throw secretInUse(id);
+    return { secretDigest, secretHash: await this.bcrypt.hash(secret) };
+  }
+
+  private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<void> {
+    try {
+      const result = await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, { $set: set });
+      if (result.matchedCount === 0) throw notFound(id);
+    } catch (error) {
+      if (!isDuplicateKeyError(error, true)) throw error;
+      if (set.secretDigest && (await this.model.exists({ secretDigest: set.secretDigest, _id: { $ne: id } }))) throw secretInUse(id);
+      throw error;
+    }
+  }
+}
+
+function queryOf(filter: TokenFilter): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  if (filter.id !== undefined) query._id = filter.id.toLowerCase();
+  if (filter.name !== undefined) query.name = filter.name;
+  if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
+  return Object.assign(query, timeRanges(filter));
+}
+
+function secretInUse(id: string): AdminError {
+  // Deliberately says nothing about which token has it.
+  return AdminError.of('InvalidSecret', 'The secret is already in use; choose another one.', { id });
+}
+
+function notFound(id: string): AdminError {
+  return AdminError.of('NotFound', `No API token has the id ${id}.`, { id });
+}

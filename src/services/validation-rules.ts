@@ -1,0 +1,32 @@
+// Field rules shared by the services (and mirrored by the admin UI): names and rate limits.
+import type { RateLimit } from '../types';
+
+export const NAME_MAX_LENGTH = 200;
+export const RATE_LIMIT_MAX_REQUESTS = 100;
+export const RATE_LIMIT_MAX_WINDOW_SECONDS = 86_400;
+
+/** Why a required name is unacceptable, or null. */
+export function nameProblem(name: string): string | null {
+  if (name.trim() === '') return 'The name must not be empty or whitespace-only.';
+  if (name.length > NAME_MAX_LENGTH) return `The name must be at most ${NAME_MAX_LENGTH} characters long.`;
+  return null;
+}
+
+/** Why a rate limit is unacceptable, or null; null itself means unlimited and is fine. */
+export function rateLimitProblem(rateLimit: RateLimit | null): string | null {
+  if (rateLimit === null) return null;
+  const { limit, windowSeconds } = rateLimit;
+  if (!Number.isInteger(limit) || limit < 1 || limit > RATE_LIMIT_MAX_REQUESTS) {
+    return `The rate limit must allow from 1 to ${RATE_LIMIT_MAX_REQUESTS} requests (got ${String(limit)}).`;
+  }
+  if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > RATE_LIMIT_MAX_WINDOW_SECONDS) {
+    return `The rate-limit window must be from 1 second to 1 day (${RATE_LIMIT_MAX_WINDOW_SECONDS} s) in whole seconds (got ${String(windowSeconds)}).`;
+  }
+  return null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
