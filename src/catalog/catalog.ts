@@ -1,0 +1,130 @@
+// The in-memory view of tokens and definitions that the endpoint reads: loaded at ready(), refreshed on every write.
+import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
+import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
+import { parseRoute, type RouteSegment } from '../routing/route-grammar';
+import type { ActionMeta, ActionType, RateLimit } from '../types';
+import { RouteMatcher } from './route-matcher';
+
+/** What the request path needs of a token. Holds its digest and hash: never leaves the package. */
+export interface CachedToken {
+  id: string;
+  name: string;
+  isDisabled: boolean;
+  rateLimit: RateLimit | null;
+  secretDigest: string;
+  secretHash: string;
+}
+
+export interface CachedDefinition {
+  id: string;
+  route: string;
+  segments: readonly RouteSegment[];
+  allowedTokens: ReadonlySet<string>;
+  actionType: ActionType;
+  actionMeta: ActionMeta;
+}
+
+const TOKEN_FIELDS = { _id: 1, name: 1, isDisabled: 1, rateLimit: 1, secretDigest: 1, secretHash: 1 } as const;
+export type TokenRow = Pick<ApiTokenDoc, '_id' | 'name' | 'isDisabled' | 'rateLimit' | 'secretDigest' | 'secretHash'>;
+
+function cachedToken(row: TokenRow): CachedToken {
+  return { id: row._id, name: row.name, isDisabled: row.isDisabled, rateLimit: row.rateLimit ?? null, secretDigest: row.secretDigest, secretHash: row.secretHash };
+}
+
+function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
+  const parsed = parseRoute(doc.route, basePath);
+  // A stored route that no longer parses (e.g. written by a newer version) is skipped rather than crashing the load.
+  if ('problem' in parsed) return null;
+  return {
+    id: doc._id,
+    route: doc.route,
+    segments: parsed.segments,
+    allowedTokens: new Set(doc.securitySettings.allowedTokens),
+    actionType: doc.actionType,
+    actionMeta: doc.actionMeta,
+  };
+}
+
+export class Catalog {
+  private tokensByDigest = new Map<string, CachedToken>();
+  private tokensById = new Map<string, CachedToken>();
+  private definitions = new RouteMatcher<CachedDefinition>();
+  private loadedAt: Date | undefined;
+  /** Set when a refresh failed: the view may have missed a change, so the next health check reloads it. */
+  stale = false;
+
+  constructor(
+    private readonly tokenModel: ApiTokenModel,
+    private readonly definitionModel: ApiDefinitionModel,
+    private readonly basePath: string,
+  ) {}
+
+  get loaded(): boolean {
+    return this.loadedAt !== undefined;
+  }
+
+  get tokenCount(): number {
+    return this.tokensById.size;
+  }
+
+  get definitionCount(): number {
+    return this.definitions.size;
+  }
+
+  tokenByDigest(digest: string): CachedToken | undefined {
+    return this.tokensByDigest.get(digest);
+  }
+
+  tokenById(id: string): CachedToken | undefined {
+    return this.tokensById.get(id);
+  }
+
+  match(segments: readonly string[]) {
+    return this.definitions.match(segments);
+  }
+
+  /** Reads everything and swaps it in at once, so readers never see a half-loaded view. */
+  async load(): Promise<void> {
+    const byDigest = new Map<string, CachedToken>();
+    const byId = new Map<string, CachedToken>();
+    for await (const row of this.tokenModel.find({}, TOKEN_FIELDS).lean<TokenRow>().cursor()) {
+      const token = cachedToken(row);
+      byDigest.set(token.secretDigest, token);
+      byId.set(token.id, token);
+    }
+    const matcher = new RouteMatcher<CachedDefinition>();
+    for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
+      const definition = cachedDefinition(doc, this.basePath);
+      if (definition) matcher.set(definition);
+    }
+    this.tokensByDigest = byDigest;
+    this.tokensById = byId;
+    this.definitions = matcher;
+    this.loadedAt = new Date();
+    this.stale = false;
+  }
+
+  /**
+   * Re-reads one token after a write (or a change reported by another instance). A writer that knows the
+   * stored state (the document it just inserted, or null after a delete) passes it and saves the read.
+   */
+  async refreshToken(id: string, known?: TokenRow | null): Promise<void> {
+    const row = known !== undefined ? known : await this.tokenModel.findById(id, TOKEN_FIELDS).lean<TokenRow>().exec();
+    const previous = this.tokensById.get(id);
+    if (previous) this.tokensByDigest.delete(previous.secretDigest);
+    if (!row) {
+      this.tokensById.delete(id);
+      return;
+    }
+    const token = cachedToken(row);
+    this.tokensById.set(id, token);
+    this.tokensByDigest.set(token.secretDigest, token);
+  }
+
+  async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {
+    const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
+    const definition = doc ? cachedDefinition(doc, this.basePath) : null;
+    if (definition) this.definitions.set(definition);
+    else this.definitions.delete(id);
+  }
+}

@@ -1,0 +1,170 @@
+// Keeps every instance's in-memory view coherent without change streams: a revision log that each instance polls.
+import { revisionKey, revisionOf, type ChangeModel } from '../models/change';
+import { errorSummary } from '../logging';
+import { isDuplicateKeyError } from '../services/mongo-errors';
+import type { Logger, ObjectType } from '../types';
+import type { Catalog } from './catalog';
+
+const MAX_ALLOCATION_ATTEMPTS = 50;
+/** After this many taken revisions in a row, ask the database for the newest instead of probing one by one. */
+const PROBES_BEFORE_RESYNC = 8;
+const BATCH = 1000;
+/** The log keeps this many newest records; an instance further behind than that reloads everything instead. */
+const RETAINED_RECORDS = 1000;
+/** Prune after every this many revisions this instance allocates (and on the full-reload timer). */
+const PRUNE_EVERY = 100;
+
+/*
+ * How it stays right. Every write stores the object, then appends {revision, objectType, objectId} to the
+ * change log. Revisions are inserted under the unique _id, always at the slot just above one known to exist
+ * (checked by an indexed point lookup, or just found taken), so the stored revisions are always one unbroken
+ * range: revision N + 1 can only exist once N does, and no gap ever appears behind a reader. Pruning removes
+ * only the oldest end of that range, so a slot above an existing record was never used before. Appends from
+ * one instance are serialised, so its own writers never race each other for a slot; instances racing for one
+ * slot are settled by the unique index, and the loser moves up. (No counter document with $inc: FerretDB can
+ * lose concurrent $inc updates.)
+ *
+ * Each instance polls for revisions above the last one it applied and re-reads those objects, so it converges
+ * on the stored state whatever order the changes came in (re-reading is idempotent). A full reload takes the
+ * current revision first and then reads everything, so no change made during the load is lost. It runs at
+ * start, after a database outage, when the log was pruned past this instance's position, after a failed
+ * refresh, and on a timer (fullReloadIntervalMs): the last one heals the one case the log cannot see, a
+ * writer that died between storing an object and logging the change.
+ */
+export class ChangeFeed {
+  private lastRevision = 0;
+  private lastAllocated = 0;
+  private allocatedSincePrune = 0;
+  private appends: Promise<unknown> = Promise.resolve();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private inFlightPoll: Promise<void> | undefined;
+
+  constructor(
+    private readonly model: ChangeModel,
+    private readonly catalog: Catalog,
+    private readonly log: Logger,
+  ) {}
+
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  /** Appends a change record; returns its revision. */
+  record(objectType: ObjectType, objectId: string): Promise<number> {
+    const appended = this.appends.then(() => this.append(objectType, objectId));
+    this.appends = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async append(objectType: ObjectType, objectId: string): Promise<number> {
+    let candidate = await this.firstFreeCandidate();
+    for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt += 1) {
+      try {
+        await this.model.collection.insertOne({ _id: revisionKey(candidate), objectType, objectId, at: new Date() } as Record<string, unknown>);
+        this.lastAllocated = candidate;
+        this.afterAllocation();
+        return candidate;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        // Another instance took this slot, so it exists and the one above is the next candidate.
+        candidate = attempt % PROBES_BEFORE_RESYNC === 0 ? (await this.latest()) + 1 : candidate + 1;
+      }
+    }
+    throw new Error('Could not allocate a change revision: too much contention');
+  }
+
+  /** The slot above the newest revision this instance knows of, if that record still exists; else above the newest stored. */
+  private async firstFreeCandidate(): Promise<number> {
+    const known = Math.max(this.lastAllocated, this.lastRevision);
+    if (known > 0 && (await this.model.exists({ _id: revisionKey(known) }))) return known + 1;
+    return (await this.latest()) + 1;
+  }
+
+  private afterAllocation(): void {
+    this.allocatedSincePrune += 1;
+    if (this.allocatedSincePrune < PRUNE_EVERY) return;
+    this.allocatedSincePrune = 0;
+    this.prune().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Pruning the change log failed'));
+  }
+
+  /** Reads everything, positioned at the revision taken before the read. */
+  async reload(): Promise<void> {
+    const revision = await this.latest();
+    await this.catalog.load();
+    this.lastRevision = Math.max(this.lastRevision, revision);
+  }
+
+  /** Applies the changes recorded since the last applied revision. */
+  async poll(): Promise<void> {
+    if (this.inFlightPoll || !this.catalog.loaded) return;
+    this.inFlightPoll = this.applyNewChanges();
+    try {
+      await this.inFlightPoll;
+    } finally {
+      this.inFlightPoll = undefined;
+    }
+  }
+
+  private async applyNewChanges(): Promise<void> {
+    for (;;) {
+      const rows = await this.model
+        .find({ _id: { $gt: revisionKey(this.lastRevision) } })
+        .sort({ _id: 1 })
+        .limit(BATCH)
+        .lean<{ _id: string; objectType: ObjectType; objectId: string }[]>()
+        .exec();
+      if (rows.length === 0) return;
+      const next = revisionOf(rows[0]!._id);
+      if (next !== this.lastRevision + 1 && this.lastRevision > 0) {
+        // Records this instance never saw were pruned: the log cannot bring it up to date.
+        this.log.warn({ from: this.lastRevision, next }, 'Missed changes were pruned from the change log; reloading everything');
+        await this.reload();
+        return;
+      }
+      // An object changed several times in a batch is re-read once: the read returns its latest state anyway.
+      const changed = new Map(rows.map((row) => [`${row.objectType}:${row.objectId}`, row]));
+      for (const row of changed.values()) {
+        if (row.objectType === 'ApiToken') await this.catalog.refreshToken(row.objectId);
+        else await this.catalog.refreshDefinition(row.objectId);
+      }
+      this.lastRevision = revisionOf(rows[rows.length - 1]!._id);
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  start(pollIntervalMs: number, fullReloadIntervalMs: number): void {
+    this.pollTimer ??= setInterval(() => {
+      this.poll().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+    }, pollIntervalMs);
+    this.pollTimer.unref();
+    this.reloadTimer ??= setInterval(() => {
+      this.reload().then(() => this.prune()).catch((error: unknown) => {
+        this.catalog.stale = true;
+        this.log.warn({ err: errorSummary(error) }, 'The periodic full reload failed; the health check retries it');
+      });
+    }, fullReloadIntervalMs);
+    this.reloadTimer.unref();
+  }
+
+  /** Stops the timers and lets a poll that is under way finish, so that its position is final. */
+  async stop(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.reloadTimer) clearInterval(this.reloadTimer);
+    this.pollTimer = undefined;
+    this.reloadTimer = undefined;
+    await this.inFlightPoll?.catch(() => undefined);
+  }
+
+  /** Drops all but the newest RETAINED_RECORDS records: always a prefix of the range, never the newest record. */
+  async prune(): Promise<void> {
+    const latest = await this.latest();
+    if (latest <= RETAINED_RECORDS) return;
+    await this.model.deleteMany({ _id: { $lt: revisionKey(latest - RETAINED_RECORDS + 1) } }).exec();
+  }
+
+  private async latest(): Promise<number> {
+    const row = await this.model.findOne({}, { _id: 1 }).sort({ _id: -1 }).lean<{ _id: string }>().exec();
+    return row ? revisionOf(row._id) : 0;
+  }
+}

@@ -1,0 +1,58 @@
+// A rate-limit store on Redis, so that per-token limits hold across every instance that shares it.
+import { randomBytes } from 'node:crypto';
+import type { RateLimitStore } from './sliding-window';
+
+/**
+ * The same sliding log as the memory store, as one atomic Lua script over a sorted set per key, timed by the
+ * Redis server's clock so that instances with skewed clocks still agree.
+ */
+const SLIDING_WINDOW_SCRIPT = `
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+  local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+  return {0, tonumber(oldest[2]) + window - now}
+end
+redis.call('ZADD', key, now, ARGV[3])
+redis.call('PEXPIRE', key, window)
+return {1, 0}
+`;
+
+/** An ioredis client (`call`) or a node-redis v4+ client (`sendCommand`); only one raw command is used. */
+export type RedisClientLike =
+  | { call(command: string, ...args: (string | number)[]): Promise<unknown> }
+  | { sendCommand(args: string[]): Promise<unknown> };
+
+export interface RedisRateLimitStoreOptions {
+  /** Prefix of the Redis keys. Default 'udapi:rl:'. */
+  prefix?: string;
+}
+
+/**
+ * Shares per-token rate limits across instances through Redis. If Redis fails, the endpoint refuses the
+ * request with 503, code 7, rather than letting it through unlimited.
+ * @example
+ * import Redis from 'ioredis';
+ * createUserDefinedApis({ ..., rateLimitStore: createRedisRateLimitStore(new Redis(process.env.REDIS_URL)) });
+ */
+export function createRedisRateLimitStore(client: RedisClientLike, options: RedisRateLimitStoreOptions = {}): RateLimitStore {
+  const prefix = options.prefix ?? 'udapi:rl:';
+  let run: (args: string[]) => Promise<unknown>;
+  if ('call' in client && typeof client.call === 'function') run = (args) => client.call(args[0]!, ...args.slice(1));
+  else if ('sendCommand' in client && typeof client.sendCommand === 'function') run = (args) => client.sendCommand(args);
+  else throw new TypeError('createRedisRateLimitStore needs an ioredis client (with call) or a node-redis client (with sendCommand).');
+
+  return {
+    async hit(key, limit, windowMs) {
+      const member = `${Date.now()}-${randomBytes(6).toString('hex')}`;
+      const reply = await run(['EVAL', SLIDING_WINDOW_SCRIPT, '1', prefix + key, String(limit), String(windowMs), member]);
+      if (!Array.isArray(reply) || reply.length !== 2) throw new Error('Unexpected reply from the Redis rate-limit script');
+      return { allowed: Number(reply[0]) === 1, retryAfterMs: Number(reply[1]) };
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// The ApiDefinition mongoose model, bound to the host's connection, and its mapping to the public shape.
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { ActionMeta, ActionType, ApiDefinition } from '../types';
+
+export interface ApiDefinitionDoc {
+  _id: string;
+  name?: string;
+  description?: string;
+  route: string;
+  /** The conflict key of the route (see parseRoute); unique. */
+  routeKey: string;
+  /** The route folded to lower case, for case-insensitive route filters. */
+  routeLower: string;
+  securitySettings: { allowedTokens: string[] };
+  actionType: ActionType;
+  actionMeta: ActionMeta;
+  createdBy: string;
+  createdAt: Date;
+  lastModifiedBy: string;
+  lastModified: Date;
+}
+
+const apiDefinitionSchema = new Schema<ApiDefinitionDoc>(
+  {
+    _id: { type: String, required: true },
+    name: { type: String },
+    description: { type: String },
+    route: { type: String, required: true },
+    routeKey: { type: String, required: true },
+    routeLower: { type: String, required: true },
+    securitySettings: { allowedTokens: { type: [String], default: [] } },
+    actionType: { type: String, required: true },
+    actionMeta: { name: { type: String, required: true }, inputType: { type: String } },
+    createdBy: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    lastModifiedBy: { type: String, required: true },
+    lastModified: { type: Date, required: true },
+  },
+  { versionKey: false, autoIndex: false, autoCreate: false, strict: true, bufferCommands: false },
+);
+// Route uniqueness under concurrency: two conflicting routes share a key, and only one insert can win.
+apiDefinitionSchema.index({ routeKey: 1 }, { unique: true });
+apiDefinitionSchema.index({ 'securitySettings.allowedTokens': 1 });
+apiDefinitionSchema.index({ createdAt: -1, _id: -1 });
+
+export type ApiDefinitionModel = Model<ApiDefinitionDoc>;
+
+export function apiDefinitionModel(connection: Connection, collection: string): ApiDefinitionModel {
+  const name = `UdapiApiDefinition_${collection}`;
+  return (connection.models[name] as ApiDefinitionModel | undefined)
+    ?? connection.model<ApiDefinitionDoc>(name, apiDefinitionSchema, collection);
+}
+
+export function toApiDefinition(doc: ApiDefinitionDoc): ApiDefinition {
+  const definition: ApiDefinition = {
+    id: doc._id,
+    route: doc.route,
+    securitySettings: { allowedTokens: [...doc.securitySettings.allowedTokens] },
+    actionType: doc.actionType,
+    actionMeta: doc.actionType === 'handler'
+      ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' }
+      : { name: doc.actionMeta.name },
+    createdBy: doc.createdBy,
+    createdAt: doc.createdAt.toISOString(),
+    lastModifiedBy: doc.lastModifiedBy,
+    lastModified: doc.lastModified.toISOString(),
+  };
+  if (doc.name !== undefined && doc.name !== null) definition.name = doc.name;
+  if (doc.description !== undefined && doc.description !== null) definition.description = doc.description;
+  return definition;
+}

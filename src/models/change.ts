@@ -1,0 +1,43 @@
+// The change log: one document per stored change, keyed by a monotonically increasing revision.
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { ObjectType } from '../types';
+
+export interface ChangeDoc {
+  /** The revision as a fixed-width decimal string (see revisionKey), inserted under the unique _id so it never repeats. */
+  _id: string;
+  objectType: ObjectType;
+  objectId: string;
+  at: Date;
+}
+
+const changeSchema = new Schema<ChangeDoc>(
+  {
+    _id: { type: String, required: true },
+    objectType: { type: String, required: true },
+    objectId: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false, autoIndex: false, autoCreate: false, strict: true, bufferCommands: false },
+);
+
+const KEY_WIDTH = 16; // Number.MAX_SAFE_INTEGER has 16 digits
+
+/**
+ * The stored key of a revision. Zero-padded so that string order is numeric order, and a string because
+ * FerretDB's SQLite backend uses the _id index only for string (and ObjectId) equality: a lookup of one
+ * revision stays O(log n) there too.
+ */
+export function revisionKey(revision: number): string {
+  return String(revision).padStart(KEY_WIDTH, '0');
+}
+
+export function revisionOf(key: string): number {
+  return Number(key);
+}
+
+export type ChangeModel = Model<ChangeDoc>;
+
+export function changeModel(connection: Connection, collection: string): ChangeModel {
+  const name = `UdapiChange_${collection}`;
+  return (connection.models[name] as ChangeModel | undefined) ?? connection.model<ChangeDoc>(name, changeSchema, collection);
+}
