@@ -1,0 +1,93 @@
+// The change log heals what it cannot see: a change written without a log record, and a log pruned past an instance.
+import express from 'express';
+import request from 'supertest';
+import { revisionKey } from '../src/models/change';
+import { internalsOf } from '../src/plugin';
+import { ADMIN, createTestApp, type TestApp } from './helpers/app';
+import { openTestDb, type TestDb } from './helpers/db';
+
+let db: TestDb;
+let writer: TestApp;
+let reader: TestApp;
+const readerHost = express();
+
+beforeAll(async () => {
+  db = await openTestDb();
+  writer = await createTestApp(db);
+  reader = await createTestApp(db, { fullReloadIntervalMs: 1000, changePollIntervalMs: 100 });
+  readerHost.use('/api/custom', reader.udapi.endpoint());
+});
+
+afterAll(async () => {
+  await writer.udapi.close();
+  await reader.udapi.close();
+  await db.drop();
+});
+
+async function setup(route: string): Promise<{ tokenId: string; secret: string }> {
+  const token = await request(writer.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: route });
+  await request(writer.app).post('/admin/udapi/definitions').set(ADMIN).send({ route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+  return { tokenId: token.body.id, secret: token.body.secret };
+}
+
+async function waitFor(check: () => Promise<boolean>, limitMs: number): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('change feed', () => {
+  it('records one increasing revision per change, and another instance applies them', async () => {
+    const { feed } = internalsOf(writer.udapi);
+    const before = await feed.record('ApiToken', 'nothing');
+    const { secret } = await setup('feed/basic');
+    const after = await feed.record('ApiToken', 'nothing');
+    expect(after - before).toBe(3); // the token, the definition, and this record
+    await waitFor(async () => (await request(readerHost).get('/api/custom/feed/basic').set('Authorization', `Bearer ${secret}`)).status === 200, 1000);
+    expect(internalsOf(reader.udapi).feed.revision).toBeGreaterThanOrEqual(after - 1);
+  });
+
+  it('hands out distinct revisions to concurrent writers', async () => {
+    const { feed } = internalsOf(writer.udapi);
+    const revisions = await Promise.all(Array.from({ length: 30 }, (_, i) => feed.record('ApiToken', `concurrent-${i}`)));
+    expect(new Set(revisions).size).toBe(30);
+  });
+
+  it('keeps the newest 1,000 records when pruning, and allocates above them even when its own last one is gone', async () => {
+    const { feed } = internalsOf(writer.udapi);
+    const changes = db.connection.collection('udapiChanges');
+    const first = await feed.record('ApiToken', 'prune-start');
+    const docs = Array.from({ length: 1100 }, (_, i) => ({ _id: revisionKey(first + 1 + i), objectType: 'ApiToken', objectId: `filler-${i}`, at: new Date() }));
+    await changes.insertMany(docs as never[]);
+    await feed.prune();
+    const latest = first + 1100;
+    expect(await changes.countDocuments()).toBe(1000);
+    expect(await changes.findOne({ _id: revisionKey(latest - 999) as never })).not.toBeNull();
+    expect(await changes.findOne({ _id: revisionKey(latest - 1000) as never })).toBeNull();
+    // The writer's own last revision (first) was pruned: the next one must still go above the newest.
+    expect(await feed.record('ApiToken', 'after-prune')).toBe(latest + 1);
+  });
+
+  it('heals a change that was stored without a log record at the next full reload', async () => {
+    const { tokenId, secret } = await setup('feed/unlogged');
+    const call = () => request(readerHost).get('/api/custom/feed/unlogged').set('Authorization', `Bearer ${secret}`);
+    await waitFor(async () => (await call()).status === 200, 1000);
+    // As if a writer died between storing the change and logging it.
+    await db.connection.collection('udapiApiTokens').updateOne({ _id: tokenId as never }, { $set: { isDisabled: true } });
+    await waitFor(async () => (await call()).status === 401, 3000);
+  });
+
+  it('reloads everything when the records it missed were pruned', async () => {
+    const { feed, catalog } = internalsOf(reader.udapi);
+    await reader.udapi.close(); // stop the reader's timers: it falls behind while the writer works
+    const position = feed.revision;
+    const { secret } = await setup('feed/pruned');
+    await db.connection.collection('udapiChanges').deleteMany({ _id: { $gt: revisionKey(position), $lt: revisionKey(position + 2) } as never });
+    const loadsBefore = catalog.tokenCount;
+    await feed.poll();
+    expect(catalog.tokenCount).toBeGreaterThan(loadsBefore);
+    expect(await internalsOf(reader.udapi).verifier.verify(secret)).not.toBeNull();
+  });
+});

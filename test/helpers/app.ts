@@ -1,0 +1,59 @@
+// Builds a host Express app with the plugin mounted, header-selected admin users, and captured logs and events.
+import express, { type Express } from 'express';
+import { createUserDefinedApis, type UserDefinedApis } from '../../src';
+import { ALL_PERMISSIONS, type Permission } from '../../src/permissions';
+import type { ChangeEvent, UserDefinedApisOptions } from '../../src/types';
+import { captureLogger, type LogLine } from './capture';
+import type { TestDb } from './db';
+
+export const TEST_PEPPER = 'test-pepper-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+export interface TestApp {
+  app: Express;
+  udapi: UserDefinedApis;
+  logs: LogLine[];
+  events: ChangeEvent[];
+}
+
+/**
+ * Admin users come from the `x-test-user` header (name) and `x-test-permissions` header (comma-separated;
+ * `*` = all). No `x-test-user` header → no admin user (401).
+ */
+/** Actions every test app registers, so that definitions have something to point at. */
+export function registerTestActions(udapi: UserDefinedApis): void {
+  udapi.registerHandler('test.echo', (input) => ({ responseCode: 200, responseBody: { route: input.route, body: input.rawBody } }));
+  udapi.registerHandler('test.other', () => ({ responseCode: 204 }));
+  udapi.registerProcedure('test.restart', { parameters: ['encoderId'] }, () => undefined);
+}
+
+export async function createTestApp(db: TestDb, overrides: Partial<UserDefinedApisOptions> = {}): Promise<TestApp> {
+  const logger = captureLogger();
+  const udapi = createUserDefinedApis({
+    connection: db.connection,
+    pepper: TEST_PEPPER,
+    logger,
+    bcryptRounds: 4,
+    instanceId: 'test-node',
+    authenticateAdmin: (req) => {
+      const name = req.header('x-test-user');
+      if (!name) return null;
+      const header = req.header('x-test-permissions') ?? '*';
+      const permissions: Permission[] | string[] = header === '*' ? [...ALL_PERMISSIONS] : header.split(',').filter(Boolean);
+      return { name, permissions };
+    },
+    ...overrides,
+  });
+  registerTestActions(udapi);
+  const events: ChangeEvent[] = [];
+  udapi.on('change', (event) => events.push(event));
+  await udapi.ready();
+  const app = express();
+  app.use('/admin/udapi', udapi.adminRouter());
+  return { app, udapi, logs: logger.lines, events };
+}
+
+export const ADMIN = { 'x-test-user': 'alice', 'x-test-permissions': '*' } as const;
+
+export function userWith(...permissions: string[]): Record<string, string> {
+  return { 'x-test-user': 'bob', 'x-test-permissions': permissions.join(',') || ',' };
+}

@@ -1,0 +1,128 @@
+// Two and three real app processes on one database: changes made on one are enforced by the others within 1 s.
+import { randomBytes, randomUUID } from 'node:crypto';
+import mongoose from 'mongoose';
+import request from 'supertest';
+import { ensureBuilt, startInstance, type Instance } from './helpers/instances';
+
+const ADMIN = { 'x-test-user': 'alice' };
+const dbName = `udapi_w${process.env.JEST_WORKER_ID ?? '0'}_multi_${randomBytes(3).toString('hex')}`;
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const instances: Instance[] = [];
+
+async function start(count: number, env: Record<string, string> = {}): Promise<Instance[]> {
+  const started = await Promise.all(Array.from({ length: count }, (_, i) => startInstance({ DB_NAME: dbName, INSTANCE_ID: `node-${instances.length + i}`, ...env })));
+  instances.push(...started);
+  return started;
+}
+
+beforeAll(() => {
+  ensureBuilt();
+});
+
+afterAll(async () => {
+  await Promise.all(instances.map((instance) => instance.stop()));
+  const connection = await mongoose.createConnection(process.env.MONGODB_URI!, { dbName }).asPromise();
+  await connection.dropDatabase();
+  await connection.close();
+});
+
+/** Milliseconds until `check` holds on every instance; fails past `limitMs`. */
+async function enforcedWithin(targets: Instance[], check: (instance: Instance) => Promise<boolean>, limitMs: number): Promise<number> {
+  const started = Date.now();
+  const pending = new Set(targets);
+  while (pending.size > 0) {
+    if (Date.now() - started > limitMs) throw new Error(`not enforced on ${pending.size} instance(s) within ${limitMs} ms`);
+    for (const instance of [...pending]) if (await check(instance)) pending.delete(instance);
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Date.now() - started;
+}
+
+describe('three instances on one database', () => {
+  let a: Instance;
+  let b: Instance;
+  let c: Instance;
+  let tokenId: string;
+  let secret: string;
+  let definitionId: string;
+  const route = `multi/${randomUUID().slice(0, 8)}`;
+  const call = (instance: Instance, path = route, key = secret) => request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${key}`);
+
+  beforeAll(async () => {
+    [a, b, c] = (await start(3)) as [Instance, Instance, Instance];
+    const token = await request(a.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'shared' });
+    tokenId = token.body.id;
+    secret = token.body.secret;
+    const definition = await request(a.url).post('/admin/udapi/definitions').set(ADMIN)
+      .send({ route, actionMeta: { name: 'echo' }, securitySettings: { allowedTokens: [tokenId] } });
+    definitionId = definition.body.id;
+  }, 60_000);
+
+  it('serves a token and definition created on one instance from the others within 1 s', async () => {
+    expect((await call(a)).status).toBe(200);
+    expect(await enforcedWithin([b, c], async (instance) => (await call(instance)).status === 200, 1000)).toBeLessThan(1000);
+  });
+
+  it('enforces a disable made on one instance on the others within 1 s, and a re-enable', async () => {
+    expect((await request(a.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: true })).status).toBe(200);
+    expect((await call(a)).status).toBe(401);
+    await enforcedWithin([b, c], async (instance) => (await call(instance)).status === 401, 1000);
+    await request(b.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: false });
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200, 1000);
+  });
+
+  it('enforces a rotation made on one instance on the others within 1 s', async () => {
+    const rotated = await request(b.url).post(`/admin/udapi/tokens/${tokenId}/rotate`).set(ADMIN);
+    const old = secret;
+    secret = rotated.body.secret;
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance, route, old)).status === 401 && (await call(instance)).status === 200, 1000);
+  });
+
+  it('applies a route change made on one instance on the others within 1 s', async () => {
+    const moved = `${route}/v2`;
+    expect((await request(c.url).patch(`/admin/udapi/definitions/${definitionId}`).set(ADMIN).send({ route: moved })).status).toBe(200);
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance, moved)).status === 200 && (await call(instance)).status === 404, 1000);
+  });
+
+  it('enforces deletes made on one instance on the others within 1 s', async () => {
+    expect((await request(a.url).delete(`/admin/udapi/definitions/${definitionId}`).set(ADMIN)).status).toBe(204);
+    expect((await request(a.url).delete(`/admin/udapi/tokens/${tokenId}`).set(ADMIN)).status).toBe(204);
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance, `${route}/v2`)).status === 401, 1000);
+  });
+});
+
+describe('rate limits across two instances', () => {
+  async function limitedToken(instance: Instance, limit: number): Promise<{ secret: string; path: string }> {
+    const path = `limited/${randomUUID().slice(0, 8)}`;
+    const token = await request(instance.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'limited', rateLimit: { limit, windowSeconds: 60 } });
+    await request(instance.url).post('/admin/udapi/definitions').set(ADMIN).send({ route: path, actionMeta: { name: 'echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    return { secret: token.body.secret, path };
+  }
+
+  const hit = (instance: Instance, path: string, secret: string) => request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${secret}`);
+
+  it('holds one limit across instances with the Redis store', async () => {
+    const [x, y] = (await start(2, { REDIS_URL: redisUrl, REDIS_PREFIX: `udapi-test:${randomUUID()}:` })) as [Instance, Instance];
+    const { secret, path } = await limitedToken(x, 4);
+    // Give y the time to learn about the token (changes reach it within 1 s) without spending the limit.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const statuses: number[] = [];
+    statuses.push((await hit(x, path, secret)).status, (await hit(x, path, secret)).status);
+    statuses.push((await hit(y, path, secret)).status, (await hit(y, path, secret)).status);
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    const fifth = await hit(y, path, secret);
+    expect(fifth.status).toBe(429);
+    expect(fifth.body.errors[0].errorCode).toBe(1014);
+    expect((await hit(x, path, secret)).status).toBe(429);
+  }, 30_000);
+
+  it('counts per instance with the default memory store', async () => {
+    const [x, y] = (await start(2)) as [Instance, Instance];
+    const { secret, path } = await limitedToken(x, 2);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const onX = [(await hit(x, path, secret)).status, (await hit(x, path, secret)).status, (await hit(x, path, secret)).status];
+    const onY = [(await hit(y, path, secret)).status, (await hit(y, path, secret)).status, (await hit(y, path, secret)).status];
+    expect(onX).toEqual([200, 200, 429]);
+    expect(onY).toEqual([200, 200, 429]);
+  }, 30_000);
+});

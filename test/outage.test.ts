@@ -1,0 +1,82 @@
+// The database stopped mid-run: the endpoint answers 503/7 within a second, the admin API 503, and both recover alone.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import express from 'express';
+import mongoose, { type Connection } from 'mongoose';
+import request from 'supertest';
+import { startTestDb, type TestDbHandle } from '../scripts/testdb.cjs';
+import { createUserDefinedApis, ErrorCodes } from '../src';
+import { ADMIN, createTestApp, type TestApp } from './helpers/app';
+
+let dataDir: string;
+let database: TestDbHandle;
+let port: number;
+let connection: Connection;
+let t: TestApp;
+const host = express();
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'udapi-outage-'));
+  database = await startTestDb({ dataDir });
+  port = Number(new URL(database.uri).port);
+  connection = mongoose.createConnection(database.uri, { dbName: 'outage', serverSelectionTimeoutMS: 2000 });
+  await connection.asPromise();
+  t = await createTestApp({ connection, name: 'outage', drop: () => Promise.resolve() });
+  host.use('/admin/udapi', t.udapi.adminRouter());
+  host.use('/api/custom', t.udapi.endpoint());
+}, 120_000);
+
+afterAll(async () => {
+  await t.udapi.close();
+  await connection.close(true);
+  await database.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
+
+describe('database outage', () => {
+  it('answers 503/7 within one second of the database stopping, then recovers by itself', async () => {
+    const token = await request(host).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'outage' });
+    const definition = await request(host).post('/admin/udapi/definitions').set(ADMIN)
+      .send({ route: 'outage/check', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    expect(definition.status).toBe(201);
+    const call = () => request(host).get('/api/custom/outage/check').set('Authorization', `Bearer ${token.body.secret}`);
+    expect((await call()).status).toBe(200);
+
+    await database.stop();
+    const detectedAfter = await pollUntil(async () => {
+      const res = await call();
+      return res.status === 503 && res.body.errors[0].errorCode === ErrorCodes.NotReady.code;
+    }, 1000);
+    expect(detectedAfter).toBeLessThan(1000);
+    const notReady = await call();
+    expect(notReady.headers['retry-after']).toBe('1');
+
+    const admin = await request(host).get('/admin/udapi/tokens').set(ADMIN);
+    expect(admin.status).toBe(503);
+    expect(admin.body.errors[0].reason).toBe('ServiceUnavailable');
+
+    database = await startTestDb({ dataDir, port });
+    await pollUntil(async () => (await call()).status === 200, 30_000);
+    expect((await request(host).get(`/admin/udapi/tokens/${token.body.id}`).set(ADMIN)).status).toBe(200);
+  }, 60_000);
+
+  it('answers 503/7 before ready() has loaded anything', async () => {
+    const early = express();
+    const udapi = createUserDefinedApis({ connection, pepper: 'x'.repeat(32), authenticateAdmin: () => null });
+    early.use('/api/custom', udapi.endpoint());
+    const res = await request(early).get('/api/custom/outage/check').set('Authorization', `Bearer ${'a'.repeat(44)}`);
+    expect(res.status).toBe(503);
+    expect(res.body.errors[0].errorCode).toBe(7);
+    await udapi.close();
+  });
+});
