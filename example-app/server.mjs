@@ -1,0 +1,49 @@
+// The example host app: its own Express app with HTTP Basic admin users, the admin API and the user-defined APIs.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import { createUserDefinedApis } from 'express-user-defined-apis';
+import { registerExampleActions } from './actions.mjs';
+import { basicAuthenticator, basicChallenge } from './basic-auth.mjs';
+import { openDatabase } from './database.mjs';
+import { jsonLogger } from './logger.mjs';
+import { loadPepper } from './pepper.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dataDir = process.env.EXAMPLE_DATA_DIR ?? path.join(here, '.data');
+const usersFile = process.env.UDAPI_USERS_FILE ?? path.join(here, 'users.json');
+const log = jsonLogger(process.env.LOG_LEVEL ?? 'info', { app: 'example' });
+
+const database = await openDatabase({ dataDir, log });
+const udapi = createUserDefinedApis({
+  connection: database.connection,
+  pepper: loadPepper({ dataDir, log }),
+  authenticateAdmin: basicAuthenticator(JSON.parse(readFileSync(usersFile, 'utf8'))),
+  logger: log,
+});
+registerExampleActions(udapi);
+
+const app = express();
+app.disable('x-powered-by');
+app.get('/', (_req, res) => {
+  res.type('text').send('Example host of express-user-defined-apis. Admin API: /admin/udapi (HTTP Basic, admin/admin or viewer/viewer). APIs: /api/custom/<route> (Bearer secret).\n');
+});
+// The endpoint comes before any body parser, so handlers get the body exactly as sent.
+app.use('/api/custom', udapi.endpoint());
+app.use('/admin/udapi', basicChallenge('User-defined APIs admin'), udapi.adminRouter());
+
+await udapi.ready();
+const server = app.listen(Number(process.env.PORT ?? 3000), () => {
+  const { port } = server.address();
+  log.info({ port }, `Example app listening on http://localhost:${port}`);
+});
+
+const shutdown = async () => {
+  server.close();
+  await udapi.close();
+  await database.close();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
