@@ -115,7 +115,15 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
     return row?._id;
   };
   const tokens = new TokenService(tokenModel, config.pepper, bcrypt, verified, events, managerLog, (tokenId) => definitions.linkedTo(tokenId),
-    digestOwner, refreshing<ApiTokenDoc>('ApiToken', (id, known) => catalog.refreshToken(id, known)));
+    digestOwner, refreshing<ApiTokenDoc>('ApiToken', (id, known) => catalog.refreshToken(id, known)), {
+      ready: async () => {
+        if (!health.ready) return false;
+        await feed.catchUp();
+        return health.ready;
+      },
+      page: (matches, limit, after) => catalog.pageTokens(matches, limit, after),
+      count: (matches) => catalog.countTokens(matches),
+    });
   const verifier = new SecretVerifier(catalog, config.pepper, bcrypt, verified, managerLog);
   const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);

@@ -95,6 +95,15 @@ export class ChangeFeed {
     this.lastRevision = Math.max(this.lastRevision, revision);
   }
 
+  /**
+   * Applies every change recorded before this call: waits out a poll already under way (it may have read the
+   * log before the caller's moment) and runs one more. What an admin read needs to show other instances' writes.
+   */
+  async catchUp(): Promise<void> {
+    while (this.inFlightPoll) await this.inFlightPoll.catch(() => undefined);
+    await this.poll();
+  }
+
   /** Applies the changes recorded since the last applied revision. */
   async poll(): Promise<void> {
     if (this.inFlightPoll || !this.catalog.loaded) return;
