@@ -508,6 +508,97 @@ describe('list and count', () => {
   });
 });
 
+describe('lists from the in-memory view', () => {
+  const ids = (res: { body: { items: { id: string }[] } }): string[] => res.body.items.map((item) => item.id);
+
+  /** The database's own answer, sorted as the admin list is: the oracle the in-memory pages must equal. */
+  async function storedIds(query: Record<string, unknown>): Promise<string[]> {
+    const rows = await db.connection.collection('udapiApiTokens').find(query).sort({ createdAt: -1, _id: -1 }).project({ _id: 1 }).toArray();
+    return rows.map((row) => String(row._id));
+  }
+
+  it('pages through tokens that share one creation time in (createdAt, id) order, as the database sorts them', async () => {
+    const creator = `tie-${randomUUID().slice(0, 8)}`;
+    const at = new Date(Date.now() - 3_600_000);
+    const docs = Array.from({ length: 7 }, (_, i) => ({
+      _id: randomUUID(), name: `tie-${i}`, secretDigest: `digest-${randomUUID()}`, secretHash: `hash-${randomUUID()}`, isDisabled: i % 2 === 0,
+      rateLimit: null, createdBy: creator, createdAt: at, lastModifiedBy: creator, lastModified: at, deletingSince: null,
+    }));
+    await db.connection.collection('udapiApiTokens').insertMany(docs as never[]);
+    await internalsOf(t.udapi).feed.reload(); // written behind the package's back: make this instance read them
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await api.get(`/tokens?createdBy=${creator}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, ADMIN);
+      expect(res.status).toBe(200);
+      seen.push(...ids(res));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(await storedIds({ createdBy: creator }));
+    expect(seen).toHaveLength(7);
+    const disabled = await api.get(`/tokens?createdBy=${creator}&isDisabled=true`, ADMIN);
+    expect(ids(disabled)).toEqual(await storedIds({ createdBy: creator, isDisabled: true }));
+    expect((await api.get(`/tokens/count?createdBy=${creator}&isDisabled=false`, ADMIN)).body).toEqual({ count: 3 });
+  });
+
+  it('answers every filter as the database does', async () => {
+    const creator = `filters-${randomUUID().slice(0, 8)}`;
+    const headers = { 'x-test-user': creator, 'x-test-permissions': '*' };
+    const made: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const res = await api.post('/tokens', { name: i < 3 ? `${creator}-a` : `${creator}-b`, isDisabled: i % 3 === 0 }, headers);
+      leaks.track(res.body.secret);
+      made.push(res.body.id);
+    }
+    await api.patch(`/tokens/${made[1]}`, { name: `${creator}-b` }, { 'x-test-user': `${creator}-editor`, 'x-test-permissions': '*' });
+    const middle = (await api.get(`/tokens/${made[2]}`, ADMIN)).body.createdAt;
+    const cases: [string, Record<string, unknown>][] = [
+      [`createdBy=${creator}`, { createdBy: creator }],
+      [`createdBy=${creator}&name=${creator}-b`, { createdBy: creator, name: `${creator}-b` }],
+      [`createdBy=${creator}&isDisabled=true`, { createdBy: creator, isDisabled: true }],
+      [`lastModifiedBy=${creator}-editor`, { lastModifiedBy: `${creator}-editor` }],
+      [`id=${made[4]!.toUpperCase()}`, { _id: made[4] }],
+      [`createdBy=${creator}&createdAtFrom=${middle}`, { createdBy: creator, createdAt: { $gte: new Date(middle) } }],
+      [`createdBy=${creator}&createdAtTo=${middle}`, { createdBy: creator, createdAt: { $lt: new Date(middle) } }],
+      [`createdBy=${creator}&lastModifiedFrom=${middle}`, { createdBy: creator, lastModified: { $gte: new Date(middle) } }],
+    ];
+    for (const [query, stored] of cases) {
+      const res = await api.get(`/tokens?${query}`, ADMIN);
+      expect({ query, ids: ids(res) }).toEqual({ query, ids: await storedIds(stored) });
+      expect((await api.get(`/tokens/count?${query}`, ADMIN)).body).toEqual({ count: (await storedIds(stored)).length });
+    }
+  });
+
+  it('shows a write made on another instance in the very next list there, without waiting for its poll', async () => {
+    // Polls so rarely that only the catch-up on read can explain a fresh answer.
+    const other = await createTestApp(db, { changePollIntervalMs: 60_000 });
+    try {
+      const otherApi = recordingClient(other.app);
+      const name = `elsewhere-${randomUUID().slice(0, 8)}`;
+      const { id } = await createToken({ name });
+      const listed = await otherApi.get(`/tokens?name=${name}`, ADMIN);
+      expect(ids(listed)).toEqual([id]);
+      await api.patch(`/tokens/${id}`, { isDisabled: true }, ADMIN);
+      expect(ids(await otherApi.get(`/tokens?name=${name}&isDisabled=true`, ADMIN))).toEqual([id]);
+      await api.delete(`/tokens/${id}`, ADMIN);
+      expect((await otherApi.get(`/tokens/count?name=${name}`, ADMIN)).body).toEqual({ count: 0 });
+    } finally {
+      await other.udapi.close();
+    }
+  });
+
+  it('falls back to the database while the in-memory view is stale', async () => {
+    const { id } = await createToken({ name: `stale-${randomUUID().slice(0, 8)}` });
+    const { catalog } = internalsOf(t.udapi);
+    catalog.stale = true;
+    await db.connection.collection('udapiApiTokens').updateOne({ _id: id as never }, { $set: { name: 'renamed-behind-its-back' } });
+    const res = await api.get(`/tokens?id=${id}`, ADMIN);
+    expect(res.body.items.map((item: { name: string }) => item.name)).toEqual(['renamed-behind-its-back']);
+    await catalog.load();
+  });
+});
+
 describe('events and manager log', () => {
   it('writes one persisted event per create, update and delete, readable at /events', async () => {
     const before = t.events.length;

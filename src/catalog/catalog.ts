@@ -4,8 +4,12 @@ import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 import { parseRoute, type RouteSegment } from '../routing/route-grammar';
 import type { ActionMeta, ActionType, RateLimit } from '../types';
 import { RouteMatcher } from './route-matcher';
+import { TokenOrder, type OrderPosition } from './token-order';
 
-/** What the request path needs of a token. Holds its digest and hash: never leaves the package. */
+/**
+ * A token as the request path and the admin list need it. Holds its digest and hash: never leaves the
+ * package as is (the admin API maps it to the public shape). Times are epoch milliseconds.
+ */
 export interface CachedToken {
   id: string;
   name: string;
@@ -13,6 +17,10 @@ export interface CachedToken {
   rateLimit: RateLimit | null;
   secretDigest: string;
   secretHash: string;
+  createdBy: string;
+  createdAt: number;
+  lastModifiedBy: string;
+  lastModified: number;
 }
 
 export interface CachedDefinition {
@@ -24,11 +32,33 @@ export interface CachedDefinition {
   actionMeta: ActionMeta;
 }
 
-const TOKEN_FIELDS = { _id: 1, name: 1, isDisabled: 1, rateLimit: 1, secretDigest: 1, secretHash: 1 } as const;
-export type TokenRow = Pick<ApiTokenDoc, '_id' | 'name' | 'isDisabled' | 'rateLimit' | 'secretDigest' | 'secretHash'>;
+const TOKEN_FIELDS = {
+  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, secretDigest: 1, secretHash: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
+} as const;
+export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
+
+/** One string per distinct user name, however many tokens name it (a few admins create most tokens). */
+const userNames = new Map<string, string>();
+function shared(name: string): string {
+  const existing = userNames.get(name);
+  if (existing !== undefined) return existing;
+  if (userNames.size < 10_000) userNames.set(name, name);
+  return name;
+}
 
 function cachedToken(row: TokenRow): CachedToken {
-  return { id: row._id, name: row.name, isDisabled: row.isDisabled, rateLimit: row.rateLimit ?? null, secretDigest: row.secretDigest, secretHash: row.secretHash };
+  return {
+    id: row._id,
+    name: row.name,
+    isDisabled: row.isDisabled,
+    rateLimit: row.rateLimit ? { limit: row.rateLimit.limit, windowSeconds: row.rateLimit.windowSeconds } : null,
+    secretDigest: row.secretDigest,
+    secretHash: row.secretHash,
+    createdBy: shared(row.createdBy),
+    createdAt: row.createdAt.getTime(),
+    lastModifiedBy: shared(row.lastModifiedBy),
+    lastModified: row.lastModified.getTime(),
+  };
 }
 
 function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
@@ -48,6 +78,7 @@ function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefini
 export class Catalog {
   private tokensByDigest = new Map<string, CachedToken>();
   private tokensById = new Map<string, CachedToken>();
+  private tokenOrder = new TokenOrder<CachedToken>();
   private definitions = new RouteMatcher<CachedDefinition>();
   private loadedAt: Date | undefined;
   /** Set when a refresh failed: the view may have missed a change, so the next health check reloads it. */
@@ -79,6 +110,15 @@ export class Catalog {
     return this.tokensById.get(id);
   }
 
+  /** A page of the tokens that match, newest first, after the cursor position. */
+  pageTokens(matches: (token: CachedToken) => boolean, limit: number, after?: OrderPosition): { items: CachedToken[]; hasMore: boolean } {
+    return this.tokenOrder.page(matches, limit, after);
+  }
+
+  countTokens(matches: (token: CachedToken) => boolean): number {
+    return this.tokenOrder.count(matches);
+  }
+
   match(segments: readonly string[]) {
     return this.definitions.match(segments);
   }
@@ -97,8 +137,11 @@ export class Catalog {
       const definition = cachedDefinition(doc, this.basePath);
       if (definition) matcher.set(definition);
     }
+    const order = new TokenOrder<CachedToken>();
+    order.reset(byId.values());
     this.tokensByDigest = byDigest;
     this.tokensById = byId;
+    this.tokenOrder = order;
     this.definitions = matcher;
     this.loadedAt = new Date();
     this.stale = false;
@@ -111,7 +154,10 @@ export class Catalog {
   async refreshToken(id: string, known?: TokenRow | null): Promise<void> {
     const row = known !== undefined ? known : await this.tokenModel.findById(id, TOKEN_FIELDS).lean<TokenRow>().exec();
     const previous = this.tokensById.get(id);
-    if (previous) this.tokensByDigest.delete(previous.secretDigest);
+    if (previous) {
+      this.tokensByDigest.delete(previous.secretDigest);
+      this.tokenOrder.remove(previous);
+    }
     if (!row) {
       this.tokensById.delete(id);
       return;
@@ -119,6 +165,7 @@ export class Catalog {
     const token = cachedToken(row);
     this.tokensById.set(id, token);
     this.tokensByDigest.set(token.secretDigest, token);
+    this.tokenOrder.insert(token);
   }
 
   async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {

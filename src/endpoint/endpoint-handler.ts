@@ -25,9 +25,18 @@ const CONTENT_TYPES = new Set(['application/json', 'application/xml', 'text/xml'
 const MAX_QUERY_STRING_BYTES = 2048;
 const EMPTY_BODY = Buffer.alloc(0);
 
+type MaybePromise<T> = T | Promise<T>;
+
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
+
+/** Continues with the value at once when it is there, after it when it is a promise: no await on the common path. */
+function then<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
+  return isThenable(value) ? value.then(next) : next(value);
+}
+
+const PROCEDURE_RESPONSE: PreparedResponse = Object.freeze({ status: 200, headers: [], body: '', bodyBytes: 0 });
 // An empty secret (`Bearer` alone) is a failed authentication (1010), not a malformed header, as in the original.
 const BEARER = /^Bearer(?: +([^ ]*))? *$/i;
 
@@ -39,6 +48,18 @@ export interface EndpointDeps {
   actions: ActionRegistry;
   rateLimits: RateLimitStore;
   log: Logger;
+}
+
+interface Authorized {
+  token: CachedToken;
+  definition: CachedDefinition;
+  routeParameters: Record<string, string>;
+}
+
+interface PreparedAction {
+  action: RegisteredAction;
+  rawBody: string;
+  parameters: Record<string, string>;
 }
 
 /** What the end log line reports about one request. */
@@ -85,8 +106,8 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     if (path.segments.length === 0) throw endpointError('EmptyRoute');
   };
 
-  /** Steps 4-7: who is calling, may they, and which definition answers. */
-  const authorize = async (req: Request, segments: string[], trace: Trace): Promise<{ token: CachedToken; definition: CachedDefinition; routeParameters: Record<string, string> }> => {
+  /** Steps 4-7: who is calling, may they, and which definition answers. Synchronous unless a store or bcrypt is awaited. */
+  const authorize = (req: Request, segments: string[], trace: Trace): MaybePromise<Authorized> => {
     const match = BEARER.exec(req.headers.authorization ?? '');
     if (!match) throw endpointError('AuthenticationHeaderInvalid');
     if (!health.ready) throw new EndpointError('NotReady', { retryAfterSeconds: 1 });
@@ -98,39 +119,68 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     const token = verifier.lookup(secret);
     if (!token || token.isDisabled) throw authenticationFailed(req);
     trace.tokenId = token.id;
-    if (token.rateLimit) {
-      let verdict: { allowed: boolean; retryAfterMs: number };
-      try {
-        const pending = rateLimits.hit(`token:${token.id}`, token.rateLimit.limit, token.rateLimit.windowSeconds * 1000);
-        // The memory store answers synchronously; awaiting only a real promise keeps the common path short.
-        verdict = isThenable(pending) ? await pending : pending;
-      } catch (error) {
-        // Fail closed: a limit that cannot be checked is not waived.
-        log.error({ requestId: trace.requestId, err: errorSummary(error) }, 'The rate-limit store failed');
-        throw new EndpointError('NotReady', { retryAfterSeconds: 1 });
-      }
-      if (!verdict.allowed) throw new EndpointError('RateLimitExceeded', { retryAfterSeconds: verdict.retryAfterMs / 1000 });
+    if (!token.rateLimit) return findDefinition(req, segments, secret, token);
+    let pending: ReturnType<RateLimitStore['hit']>;
+    try {
+      pending = rateLimits.hit(`token:${token.id}`, token.rateLimit.limit, token.rateLimit.windowSeconds * 1000);
+    } catch (error) {
+      throw rateLimitStoreFailed(error, trace);
     }
+    // The memory store answers synchronously; only a real promise (a shared store) is waited for.
+    if (!isThenable(pending)) {
+      enforceRateLimit(pending);
+      return findDefinition(req, segments, secret, token);
+    }
+    return Promise.resolve(pending).then(
+      (verdict) => {
+        enforceRateLimit(verdict);
+        return findDefinition(req, segments, secret, token);
+      },
+      (error: unknown) => {
+        throw rateLimitStoreFailed(error, trace);
+      },
+    );
+  };
+
+  /** Fail closed: a limit that cannot be checked is not waived. */
+  const rateLimitStoreFailed = (error: unknown, trace: Trace): EndpointError => {
+    log.error({ requestId: trace.requestId, err: errorSummary(error) }, 'The rate-limit store failed');
+    return new EndpointError('NotReady', { retryAfterSeconds: 1 });
+  };
+
+  const enforceRateLimit = (verdict: { allowed: boolean; retryAfterMs: number }): void => {
+    if (!verdict.allowed) throw new EndpointError('RateLimitExceeded', { retryAfterSeconds: verdict.retryAfterMs / 1000 });
+  };
+
+  const findDefinition = (req: Request, segments: string[], secret: string, token: CachedToken): MaybePromise<Authorized> => {
     const matched = catalog.match(segments);
     if (!matched) throw endpointError('DefinitionNotFound');
     if (!matched.definition.allowedTokens.has(token.id)) throw authenticationFailed(req);
+    const authorized: Authorized = { token, definition: matched.definition, routeParameters: matched.routeParameters };
+    if (verifier.isConfirmed(token)) return authorized;
     // bcrypt (once per secret and instance) only for a call that would succeed: refusals never pay for it.
-    if (!verifier.isConfirmed(token) && !(await verifier.confirm(secret, token))) throw authenticationFailed(req);
-    return { token, definition: matched.definition, routeParameters: matched.routeParameters };
+    return verifier.confirm(secret, token).then((confirmed) => {
+      if (!confirmed) throw authenticationFailed(req);
+      return authorized;
+    });
   };
 
-  /** Step 8: the action and its input. */
-  const prepareAction = async (req: Request, definition: CachedDefinition): Promise<{ action: RegisteredAction; rawBody: string; parameters: Record<string, string> }> => {
+  /** Step 8: the action and its input. Synchronous for a request without a body. */
+  const prepareAction = (req: Request, definition: CachedDefinition): MaybePromise<PreparedAction> => {
     const action = actions.get(definition.actionMeta.name);
     if (!action || action.kind !== definition.actionType) throw endpointError('ActionNotFound');
-    let body: Buffer;
-    try {
-      body = hasBody(req) ? await readBody(req, config.maxBodyBytes) : EMPTY_BODY;
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) throw endpointError('BodyTooLarge');
-      if (error instanceof BodyReadError) throw new ClientGoneError();
-      throw error;
-    }
+    if (!hasBody(req)) return inputOf(action, definition, EMPTY_BODY);
+    return readBody(req, config.maxBodyBytes).then(
+      (body) => inputOf(action, definition, body),
+      (error: unknown) => {
+        if (error instanceof BodyTooLargeError) throw endpointError('BodyTooLarge');
+        if (error instanceof BodyReadError) throw new ClientGoneError();
+        throw error;
+      },
+    );
+  };
+
+  const inputOf = (action: RegisteredAction, definition: CachedDefinition, body: Buffer): PreparedAction => {
     const rawBody = body.toString('utf8');
     const wantsParameters = action.kind === 'procedure' || definition.actionMeta.inputType === 'parameters';
     const parameters = wantsParameters ? parametersOf(rawBody) : {};
@@ -144,39 +194,71 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
 
   /**
    * Step 9: run it under the concurrency cap and the timeout; the signal fires on timeout or disconnect. An action
-   * that answers synchronously is used at once; only a promise is watched for its deadline and its client.
+   * that answers synchronously with a free slot is used at once; only a promise or a queued call is watched.
    */
-  const runAction = async (res: Response, invoke: (entry: InFlight) => unknown, requestId: string, definitionId: string): Promise<unknown> => {
+  const runAction = (res: Response, invoke: (entry: InFlight) => unknown, requestId: string, definitionId: string): unknown => {
+    const release = limiter.tryAcquire();
+    if (!release) return runQueued(res, invoke, requestId, definitionId);
     const entry = inFlight.create(res);
-    let release = limiter.tryAcquire();
     let work: unknown;
     try {
-      if (!release) {
-        inFlight.track(entry);
-        try {
-          release = await limiter.acquire(entry.signal);
-        } catch (error) {
-          if (error instanceof QueueFullError) throw new EndpointError('Overloaded', { retryAfterSeconds: 1 });
-          throw error;
-        }
-      }
       work = invoke(entry);
-      if (!isThenable(work)) return work;
-      inFlight.track(entry);
+    } catch (error) {
+      inFlight.finish(entry);
+      release();
+      throw actionFailure(error, entry, undefined, requestId, definitionId);
+    }
+    if (!isThenable(work)) {
+      inFlight.finish(entry);
+      release();
+      return work;
+    }
+    return watch(entry, work, release, requestId, definitionId);
+  };
+
+  const watch = async (entry: InFlight, work: PromiseLike<unknown>, release: () => void, requestId: string, definitionId: string): Promise<unknown> => {
+    inFlight.track(entry);
+    try {
       return await entry.wait(Promise.resolve(work));
     } catch (error) {
-      if (entry.failed && isThenable(work)) {
-        // The action may go on after its signal fired; its result is ignored and a late failure only logged.
-        Promise.resolve(work).catch((late: unknown) => log.warn({ requestId, err: errorSummary(late) }, 'An action failed after it was abandoned'));
+      throw actionFailure(error, entry, work, requestId, definitionId);
+    } finally {
+      inFlight.finish(entry);
+      release();
+    }
+  };
+
+  const runQueued = async (res: Response, invoke: (entry: InFlight) => unknown, requestId: string, definitionId: string): Promise<unknown> => {
+    const entry = inFlight.track(inFlight.create(res));
+    let release: (() => void) | undefined;
+    let work: unknown;
+    try {
+      try {
+        release = await limiter.acquire(entry.signal);
+      } catch (error) {
+        if (error instanceof QueueFullError) throw new EndpointError('Overloaded', { retryAfterSeconds: 1 });
+        throw error;
       }
-      if (error instanceof TimeoutError) throw endpointError('ActionTimeout');
-      if (error instanceof EndpointError || error instanceof ClientGoneError) throw error;
-      log.error({ requestId, definitionId, err: errorSummary(error), stack: error instanceof Error ? error.stack : undefined }, 'The action threw');
-      throw endpointError('ActionError');
+      work = invoke(entry);
+      return isThenable(work) ? await entry.wait(Promise.resolve(work)) : work;
+    } catch (error) {
+      throw actionFailure(error, entry, work, requestId, definitionId);
     } finally {
       inFlight.finish(entry);
       release?.();
     }
+  };
+
+  /** What a failure while waiting for or running an action becomes. */
+  const actionFailure = (error: unknown, entry: InFlight, work: unknown, requestId: string, definitionId: string): Error => {
+    if (entry.failed && isThenable(work)) {
+      // The action may go on after its signal fired; its result is ignored and a late failure only logged.
+      Promise.resolve(work).catch((late: unknown) => log.warn({ requestId, err: errorSummary(late) }, 'An action failed after it was abandoned'));
+    }
+    if (error instanceof TimeoutError) return endpointError('ActionTimeout');
+    if (error instanceof EndpointError || error instanceof ClientGoneError) return error;
+    log.error({ requestId, definitionId, err: errorSummary(error), stack: error instanceof Error ? error.stack : undefined }, 'The action threw');
+    return endpointError('ActionError');
   };
 
   const send = (res: Response, prepared: PreparedResponse): void => {
@@ -196,66 +278,89 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     else log.info(fields, message);
   };
 
-  const handler = async (req: Request, res: Response): Promise<void> => {
-    const trace: Trace = { requestId: randomUUID(), route: '', tokenId: undefined, started: performance.now() };
-    let status = 500;
-    let outcome = 'FAILED';
-    const path = parseRequestPath(req.url);
-    trace.route = path.route;
-    if (logging) log.info({ requestId: trace.requestId, route: path.route }, `Started handling API trigger ${trace.requestId} for route '${path.route}'`);
+  /** Steps 1-9 and the response they produce; synchronous from end to end in the common case. */
+  const respond = (req: Request, res: Response, path: RequestPath, trace: Trace): MaybePromise<PreparedResponse> => {
+    checkRequest(req, path);
+    return then(authorize(req, path.segments, trace), ({ token, definition, routeParameters }) =>
+      then(prepareAction(req, definition), ({ action, rawBody, parameters }) => {
+        const invoke = (entry: InFlight): unknown => {
+          // The signal and the query parameters are made only if the action reads them.
+          const context = {
+            tokenId: token.id, tokenName: token.name, definitionId: definition.id, requestId: trace.requestId,
+            get signal() { return entry.signal; },
+          } satisfies ActionContext;
+          if (action.kind === 'procedure') return action.run(parameters, context);
+          let queryParameters: QueryParameters | undefined;
+          const input = {
+            requestMethod: req.method as RequestMethod,
+            route: path.route,
+            routeTemplate: definition.route,
+            rawBody,
+            parameters,
+            get queryParameters() { return (queryParameters ??= queryParametersOf(path.rawQuery)); },
+            routeParameters,
+            context,
+          } satisfies HandlerInput;
+          return action.run(input);
+        };
+        return then(runAction(res, invoke, trace.requestId, definition.id), (output): PreparedResponse =>
+          action.kind === 'procedure' ? PROCEDURE_RESPONSE : prepareOutput(output, config.maxResponseBodyBytes));
+      }));
+  };
+
+  const succeed = (res: Response, trace: Trace, prepared: PreparedResponse): void => {
     try {
-      checkRequest(req, path);
-      const { token, definition, routeParameters } = await authorize(req, path.segments, trace);
-      const { action, rawBody, parameters } = await prepareAction(req, definition);
-      const invoke = (entry: InFlight): unknown => {
-        // The signal and the query parameters are made only if the action reads them.
-        const context = {
-          tokenId: token.id, tokenName: token.name, definitionId: definition.id, requestId: trace.requestId,
-          get signal() { return entry.signal; },
-        } satisfies ActionContext;
-        if (action.kind === 'procedure') return action.run(parameters, context);
-        let queryParameters: QueryParameters | undefined;
-        const input = {
-          requestMethod: req.method as RequestMethod,
-          route: path.route,
-          routeTemplate: definition.route,
-          rawBody,
-          parameters,
-          get queryParameters() { return (queryParameters ??= queryParametersOf(path.rawQuery)); },
-          routeParameters,
-          context,
-        } satisfies HandlerInput;
-        return action.run(input);
-      };
-      const output = await runAction(res, invoke, trace.requestId, definition.id);
-      const prepared: PreparedResponse = action.kind === 'procedure' ? { status: 200, headers: [], body: '', bodyBytes: 0 } : prepareOutput(output, config.maxResponseBodyBytes);
-      status = prepared.status;
-      outcome = 'SUCCEEDED';
       send(res, prepared);
     } catch (error) {
-      if (error instanceof ClientGoneError || res.destroyed) {
-        status = 499;
-        outcome = 'ABANDONED (client closed the connection)';
-        return;
-      }
-      let failure: EndpointError;
-      if (error instanceof EndpointError) {
-        failure = error;
-      } else {
-        log.error({ requestId: trace.requestId, err: errorSummary(error) }, 'Unexpected endpoint failure');
-        failure = endpointError('UnexpectedException');
-      }
-      status = failure.status;
+      fail(res, trace, error);
+      return;
+    }
+    logEnd(trace, prepared.status, 'SUCCEEDED');
+  };
+
+  const fail = (res: Response, trace: Trace, error: unknown): void => {
+    if (error instanceof ClientGoneError || res.destroyed) {
+      logEnd(trace, 499, 'ABANDONED (client closed the connection)');
+      return;
+    }
+    let failure: EndpointError;
+    if (error instanceof EndpointError) {
+      failure = error;
+    } else {
+      log.error({ requestId: trace.requestId, err: errorSummary(error) }, 'Unexpected endpoint failure');
+      failure = endpointError('UnexpectedException');
+    }
+    try {
       // An oversized body is left unread: close the connection rather than drain it.
       if (failure.errorName === 'BodyTooLarge') res.setHeader('Connection', 'close');
       sendEndpointError(res, failure, config.instanceId);
     } finally {
-      logEnd(trace, status, outcome);
+      logEnd(trace, failure.status, 'FAILED');
     }
   };
 
+  const handler = (req: Request, res: Response): MaybePromise<void> => {
+    const trace: Trace = { requestId: randomUUID(), route: '', tokenId: undefined, started: performance.now() };
+    const path = parseRequestPath(req.url);
+    trace.route = path.route;
+    if (logging) log.info({ requestId: trace.requestId, route: path.route }, `Started handling API trigger ${trace.requestId} for route '${path.route}'`);
+    let outcome: MaybePromise<PreparedResponse>;
+    try {
+      outcome = respond(req, res, path, trace);
+    } catch (error) {
+      return fail(res, trace, error);
+    }
+    if (!isThenable(outcome)) return succeed(res, trace, outcome);
+    return outcome.then((prepared) => succeed(res, trace, prepared), (error: unknown) => fail(res, trace, error));
+  };
+
   const middleware = ((req, res, next) => {
-    handler(req, res).catch(next);
+    try {
+      const pending = handler(req, res);
+      if (pending) pending.catch(next);
+    } catch (error) {
+      next(error);
+    }
   }) as RequestHandler & { limiter: ConcurrencyLimiter };
   middleware.limiter = limiter;
   return middleware;

@@ -13,7 +13,9 @@ import { KeyedMutex } from './keyed-mutex';
 import { DELETE_DEADLINE_MS } from './token-links';
 import { isDuplicateKeyError } from './mongo-errors';
 import { timeRanges, type AuditFilter } from './filters';
-import { afterCursor, pageOf } from './pagination';
+import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
+import type { CachedToken } from '../catalog/catalog';
+import type { OrderPosition } from '../catalog/token-order';
 import { isUuid, nameProblem, rateLimitProblem } from './validation-rules';
 
 export interface TokenCreateInput {
@@ -45,6 +47,17 @@ export type LinkedDefinitionsLookup = (tokenId: string) => Promise<string[]>;
 /** The id of the token that has this digest, if any; answered from memory when the in-memory view is complete. */
 export type DigestOwnerLookup = (secretDigest: string) => Promise<string | undefined>;
 
+/**
+ * Answers token lists from the in-memory view: no database scan, whatever the number of tokens. `ready()`
+ * first applies the changes other instances logged, so a list shows every write acknowledged before it; it
+ * answers false when the view is incomplete (not loaded, stale, database unreachable) and the database answers.
+ */
+export interface TokenListing {
+  ready(): Promise<boolean>;
+  page(matches: (token: CachedToken) => boolean, limit: number, after?: OrderPosition): { items: CachedToken[]; hasMore: boolean };
+  count(matches: (token: CachedToken) => boolean): number;
+}
+
 export class TokenService {
   private readonly writes = new KeyedMutex();
 
@@ -59,6 +72,7 @@ export class TokenService {
     private readonly digestOwner: DigestOwnerLookup,
     /** Called after every stored change, inside the per-token lock, so this instance's view updates at once. */
     private readonly changed: (id: string, known?: ApiTokenDoc | null) => Promise<void>,
+    private readonly listing: TokenListing | null = null,
   ) {}
 
   /** Creates a token. Returns the secret only when the server generated it. */
@@ -115,6 +129,12 @@ export class TokenService {
   }
 
   async list(filter: TokenFilter, limit: number, cursor?: string): Promise<Page<ApiToken>> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (this.listing && (await this.listing.ready())) {
+      const { items, hasMore } = this.listing.page(matcherOf(filter), limit, after && { at: after.at.getTime(), id: after.id });
+      const last = items[items.length - 1];
+      return { items: items.map(publicToken), nextCursor: hasMore && last ? encodeCursor(new Date(last.createdAt), last.id) : null };
+    }
     const query = { ...queryOf(filter), ...afterCursor('createdAt', cursor) };
     return pageOf(
       (n) => this.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiTokenDoc[]>().exec(),
@@ -125,6 +145,7 @@ export class TokenService {
   }
 
   async count(filter: TokenFilter): Promise<number> {
+    if (this.listing && (await this.listing.ready())) return this.listing.count(matcherOf(filter));
     return this.model.countDocuments(queryOf(filter)).exec();
   }
 
@@ -245,6 +266,34 @@ function queryOf(filter: TokenFilter): Record<string, unknown> {
   if (filter.name !== undefined) query.name = filter.name;
   if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
   return Object.assign(query, timeRanges(filter));
+}
+
+/** The same conditions as queryOf, on the in-memory view. */
+function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
+  const id = filter.id?.toLowerCase();
+  const inRange = (value: number, from?: Date, to?: Date): boolean => (!from || value >= from.getTime()) && (!to || value < to.getTime());
+  return (token) =>
+    (id === undefined || token.id === id) &&
+    (filter.name === undefined || token.name === filter.name) &&
+    (filter.isDisabled === undefined || token.isDisabled === filter.isDisabled) &&
+    (filter.createdBy === undefined || token.createdBy === filter.createdBy) &&
+    (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
+    inRange(token.createdAt, filter.createdAtFrom, filter.createdAtTo) &&
+    inRange(token.lastModified, filter.lastModifiedFrom, filter.lastModifiedTo);
+}
+
+/** The public view of an in-memory token: the same explicit pick as toApiToken. */
+function publicToken(token: CachedToken): ApiToken {
+  return {
+    id: token.id,
+    name: token.name,
+    isDisabled: token.isDisabled,
+    rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
+    createdBy: token.createdBy,
+    createdAt: new Date(token.createdAt).toISOString(),
+    lastModifiedBy: token.lastModifiedBy,
+    lastModified: new Date(token.lastModified).toISOString(),
+  };
 }
 
 function secretInUse(id: string): AdminError {
