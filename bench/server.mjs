@@ -36,6 +36,7 @@ if (mode === 'bare') {
   udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: JSON.stringify(trivial) }));
   app.get('/__bench/stats', (_req, res) => {
     const internals = internalsOf(udapi);
+    globalThis.gc?.();
     res.json({ bcrypt: internals.bcrypt.stats, tokens: internals.catalog.tokenCount, definitions: internals.catalog.definitionCount, memory: process.memoryUsage() });
   });
   app.use('/api/custom', udapi.endpoint());
