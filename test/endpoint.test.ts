@@ -405,6 +405,11 @@ describe('the handler contract', () => {
     expect(input.context.definitionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(input.context.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(input.context.signal.aborted).toBe(false);
+    // The context serialises to its four fields and exposes nothing of the package's request bookkeeping.
+    expect(JSON.parse(JSON.stringify(input.context))).toEqual({
+      tokenId: input.context.tokenId, tokenName: input.context.tokenName, definitionId: input.context.definitionId, requestId: input.context.requestId,
+    });
+    expect(Object.keys({ ...input.context }).sort()).toEqual(['definitionId', 'requestId', 'tokenId', 'tokenName']);
   });
 
   it.each(['GET', 'PUT', 'POST', 'DELETE', 'PATCH'] as const)('runs the action for %s', async (method) => {

@@ -21,6 +21,8 @@ export interface CachedToken {
   createdAt: number;
   lastModifiedBy: string;
   lastModified: number;
+  /** Set once this instance has checked this secret's bcrypt hash; a changed token is a new object without it. */
+  confirmed?: boolean;
 }
 
 export interface CachedDefinition {

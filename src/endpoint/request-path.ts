@@ -25,5 +25,7 @@ export function parseRequestPath(url: string): RequestPath {
   let route = rawPath.replace(/\/{2,}/g, '/');
   if (route.startsWith('/')) route = route.slice(1);
   if (route.endsWith('/')) route = route.slice(0, -1);
-  return { route, segments: route === '' ? [] : route.split('/').map(decodeOnce), rawQuery };
+  const segments = route === '' ? [] : route.split('/');
+  for (let i = 0; i < segments.length; i += 1) segments[i] = decodeOnce(segments[i]!);
+  return { route, segments, rawQuery };
 }

@@ -30,7 +30,11 @@ export class SecretVerifier {
 
   /** Whether this instance already confirmed this token's current secret (then confirm() costs nothing). */
   isConfirmed(token: CachedToken): boolean {
-    return this.verified.has(token.secretDigest, token.secretHash);
+    // The flag lives on this view of the token, which any change replaces; the LRU outlives full reloads.
+    if (token.confirmed) return true;
+    if (!this.verified.has(token.secretDigest, token.secretHash)) return false;
+    token.confirmed = true;
+    return true;
   }
 
   /**
@@ -39,12 +43,13 @@ export class SecretVerifier {
    * would otherwise succeed, so refusals never pay for bcrypt and cannot be told apart by timing.
    */
   async confirm(secret: string, token: CachedToken): Promise<boolean> {
-    if (this.verified.has(token.secretDigest, token.secretHash)) return true;
+    if (this.isConfirmed(token)) return true;
     if (!(await this.bcrypt.compare(secret, token.secretHash))) {
       this.log.warn({ objectType: 'ApiToken', objectId: token.id }, 'A secret matched a token digest but not its bcrypt hash');
       return false;
     }
     this.verified.add(token.secretDigest, token.secretHash);
+    token.confirmed = true;
     return true;
   }
 
