@@ -1,4 +1,5 @@
 // node bench/pipeline.mjs: the endpoint middleware's own cost per authorized call, in-process, without HTTP.
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
@@ -7,6 +8,8 @@ import { internalsOf } from '../dist/plugin.js';
 const require = createRequire(import.meta.url);
 const { startTestDb } = require('../scripts/testdb.cjs');
 const CALLS = 200_000;
+/** Extra tokens loaded into the view (PIPELINE_TOKENS), to see whether a call's cost grows with their number. */
+const EXTRA_TOKENS = Number(process.env.PIPELINE_TOKENS ?? 0);
 
 const database = process.env.MONGODB_URI ? null : await startTestDb({});
 const connection = await mongoose.createConnection(process.env.MONGODB_URI ?? database.uri, { dbName: `udapi_pipeline_${process.pid}` }).asPromise();
@@ -18,6 +21,14 @@ const udapi = createUserDefinedApis({
 });
 udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: '{"ok":true}' }));
 try {
+  const at = new Date();
+  for (let offset = 0; offset < EXTRA_TOKENS; offset += 5000) {
+    const batch = Array.from({ length: Math.min(5000, EXTRA_TOKENS - offset) }, (_, i) => ({
+      _id: randomUUID(), name: `extra-${offset + i}`, secretDigest: randomUUID(), secretHash: 'unused', isDisabled: false, rateLimit: null,
+      createdBy: 'bench', createdAt: at, lastModifiedBy: 'bench', lastModified: at, deletingSince: null,
+    }));
+    await connection.collection('udapiApiTokens').insertMany(batch);
+  }
   await udapi.ready();
   const { tokens, definitions, verifier } = internalsOf(udapi);
   const ctx = { user: { name: 'bench' }, traceId: 'bench' };
@@ -46,7 +57,7 @@ try {
     res.setHeader('Content-Type', 'application/json');
     res.end('{"ok":true}');
   });
-  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call (${CALLS} calls, response object cost subtracted)`);
+  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens (${CALLS} calls, response object cost subtracted)`);
 } finally {
   await udapi.close();
   await connection.dropDatabase();

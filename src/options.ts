@@ -166,7 +166,7 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     maxQueuedActions: integerOption(options.maxQueuedActions, 'maxQueuedActions', 0, 1_000_000, 1000),
     failedAuthThrottle,
     changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', 20, 60_000, 250),
-    fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 60_000),
+    fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 300_000),
     rateLimitStore: options.rateLimitStore ?? null,
     healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),
     adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', 1024, 10 * 1024 * 1024, 64 * 1024),

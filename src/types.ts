@@ -67,7 +67,7 @@ export interface UserDefinedApisOptions {
   healthCheckIntervalMs?: number;
   /** How often this instance applies changes made by other instances, in ms. Default 250 (enforced everywhere within 1 s). */
   changePollIntervalMs?: number;
-  /** How often the whole in-memory view is reloaded as a safety net, in ms. Default 60000. */
+  /** How often the whole in-memory view is reloaded as a safety net, in ms. Default 300000 (5 minutes): each reload reads every token and definition. */
   fullReloadIntervalMs?: number;
   /**
    * Where per-token rate-limit counters live. Default: this process's memory (limits per instance, as the
