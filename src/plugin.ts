@@ -91,20 +91,23 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const changes = changeModel(config.connection, config.collections.changes);
   const feed = new ChangeFeed(changes, catalog, managerLog);
   /**
-   * After every stored change: log it for the other instances, then update this instance's view at once. A
-   * failure here leaves the view possibly behind, so it is marked stale and the health check reloads it.
+   * After every stored change: update this instance's view at once, then log the change for the other
+   * instances. In that order, because a writer's own view may come from the document it wrote (not re-read):
+   * its own log record, applied by its own poll like anyone else's, re-reads the object afterwards, so a
+   * concurrent write from another instance can never be overwritten in this view by a stale copy for good.
+   * A refresh failure leaves the view possibly behind, so it is marked stale and the health check reloads it.
    */
   const refreshing = <Doc>(objectType: ObjectType, refresh: (id: string, known?: Doc | null) => Promise<void>) => async (id: string, known?: Doc | null): Promise<void> => {
-    try {
-      await feed.record(objectType, id);
-    } catch (error) {
-      managerLog.error({ err: errorSummary(error), objectId: id }, 'Could not log a change for the other instances; their periodic reload will catch up');
-    }
     try {
       await refresh(id, known);
     } catch (error) {
       catalog.stale = true;
       managerLog.error({ err: errorSummary(error), objectId: id }, 'Could not refresh the in-memory view after a change; it will be reloaded');
+    }
+    try {
+      await feed.record(objectType, id);
+    } catch (error) {
+      managerLog.error({ err: errorSummary(error), objectId: id }, 'Could not log a change for the other instances; their periodic reload will catch up');
     }
   };
   const definitions = new DefinitionService(definitionModel, tokenModel, actions, config.basePath, events, managerLog,
@@ -121,6 +124,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
         await feed.catchUp();
         return health.ready;
       },
+      nameOf: (id) => catalog.tokenById(id)?.name,
       page: (matches, limit, after) => catalog.pageTokens(matches, limit, after),
       count: (matches) => catalog.countTokens(matches),
     });

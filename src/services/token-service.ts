@@ -54,6 +54,8 @@ export type DigestOwnerLookup = (secretDigest: string) => Promise<string | undef
  */
 export interface TokenListing {
   ready(): Promise<boolean>;
+  /** The token's name as this instance knows it, if it knows the token. */
+  nameOf(id: string): string | undefined;
   page(matches: (token: CachedToken) => boolean, limit: number, after?: OrderPosition): { items: CachedToken[]; hasMore: boolean };
   count(matches: (token: CachedToken) => boolean): number;
 }
@@ -169,24 +171,30 @@ export class TokenService {
     return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating, ctx));
   }
 
+  /**
+   * One round trip: the update returns the document as it was, and the stored state is that plus the fields
+   * set (a $set of plain fields). Every read saved matters on FerretDB, which scans the collection even for an
+   * _id lookup. The name for the first log line comes from the in-memory view when it has the token.
+   */
   private async applyUpdate(id: string, patch: TokenPatch, rotating: boolean, ctx: ChangeContext): Promise<ApiToken> {
-    const current = await this.load(id);
     const set: Partial<ApiTokenDoc> = { lastModifiedBy: ctx.user.name, lastModified: new Date() };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
     if (patch.rateLimit !== undefined) set.rateLimit = patch.rateLimit;
-    const tokenName = set.name ?? current.name;
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Updating ApiToken '${tokenName}' (${id})`);
+    const knownName = patch.name ?? this.listing?.nameOf(id);
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
+      knownName === undefined ? `Updating ApiToken (${id})` : `Updating ApiToken '${knownName}' (${id})`);
     if (rotating) Object.assign(set, await this.newSecretFields(id, patch.secret!));
 
-    await this.applySet(id, set);
-    await this.changed(id);
+    const before = await this.applySet(id, set);
+    const after: ApiTokenDoc = { ...before, ...set };
+    await this.changed(id, after);
     this.log.info(
       { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id, rotated: rotating },
-      `Updated ApiToken '${tokenName}' (${id})`,
+      `Updated ApiToken '${after.name}' (${id})`,
     );
-    await this.events.record({ objectType: 'ApiToken', action: 'updated', objectId: id, tokenName, user: ctx.user.name });
-    return this.get(id);
+    await this.events.record({ objectType: 'ApiToken', action: 'updated', objectId: id, tokenName: after.name, user: ctx.user.name });
+    return toApiToken(after);
   }
 
   /** Replaces the secret; generates one when none is given and returns it, the only time it is shown. */
@@ -248,10 +256,13 @@ export class TokenService {
     return { secretDigest, secretHash: await this.bcrypt.hash(secret) };
   }
 
-  private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<void> {
+  /** Sets the fields; returns the document as it was before. */
+  private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<ApiTokenDoc> {
     try {
-      const result = await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, { $set: set });
-      if (result.matchedCount === 0) throw notFound(id);
+      // No projection: FerretDB refuses findAndModify with one.
+      const before = await this.model.collection.findOneAndUpdate({ _id: id } as Record<string, unknown>, { $set: set }, { returnDocument: 'before' });
+      if (!before) throw notFound(id);
+      return before as unknown as ApiTokenDoc;
     } catch (error) {
       if (!isDuplicateKeyError(error, true)) throw error;
       if (set.secretDigest && (await this.model.exists({ secretDigest: set.secretDigest, _id: { $ne: id } }))) throw secretInUse(id);
