@@ -56,16 +56,32 @@ export function apiTokenModel(connection: Connection, collection: string): ApiTo
   return (connection.models[name] as ApiTokenModel | undefined) ?? connection.model<ApiTokenDoc>(name, apiTokenSchema, collection);
 }
 
+/** What the public view is made of, from a stored document or from the in-memory view (times as epoch ms). */
+export interface TokenViewFields {
+  id: string;
+  name: string;
+  isDisabled: boolean;
+  rateLimit: RateLimit | null;
+  createdBy: string;
+  createdAt: Date | number;
+  lastModifiedBy: string;
+  lastModified: Date | number;
+}
+
 /** The public view: an explicit pick, so a new stored field can never leak by default. */
-export function toApiToken(doc: ApiTokenDoc): ApiToken {
+export function publicToken(token: TokenViewFields): ApiToken {
   return {
-    id: doc._id,
-    name: doc.name,
-    isDisabled: doc.isDisabled,
-    rateLimit: doc.rateLimit ? { limit: doc.rateLimit.limit, windowSeconds: doc.rateLimit.windowSeconds } : null,
-    createdBy: doc.createdBy,
-    createdAt: doc.createdAt.toISOString(),
-    lastModifiedBy: doc.lastModifiedBy,
-    lastModified: doc.lastModified.toISOString(),
+    id: token.id,
+    name: token.name,
+    isDisabled: token.isDisabled,
+    rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
+    createdBy: token.createdBy,
+    createdAt: new Date(token.createdAt).toISOString(),
+    lastModifiedBy: token.lastModifiedBy,
+    lastModified: new Date(token.lastModified).toISOString(),
   };
+}
+
+export function toApiToken(doc: ApiTokenDoc): ApiToken {
+  return publicToken({ ...doc, id: doc._id });
 }

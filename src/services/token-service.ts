@@ -1,7 +1,7 @@
 // ApiToken use cases: create, read, list, count, update, rotate, delete, and verifying a presented secret.
 import { randomUUID } from 'node:crypto';
 import { AdminError, type AdminErrorItem } from '../errors';
-import { toApiToken, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
+import { publicToken, toApiToken, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
 import type { BcryptPool } from '../security/bcrypt-pool';
 import { digestSecret, generateSecret, secretProblem } from '../security/secrets';
 import type { VerifiedSecrets } from '../security/verified-secrets';
@@ -291,20 +291,6 @@ function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
     (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
     inRange(token.createdAt, filter.createdAtFrom, filter.createdAtTo) &&
     inRange(token.lastModified, filter.lastModifiedFrom, filter.lastModifiedTo);
-}
-
-/** The public view of an in-memory token: the same explicit pick as toApiToken. */
-function publicToken(token: CachedToken): ApiToken {
-  return {
-    id: token.id,
-    name: token.name,
-    isDisabled: token.isDisabled,
-    rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
-    createdBy: token.createdBy,
-    createdAt: new Date(token.createdAt).toISOString(),
-    lastModifiedBy: token.lastModifiedBy,
-    lastModified: new Date(token.lastModified).toISOString(),
-  };
 }
 
 function secretInUse(id: string): AdminError {
