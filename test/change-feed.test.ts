@@ -70,6 +70,23 @@ describe('change feed', () => {
     expect(await feed.record('ApiToken', 'after-prune')).toBe(latest + 1);
   });
 
+  it("re-reads an object after the writer's own change, so a write another instance made meanwhile is not lost", async () => {
+    const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
+    try {
+      const token = await request(quiet.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'own-write' });
+      const { feed, catalog } = internalsOf(quiet.udapi);
+      await feed.poll();
+      expect((await request(quiet.app).patch(`/admin/udapi/tokens/${token.body.id}`).set(ADMIN).send({ name: 'own-write-2' })).status).toBe(200);
+      // Another instance disables the token right after; its own log record was already applied here before ours.
+      await db.connection.collection('udapiApiTokens').updateOne({ _id: token.body.id as never }, { $set: { isDisabled: true } });
+      expect(catalog.tokenById(token.body.id)?.isDisabled).toBe(false);
+      await feed.poll();
+      expect(catalog.tokenById(token.body.id)).toMatchObject({ name: 'own-write-2', isDisabled: true });
+    } finally {
+      await quiet.udapi.close();
+    }
+  });
+
   it('heals a change that was stored without a log record at the next full reload', async () => {
     const { tokenId, secret } = await setup('feed/unlogged');
     const call = () => request(readerHost).get('/api/custom/feed/unlogged').set('Authorization', `Bearer ${secret}`);

@@ -13,6 +13,8 @@ const BATCH = 1000;
 const RETAINED_RECORDS = 1000;
 /** Prune after every this many revisions this instance allocates (and on the full-reload timer). */
 const PRUNE_EVERY = 100;
+/** How long close() waits for a poll under way. */
+const STOP_WAIT_MS = 2000;
 
 /*
  * How it stays right. Every write stores the object, then appends {revision, objectType, objectId} to the
@@ -156,13 +158,22 @@ export class ChangeFeed {
     this.reloadTimer.unref();
   }
 
-  /** Stops the timers and lets a poll that is under way finish, so that its position is final. */
+  /**
+   * Stops the timers and lets a poll that is under way finish, so that its position is final; but no longer
+   * than STOP_WAIT_MS, so that a host's shutdown never hangs on an unreachable database.
+   */
   async stop(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.reloadTimer) clearInterval(this.reloadTimer);
     this.pollTimer = undefined;
     this.reloadTimer = undefined;
-    await this.inFlightPoll?.catch(() => undefined);
+    if (!this.inFlightPoll) return;
+    let timer: NodeJS.Timeout | undefined;
+    const givingUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_WAIT_MS);
+    });
+    await Promise.race([this.inFlightPoll.catch(() => undefined), givingUp]);
+    clearTimeout(timer);
   }
 
   /** Drops all but the newest RETAINED_RECORDS records: always a prefix of the range, never the newest record. */
