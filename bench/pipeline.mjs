@@ -4,12 +4,15 @@ import { createRequire } from 'node:module';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
 import { internalsOf } from '../dist/plugin.js';
+import { parseRoute } from '../dist/routing/route-grammar.js';
 
 const require = createRequire(import.meta.url);
 const { startTestDb } = require('../scripts/testdb.cjs');
 const CALLS = 200_000;
 /** Extra tokens loaded into the view (PIPELINE_TOKENS), to see whether a call's cost grows with their number. */
 const EXTRA_TOKENS = Number(process.env.PIPELINE_TOKENS ?? 0);
+/** Extra definitions (PIPELINE_DEFINITIONS), half of them dynamic, as in the bench. */
+const EXTRA_DEFINITIONS = Number(process.env.PIPELINE_DEFINITIONS ?? 0);
 
 const database = process.env.MONGODB_URI ? null : await startTestDb({});
 const connection = await mongoose.createConnection(process.env.MONGODB_URI ?? database.uri, { dbName: `udapi_pipeline_${process.pid}` }).asPromise();
@@ -28,6 +31,16 @@ try {
       createdBy: 'bench', createdAt: at, lastModifiedBy: 'bench', lastModified: at, deletingSince: null,
     }));
     await connection.collection('udapiApiTokens').insertMany(batch);
+  }
+  const definitionDocs = Array.from({ length: EXTRA_DEFINITIONS }, (_, i) => {
+    const route = i % 2 === 0 ? `bench/s${i}/leaf` : `bench/d${i}/{id}/x`;
+    return {
+      _id: randomUUID(), route, routeKey: parseRoute(route, '/api/custom').key, routeLower: route.toLowerCase(), securitySettings: { allowedTokens: [] },
+      actionType: 'handler', actionMeta: { name: 'bench.ping', inputType: 'rawBody' }, createdBy: 'bench', createdAt: at, lastModifiedBy: 'bench', lastModified: at,
+    };
+  });
+  for (let offset = 0; offset < definitionDocs.length; offset += 5000) {
+    await connection.collection('udapiApiDefinitions').insertMany(definitionDocs.slice(offset, offset + 5000));
   }
   await udapi.ready();
   const { tokens, definitions, verifier } = internalsOf(udapi);
@@ -57,7 +70,7 @@ try {
     res.setHeader('Content-Type', 'application/json');
     res.end('{"ok":true}');
   });
-  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens (${CALLS} calls, response object cost subtracted)`);
+  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions (${CALLS} calls, response object cost subtracted)`);
 } finally {
   await udapi.close();
   await connection.dropDatabase();
