@@ -177,6 +177,7 @@ export class TokenService {
    * _id lookup. The name for the first log line comes from the in-memory view when it has the token.
    */
   private async applyUpdate(id: string, patch: TokenPatch, rotating: boolean, ctx: ChangeContext): Promise<ApiToken> {
+    if (!isUuid(id)) throw notFound(id);
     const set: Partial<ApiTokenDoc> = { lastModifiedBy: ctx.user.name, lastModified: new Date() };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
