@@ -19,6 +19,8 @@ const SIZES = { tokens: quick ? 10_000 : 100_000, definitions: quick ? 1_000 : 1
 const DURATION = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 5));
 /** Load runs per contender, interleaved; ratios are medians over rounds. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Refusals per kind in the timing comparison. */
+const TIMING_SAMPLES = Number(process.env.BENCH_TIMING_SAMPLES ?? (quick ? 300 : 1500));
 const pepper = randomBytes(32).toString('base64');
 const dbName = `udapi_bench_${randomBytes(3).toString('hex')}`;
 const ADMIN = { 'x-bench-admin': '1', 'content-type': 'application/json' };
@@ -191,6 +193,56 @@ async function revocationTimes(a, b, trials) {
   return times;
 }
 
+/**
+ * Mann-Whitney U test of two samples, as a z score (normal approximation, no tie correction: latencies in
+ * fractional milliseconds rarely tie). |z| < 3.29 means no difference at the 0.1 % level.
+ */
+function mannWhitneyZ(a, b) {
+  const all = [...a.map((value) => ({ value, fromA: true })), ...b.map((value) => ({ value, fromA: false }))].sort((x, y) => x.value - y.value);
+  let rankSumA = 0;
+  all.forEach((entry, index) => {
+    if (entry.fromA) rankSumA += index + 1;
+  });
+  const u = rankSumA - (a.length * (a.length + 1)) / 2;
+  const mean = (a.length * b.length) / 2;
+  const sd = Math.sqrt((a.length * b.length * (a.length + b.length + 1)) / 12);
+  return (u - mean) / sd;
+}
+
+/**
+ * Whether refusals tell unknown, disabled and not-allowed tokens apart by response time: the three kinds are sent
+ * in random order, one at a time, and their latencies compared pairwise.
+ */
+async function refusalTiming(server, url, allowedTokenId, samples) {
+  const disabled = await http('POST', `${server.url}/admin/udapi/tokens`, { name: 'timing-disabled', isDisabled: true });
+  const notAllowed = await http('POST', `${server.url}/admin/udapi/tokens`, { name: 'timing-not-allowed' });
+  if (disabled.status !== 201 || notAllowed.status !== 201 || !allowedTokenId) throw new Error('timing tokens were not created');
+  const kinds = {
+    unknown: () => randomBytes(32).toString('base64'),
+    disabled: () => disabled.body.secret,
+    notAllowed: () => notAllowed.body.secret,
+  };
+  const latencies = { unknown: [], disabled: [], notAllowed: [] };
+  const order = Object.keys(kinds).flatMap((kind) => Array.from({ length: samples }, () => kind));
+  for (let i = order.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  for (const kind of order) {
+    const headers = { authorization: `Bearer ${kinds[kind]()}` }; // made before the clock starts
+    const t0 = performance.now();
+    const res = await fetch(url, { headers });
+    await res.arrayBuffer();
+    const ms = performance.now() - t0;
+    if (res.status !== 401) throw new Error(`a ${kind} secret got ${res.status}, not 401`);
+    latencies[kind].push(ms);
+  }
+  const pairs = [['unknown', 'disabled'], ['unknown', 'notAllowed'], ['disabled', 'notAllowed']];
+  const z = Object.fromEntries(pairs.map(([a, b]) => [`${a}~${b}`, +mannWhitneyZ(latencies[a], latencies[b]).toFixed(2)]));
+  const medians = Object.fromEntries(Object.entries(latencies).map(([kind, values]) => [kind, +median(values).toFixed(3)]));
+  return { samples, medians, z, maxAbsZ: Math.max(...Object.values(z).map(Math.abs)) };
+}
+
 /** Runs each contender once per round, in turn, so that drift on a shared machine hits all of them alike. */
 async function rounds(contenders) {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
@@ -256,6 +308,8 @@ try {
   log('revocation across two instances');
   const second = await startServer('udapi', { INSTANCE_ID: 'bench-2' });
   const revocations = await revocationTimes(big, second, 10);
+  log('refusal timing: unknown, disabled and not-allowed secrets');
+  const timing = await refusalTiming(big, pingUrl(big), token.body.id, TIMING_SAMPLES);
 
   // Each ratio is taken within a round (the contenders ran back to back), then the median over rounds.
   const ratio = (runs, name, base = 'bare') => perRound(ROUNDS, (round) => runs[name][round].rps / runs[base][round].rps);
@@ -268,6 +322,7 @@ try {
   const cpu = (runs) => median(runs.map((run) => run.serverCpuMicrosPerRequest));
   const floodRefusals = bigRuns.flood.reduce((sum, run) => sum + run.statuses['4xx'], 0);
   results.runs = { small: smallRuns, large: bigRuns };
+  results.refusalTiming = timing;
   results.scenarios = [
     { scenario: 'Authorized call vs bare Express (throughput)', measured: `${rps(smallRuns.authorized)} vs ${rps(smallRuns.bare)} req/s; server CPU ${cpu(smallRuns.authorized)} vs ${cpu(smallRuns.bare)} µs/req`, ratio: authorizedRatio, target: '≥ 0.90', pass: authorizedRatio >= 0.9 },
     { scenario: 'Authorized call: added p99 latency', measured: `${median(smallRuns.authorized.map((run) => run.p99))} vs ${median(smallRuns.bare.map((run) => run.p99))} ms`, ratio: null, value: addedP99, target: '≤ 1 ms', pass: addedP99 <= 1 },
@@ -275,6 +330,7 @@ try {
     { scenario: 'Flood of unknown secrets vs bare Express', measured: `${rps(bigRuns.flood)} vs ${rps(bigRuns.bare)} req/s (${floodRefusals} × 401), ${bcryptAfter - bcryptBefore} bcrypt calls; server CPU ${cpu(bigRuns.flood)} µs/req`, ratio: floodRatio, target: '≥ 0.90, 0 bcrypt', pass: floodRatio >= 0.9 && bcryptAfter === bcryptBefore },
     { scenario: `Token create, median: ${bigStats.tokens} vs 1 token`, measured: `${createBig.toFixed(1)} vs ${createSmall.toFixed(1)} ms`, ratio: createBig / createSmall, target: '≤ 1.2', pass: createBig / createSmall <= 1.2 },
     { scenario: `Admin list, 100 of ${bigStats.tokens} tokens, filtered, median`, measured: `${median(listTimes).toFixed(1)} ms`, ratio: null, value: median(listTimes), target: '≤ 50 ms', pass: median(listTimes) <= 50 },
+    { scenario: `Refusal timing: unknown vs disabled vs not-allowed token (${timing.samples} each, Mann-Whitney)`, measured: `medians ${timing.medians.unknown} / ${timing.medians.disabled} / ${timing.medians.notAllowed} ms; largest z in absolute value ${timing.maxAbsZ.toFixed(2)}`, ratio: null, value: timing.maxAbsZ, target: 'below 3.29 (no difference at p = 0.001)', pass: timing.maxAbsZ < 3.29 },
     { scenario: 'Revocation seen by another instance (max of 10)', measured: `${Math.max(...revocations).toFixed(0)} ms (median ${median(revocations).toFixed(0)} ms)`, ratio: null, value: Math.max(...revocations), target: '≤ 1000 ms', pass: Math.max(...revocations) <= 1000 },
   ];
   const memoryBig = bigStats.memory;
