@@ -217,8 +217,10 @@ async function refusalTiming(server, url, allowedTokenId, samples) {
   const disabled = await http('POST', `${server.url}/admin/udapi/tokens`, { name: 'timing-disabled', isDisabled: true });
   const notAllowed = await http('POST', `${server.url}/admin/udapi/tokens`, { name: 'timing-not-allowed' });
   if (disabled.status !== 201 || notAllowed.status !== 201 || !allowedTokenId) throw new Error('timing tokens were not created');
+  // Every secret is made before the measurement, so the client does the same work for each kind.
+  const unknownSecrets = Array.from({ length: samples }, () => randomBytes(32).toString('base64'));
   const kinds = {
-    unknown: () => randomBytes(32).toString('base64'),
+    unknown: () => unknownSecrets.pop(),
     disabled: () => disabled.body.secret,
     notAllowed: () => notAllowed.body.secret,
   };
