@@ -19,15 +19,19 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Nothing sensitive may have reached a response (one-time secrets aside), a log line or an event.
-  const values = await leaks.sensitiveValues(db.connection, 'udapiApiTokens');
-  expect(leaks.count).toBeGreaterThan(10);
-  const texts = [...api.responses, ...t.logs.map((line) => JSON.stringify(line)), ...t.events.map((event) => JSON.stringify(event))];
-  const stored = await db.connection.collection('udapiEvents').find({}).toArray();
-  texts.push(...stored.map((doc) => JSON.stringify(doc)));
-  expect(LeakTracker.findIn(values, texts)).toEqual([]);
-  await t.udapi.close();
-  await db.drop();
+  try {
+    // Nothing sensitive may have reached a response (one-time secrets aside), a log line or an event.
+    const values = await leaks.sensitiveValues(db.connection, 'udapiApiTokens');
+    expect(leaks.count).toBeGreaterThan(10);
+    const texts = [...api.responses, ...t.logs.map((line) => JSON.stringify(line)), ...t.events.map((event) => JSON.stringify(event))];
+    const stored = await db.connection.collection('udapiEvents').find({}).toArray();
+    texts.push(...stored.map((doc) => JSON.stringify(doc)));
+    expect(LeakTracker.findIn(values, texts)).toEqual([]);
+  } finally {
+    // Even when a check above fails: an open connection would keep jest from exiting.
+    await t.udapi.close();
+    await db.drop();
+  }
 });
 
 const secret = (): string => leaks.track(generateSecret());
