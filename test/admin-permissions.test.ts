@@ -20,8 +20,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t.udapi.close();
-  await db.drop();
+  await t?.udapi.close();
+  await db?.drop();
 });
 
 interface RouteCase {

@@ -19,9 +19,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await writer.udapi.close();
-  await reader.udapi.close();
-  await db.drop();
+  await writer?.udapi.close();
+  await reader?.udapi.close();
+  await db?.drop();
 });
 
 async function setup(route: string): Promise<{ tokenId: string; secret: string }> {

@@ -13,8 +13,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await t.udapi.close();
-  await db.drop();
+  await t?.udapi.close();
+  await db?.drop();
 });
 
 const admin = () => ({

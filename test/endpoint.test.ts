@@ -70,8 +70,8 @@ afterAll(async () => {
     for (const secret of secrets) expect(logText).not.toContain(secret);
   } finally {
     // Even when a check above fails: an open connection would keep jest from exiting.
-    await t.udapi.close();
-    await db.drop();
+    await t?.udapi.close();
+    await db?.drop();
   }
 });
 

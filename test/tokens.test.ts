@@ -29,8 +29,8 @@ afterAll(async () => {
     expect(LeakTracker.findIn(values, texts)).toEqual([]);
   } finally {
     // Even when a check above fails: an open connection would keep jest from exiting.
-    await t.udapi.close();
-    await db.drop();
+    await t?.udapi.close();
+    await db?.drop();
   }
 });
 
