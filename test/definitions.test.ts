@@ -394,6 +394,43 @@ describe('lists, filters and count', () => {
     expect((await admin().get(`/definitions/count?allowedToken=${token}&actionType=procedure`)).body).toEqual({ count: 0 });
   });
 
+  it('searches name, route and description as literal text ignoring case, and fetches several ids at once', async () => {
+    const p = prefix();
+    const made = [
+      (await define(`${p}/Alpha`, { name: 'Plain' })).body.id as string,
+      (await define(`${p}/beta`, { name: `${p} Needle.* here` })).body.id as string,
+      (await define(`${p}/gamma`, { description: `about ${p}-NEEDLE.*` })).body.id as string,
+      (await define(`${p}/delta/{id}`)).body.id as string,
+    ];
+    const ids = async (query: string): Promise<string[]> => {
+      const res = await admin().get(`/definitions?${query}`);
+      expect(res.status).toBe(200);
+      return (res.body.items as { id: string }[]).map((d) => d.id).sort();
+    };
+    expect(await ids(`search=${p}/ALPHA`)).toEqual([made[0]]);
+    expect(await ids(`search=${encodeURIComponent(`${p}`)}`)).toEqual([...made].sort());
+    expect(await ids(`search=${encodeURIComponent('needle.*')}&createdBy=alice&route=${p}/beta`)).toEqual([made[1]]);
+    expect(await ids(`search=${encodeURIComponent(`${p}-needle.*`)}`)).toEqual([made[2]]);
+    expect(await ids(`search=${encodeURIComponent(`${p}.*`)}`)).toEqual([]);
+    expect(await ids(`search=${encodeURIComponent(`${p}/delta/{id}`)}`)).toEqual([made[3]]);
+    expect((await admin().get(`/definitions/count?search=${p}`)).body).toEqual({ count: 4 });
+    expect(await ids(`ids=${made[0]!.toUpperCase()},${made[2]}`)).toEqual([made[0], made[2]].sort());
+    expect(await ids(`ids=${made[0]},${made[2]}&id=${made[2]}`)).toEqual([made[2]]);
+    expect(await ids(`ids=${randomUUID()}`)).toEqual([]);
+  });
+
+  it.each([
+    ['search=', 'an empty search'],
+    [`search=${'x'.repeat(201)}`, 'a search over 200 characters'],
+    ['ids=not-a-uuid', 'a malformed id'],
+    [`ids=${Array.from({ length: 101 }, () => randomUUID()).join(',')}`, '101 ids'],
+    [`ids=${randomUUID()},`, 'a trailing comma'],
+  ])('refuses the list query %s (%s)', async (query) => {
+    const res = await admin().get(`/definitions?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].reason).toBe('InvalidRequest');
+  });
+
   it.each(['route[$ne]=x', 'allowedToken=nope', 'actionType=script', 'owner=x'])('refuses the query %s', async (query) => {
     const res = await admin().get(`/definitions?${query}`);
     expect(res.status).toBe(400);

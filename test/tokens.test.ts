@@ -574,6 +574,40 @@ describe('lists from the in-memory view', () => {
     }
   });
 
+  it('searches names as literal text ignoring case, and fetches several ids at once, in memory and in the database alike', async () => {
+    const p = `search-${randomUUID().slice(0, 8)}`;
+    const made: string[] = [];
+    for (const name of [`${p}-Alpha`, `${p}-alpha.*`, `${p}-beta`, `${p}-(Ünïcode)`]) made.push((await createToken({ name })).id);
+    const cases: [string, string[]][] = [
+      [`search=${p}-ALPHA`, [made[0]!, made[1]!]],
+      [`search=${encodeURIComponent(`${p}-alpha.*`)}`, [made[1]!]],
+      [`search=${encodeURIComponent(`${p}-(ünïcode)`)}`, [made[3]!]],
+      [`search=${encodeURIComponent(`${p}.*`)}`, []],
+      [`search=${p}&isDisabled=false&name=${p}-beta`, [made[2]!]],
+      [`ids=${made[0]!.toUpperCase()},${made[3]}`, [made[0]!, made[3]!]],
+      [`ids=${made[0]},${made[3]}&id=${made[3]}`, [made[3]!]],
+      [`ids=${made[0]},${made[3]}&search=beta`, []],
+    ];
+    const { catalog } = internalsOf(t.udapi);
+    for (const stale of [false, true]) {
+      catalog.stale = stale; // stale: the in-memory view is not trusted and the database answers
+      try {
+        for (const [query, expected] of cases) {
+          const res = await api.get(`/tokens?${query}`, ADMIN);
+          expect({ stale, query, ids: ids(res).sort() }).toEqual({ stale, query, ids: [...expected].sort() });
+          expect({ stale, query, count: (await api.get(`/tokens/count?${query}`, ADMIN)).body.count }).toEqual({ stale, query, count: expected.length });
+        }
+      } finally {
+        catalog.stale = false;
+      }
+    }
+    await catalog.load();
+    for (const query of ['search=', `search=${'x'.repeat(201)}`, 'ids=nope', `ids=${Array.from({ length: 101 }, () => randomUUID()).join(',')}`]) {
+      const res = await api.get(`/tokens?${query}`, ADMIN);
+      expect({ query, status: res.status, reasons: reasons(res) }).toEqual({ query, status: 400, reasons: ['InvalidRequest'] });
+    }
+  });
+
   it('shows a write made on another instance in the very next list there, without waiting for its poll', async () => {
     // Polls so rarely that only the catch-up on read can explain a fresh answer.
     const other = await createTestApp(db, { changePollIntervalMs: 60_000 });

@@ -5,7 +5,7 @@ import { Permissions } from '../permissions';
 import type { DefinitionCreateInput, DefinitionFilter, DefinitionPatch, DefinitionService } from '../services/definition-service';
 import type { ActionType } from '../types';
 import { adminState, requirePermissions } from './admin-auth';
-import { auditFilterOf, pageSize, type AuditQuery } from './query';
+import { auditFilterOf, idList, pageSize, type AuditQuery } from './query';
 import { definitionCountQuerySchema, definitionCreateSchema, definitionListQuerySchema, definitionPatchSchema, emptyQuerySchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
 
@@ -15,6 +15,8 @@ interface DefinitionFilterQuery extends AuditQuery {
   route?: string;
   allowedToken?: string;
   actionType?: ActionType;
+  ids?: string;
+  search?: string;
 }
 
 const validateCreate = bodyValidator<DefinitionCreateInput>(definitionCreateSchema);
@@ -27,6 +29,8 @@ function filterOf(query: DefinitionFilterQuery): DefinitionFilter {
   const filter: DefinitionFilter = auditFilterOf(query);
   if (query.id !== undefined) filter.id = query.id;
   if (query.name !== undefined) filter.name = query.name;
+  if (query.ids !== undefined) filter.ids = idList(query.ids);
+  if (query.search !== undefined) filter.search = query.search;
   if (query.route !== undefined) filter.route = query.route;
   if (query.allowedToken !== undefined) filter.allowedToken = query.allowedToken;
   if (query.actionType !== undefined) filter.actionType = query.actionType;

@@ -11,6 +11,11 @@ export function dateParam(value: string | undefined, field: string): Date | unde
   return new Date(time);
 }
 
+/** The comma-separated `ids` query value (already matched against the schema's pattern) as a list. */
+export function idList(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(',');
+}
+
 export function pageSize(limit: number | undefined): number {
   return limit ?? DEFAULT_PAGE_SIZE;
 }

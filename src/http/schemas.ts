@@ -1,9 +1,17 @@
 // JSON schemas of every admin request body and query; ajv validates with them (and OpenAPI is generated from them).
 
-const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const DATE_PATTERN = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})?)?$';
 
+const UUID_BODY = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const UUID_PATTERN = `^${UUID_BODY}$`;
+
 const text = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+
+/** Filters that every list of tokens or definitions has besides its own fields. */
+const lookupFilters = (searched: string) => ({
+  ids: { type: 'string', pattern: `^${UUID_BODY}(,${UUID_BODY}){0,99}$`, description: 'Up to 100 comma-separated ids: those objects only.' },
+  search: { type: 'string', minLength: 1, maxLength: 200, description: `Objects whose ${searched} contains this text, ignoring case.` },
+}) as const;
 
 export const rateLimitSchema = {
   description: 'At most `limit` requests in any rolling `windowSeconds`; null means unlimited.',
@@ -66,6 +74,7 @@ const tokenFilters = {
   id: { type: 'string', pattern: UUID_PATTERN },
   name: text(1000),
   isDisabled: { type: 'boolean' },
+  ...lookupFilters('name'),
   ...auditFilters,
 } as const;
 
@@ -124,6 +133,7 @@ const definitionFilters = {
   route: { type: 'string', maxLength: 1000, description: 'Exact route, ignoring case.' },
   allowedToken: { type: 'string', pattern: UUID_PATTERN, description: 'Definitions that allow this token.' },
   actionType: { enum: ['handler', 'procedure'] },
+  ...lookupFilters('name, route or description'),
   ...auditFilters,
 } as const;
 

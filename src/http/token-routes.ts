@@ -4,7 +4,7 @@ import { Permissions } from '../permissions';
 import type { TokenCreateInput, TokenFilter, TokenPatch, TokenService } from '../services/token-service';
 import type { ApiToken, ApiTokenWithSecret } from '../types';
 import { adminState, requirePermissions } from './admin-auth';
-import { auditFilterOf, pageSize, type AuditQuery } from './query';
+import { auditFilterOf, idList, pageSize, type AuditQuery } from './query';
 import { tokenCountQuerySchema, tokenCreateSchema, tokenListQuerySchema, tokenPatchSchema, tokenRotateSchema, emptyQuerySchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
 
@@ -12,6 +12,8 @@ interface TokenFilterQuery extends AuditQuery {
   id?: string;
   name?: string;
   isDisabled?: boolean;
+  ids?: string;
+  search?: string;
 }
 
 const validateCreate = bodyValidator<TokenCreateInput>(tokenCreateSchema);
@@ -25,6 +27,8 @@ function filterOf(query: TokenFilterQuery): TokenFilter {
   const filter: TokenFilter = auditFilterOf(query);
   if (query.id !== undefined) filter.id = query.id;
   if (query.name !== undefined) filter.name = query.name;
+  if (query.ids !== undefined) filter.ids = idList(query.ids);
+  if (query.search !== undefined) filter.search = query.search;
   if (query.isDisabled !== undefined) filter.isDisabled = query.isDisabled;
   return filter;
 }

@@ -10,7 +10,7 @@ import type { ChangeContext } from './change-context';
 import type { EventLog } from './event-log';
 import { KeyedMutex } from './keyed-mutex';
 import { isDuplicateKeyError } from './mongo-errors';
-import { timeRanges, type AuditFilter } from './filters';
+import { containsCondition, idCondition, timeRanges, type AuditFilter, type IdFilter } from './filters';
 import { afterCursor, pageOf } from './pagination';
 import { missingTokenIds } from './token-links';
 import { isUuid, NAME_MAX_LENGTH } from './validation-rules';
@@ -29,9 +29,10 @@ export interface DefinitionCreateInput {
 
 export type DefinitionPatch = Partial<Omit<DefinitionCreateInput, 'id'>>;
 
-export interface DefinitionFilter extends AuditFilter {
-  id?: string;
+export interface DefinitionFilter extends AuditFilter, IdFilter {
   name?: string;
+  /** Definitions whose name, route or description contains this text, ignoring case. */
+  search?: string;
   /** Matched ignoring case. */
   route?: string;
   /** Definitions that allow this token id. */
@@ -243,7 +244,12 @@ export class DefinitionService {
 
 function queryOf(filter: DefinitionFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};
-  if (filter.id !== undefined) query._id = filter.id.toLowerCase();
+  const id = idCondition(filter);
+  if (id !== undefined) query._id = id;
+  if (filter.search !== undefined) {
+    const contains = containsCondition(filter.search);
+    query.$or = [{ name: contains }, { route: contains }, { description: contains }];
+  }
   if (filter.name !== undefined) query.name = filter.name;
   if (filter.route !== undefined) query.routeLower = foldCase(filter.route);
   if (filter.allowedToken !== undefined) query['securitySettings.allowedTokens'] = filter.allowedToken.toLowerCase();

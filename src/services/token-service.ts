@@ -12,7 +12,7 @@ import { errorSummary } from '../logging';
 import { KeyedMutex } from './keyed-mutex';
 import { DELETE_DEADLINE_MS } from './token-links';
 import { isDuplicateKeyError } from './mongo-errors';
-import { timeRanges, type AuditFilter } from './filters';
+import { containsCondition, containsText, idCondition, idMatcher, timeRanges, type AuditFilter, type IdFilter } from './filters';
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
 import type { CachedToken } from '../catalog/catalog';
 import type { OrderPosition } from '../catalog/token-order';
@@ -35,9 +35,10 @@ export interface TokenPatch {
 }
 
 /** Filters on the filterable fields. */
-export interface TokenFilter extends AuditFilter {
-  id?: string;
+export interface TokenFilter extends AuditFilter, IdFilter {
   name?: string;
+  /** Names that contain this text, ignoring case. */
+  search?: string;
   isDisabled?: boolean;
 }
 
@@ -274,19 +275,24 @@ export class TokenService {
 
 function queryOf(filter: TokenFilter): Record<string, unknown> {
   const query: Record<string, unknown> = {};
-  if (filter.id !== undefined) query._id = filter.id.toLowerCase();
-  if (filter.name !== undefined) query.name = filter.name;
+  const id = idCondition(filter);
+  if (id !== undefined) query._id = id;
+  if (filter.name !== undefined || filter.search !== undefined) {
+    query.name = { ...(filter.name !== undefined && { $eq: filter.name }), ...(filter.search !== undefined && containsCondition(filter.search)) };
+  }
   if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
   return Object.assign(query, timeRanges(filter));
 }
 
 /** The same conditions as queryOf, on the in-memory view. */
 function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
-  const id = filter.id?.toLowerCase();
+  const idMatches = idMatcher(filter);
+  const search = filter.search?.toLowerCase();
   const inRange = (value: number, from?: Date, to?: Date): boolean => (!from || value >= from.getTime()) && (!to || value < to.getTime());
   return (token) =>
-    (id === undefined || token.id === id) &&
+    idMatches(token.id) &&
     (filter.name === undefined || token.name === filter.name) &&
+    (search === undefined || containsText(token.name, search)) &&
     (filter.isDisabled === undefined || token.isDisabled === filter.isDisabled) &&
     (filter.createdBy === undefined || token.createdBy === filter.createdBy) &&
     (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
