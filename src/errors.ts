@@ -25,6 +25,10 @@ export const ErrorReasons = {
   NotFound: { status: 404, description: 'No object has this id.' },
   Unauthenticated: { status: 401, description: 'authenticateAdmin returned no admin user for this request.' },
   MissingPermission: { status: 403, description: 'The admin user lacks the permission named in the permission field.' },
+  CrossSiteRequest: {
+    status: 403,
+    description: 'A browser sent a change (POST, PATCH, DELETE) from another site; changes must come from the admin API\'s own origin.',
+  },
   PayloadTooLarge: { status: 413, description: 'The request body is larger than the admin body limit.' },
   UnsupportedMediaType: { status: 415, description: 'A request with a body must send Content-Type: application/json.' },
   ServiceUnavailable: { status: 503, description: 'The database cannot be reached; retry later.' },

@@ -31,6 +31,7 @@ export interface Config {
   readonly changePollIntervalMs: number;
   readonly fullReloadIntervalMs: number;
   readonly rateLimitStore: RateLimitStore | null;
+  readonly adminUi: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -39,7 +40,7 @@ const KNOWN_OPTIONS = new Set([
   'connection', 'pepper', 'authenticateAdmin', 'logger', 'instanceId', 'collections', 'bcryptRounds',
   'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
   'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
-  'changePollIntervalMs', 'fullReloadIntervalMs', 'rateLimitStore',
+  'changePollIntervalMs', 'fullReloadIntervalMs', 'rateLimitStore', 'adminUi',
 ]);
 
 /** Raised for a bad option; the message says how to fix it. */
@@ -131,6 +132,10 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     throw new OptionsError('`basePath` must be the path the endpoint is mounted at, such as "/api/custom".');
   }
 
+  if (options.adminUi !== undefined && typeof options.adminUi !== 'boolean') {
+    throw new OptionsError('`adminUi` must be true (serve the admin web UI at /ui, the default) or false.');
+  }
+
   let failedAuthThrottle: Config['failedAuthThrottle'] = { limit: 30, windowMs: 60_000 };
   if (options.failedAuthThrottle === false) {
     failedAuthThrottle = null;
@@ -168,6 +173,7 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', 20, 60_000, 250),
     fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 300_000),
     rateLimitStore: options.rateLimitStore ?? null,
+    adminUi: options.adminUi ?? true,
     healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),
     adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', 1024, 10 * 1024 * 1024, 64 * 1024),
   });

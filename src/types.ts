@@ -76,6 +76,8 @@ export interface UserDefinedApisOptions {
   rateLimitStore?: RateLimitStore;
   /** How long information events are kept, in days, 1-3650. Default 90. */
   eventRetentionDays?: number;
+  /** Serve the admin web UI at `/ui` of the admin router. Default true; false answers 404 there. */
+  adminUi?: boolean;
   /** Largest admin request body, in bytes, 1024-10485760. Default 65536. */
   adminBodyLimitBytes?: number;
 }

@@ -30,6 +30,7 @@ describe('options', () => {
     ['an unknown collection', { collections: { token: 'x' } }, /unknown collection `collections.token`/],
     ['clashing collections', { collections: { tokens: 'x', definitions: 'x' } }, /four different collections/],
     ['a typo in an option name', { bcryptRound: 10 }, /unknown option `bcryptRound`/],
+    ['adminUi as a string', { adminUi: 'no' }, /`adminUi` must be true .* or false/],
   ])('refuses %s with a message that says how to fix it', (_label, change, message) => {
     const build = () => createUserDefinedApis({ ...valid, ...change } as UserDefinedApisOptions);
     expect(build).toThrow(OptionsError);

@@ -8,7 +8,9 @@ import type { TokenService } from '../services/token-service';
 import type { DefinitionService } from '../services/definition-service';
 import type { ActionRegistry } from '../actions/registry';
 import type { Logger } from '../types';
-import { authenticate } from './admin-auth';
+import { adminState, authenticate } from './admin-auth';
+import { adminUiRoutes } from './admin-ui';
+import { crossSiteGuard } from './cross-site-guard';
 import { adminErrorHandler } from './admin-errors';
 import { definitionRoutes } from './definition-routes';
 import { eventRoutes } from './event-routes';
@@ -30,8 +32,15 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
+  router.use(crossSiteGuard());
   router.use(authenticate(config.authenticateAdmin, randomUUID));
   router.use(jsonBody(config.adminBodyLimitBytes));
+  router.get('/me', (req, res) => {
+    // Who the host's authentication says this is, so a client (the UI) can offer only what the user may do.
+    const { user } = adminState(req);
+    res.json({ name: user.name, permissions: user.permissions });
+  });
+  if (config.adminUi) router.use(adminUiRoutes(config.basePath));
   router.use(tokenRoutes(services.tokens));
   router.use(definitionRoutes(services.definitions, services.actions));
   router.use(eventRoutes(services.events));

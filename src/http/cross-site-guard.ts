@@ -1,0 +1,41 @@
+// Refuses state-changing admin requests that a browser sent on behalf of another site (cross-site request forgery).
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AdminError } from '../errors';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** What a browser's form (the one cross-site write that needs no CORS preflight) may send as its body type. */
+const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+
+/**
+ * Browsers attach cookies and cached HTTP Basic credentials to cross-site requests, so with such host
+ * authentication a forged form post would act as the admin. Browsers say where a request comes from
+ * (`Sec-Fetch-Site`, or `Origin` in older ones): only same-origin requests, or requests the user typed,
+ * may change anything. Clients that are not browsers send neither header and are not affected.
+ */
+export function crossSiteGuard(): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    if (SAFE_METHODS.has(req.method)) {
+      next();
+      return;
+    }
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined ? site !== 'same-origin' && site !== 'none' : !sameOriginHeader(req)) {
+      throw AdminError.of('CrossSiteRequest', 'Changes must come from the same origin as the admin API; this request came from another site.');
+    }
+    const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+    if (type !== undefined && FORM_TYPES.includes(type)) {
+      throw AdminError.of('UnsupportedMediaType', 'Send the body as Content-Type: application/json.');
+    }
+    next();
+  };
+}
+
+function sameOriginHeader(req: Request): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.host;
+  } catch {
+    return false; // "null" (a sandboxed or privacy-sensitive context) or garbage
+  }
+}
