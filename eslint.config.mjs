@@ -38,4 +38,16 @@ export default tseslint.config(
       },
     },
   },
+  {
+    // The admin web UI runs in the browser, as ES modules.
+    files: ['src/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly', document: 'readonly', navigator: 'readonly', URL: 'readonly', URLSearchParams: 'readonly',
+        fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
+      },
+    },
+    rules: { eqeqeq: ['error', 'always'], 'no-implicit-globals': 'error' },
+  },
 );

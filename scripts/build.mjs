@@ -1,6 +1,6 @@
 // Builds the package: tsc emits CommonJS and types into dist/, then an ES-module entry re-exports them by name.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,9 @@ rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
   stdio: 'inherit',
 });
+
+// The admin web UI is plain browser files: shipped as they are, next to the code that serves them.
+cpSync(path.join(root, 'src', 'ui'), path.join(dist, 'ui'), { recursive: true });
 
 // Named ESM exports generated from the built CommonJS module, so `import { x }` works without a second build.
 const require = createRequire(import.meta.url);

@@ -1,53 +1,17 @@
 // The example app as a real process: HTTP Basic admin users and the README's curl that creates a token.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import mongoose from 'mongoose';
 import request from 'supertest';
+import { startExampleApp, type ExampleApp } from './helpers/example-app';
 
-const root = path.join(__dirname, '..');
-const dbName = `udapi_w${process.env.JEST_WORKER_ID ?? '0'}_example`;
-let child: ChildProcess;
+let app: ExampleApp | undefined;
 let baseUrl: string;
-let dataDir: string;
-let output = '';
 
 beforeAll(async () => {
-  // The example imports the package by name, which resolves to the build.
-  if (!existsSync(path.join(root, 'dist', 'index.mjs'))) {
-    const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('npm run build failed');
-  }
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'udapi-example-'));
-  child = spawn(process.execPath, [path.join(root, 'example-app', 'server.mjs')], {
-    env: { ...process.env, PORT: '0', MONGODB_DB: dbName, EXAMPLE_DATA_DIR: dataDir, UDAPI_PEPPER: 'example-test-pepper-0123456789abcdef' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`example app did not start:\n${output}`)), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/localhost:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`example app exited with ${code}:\n${output}`)));
-  });
+  app = await startExampleApp(`udapi_w${process.env.JEST_WORKER_ID ?? '0'}_example`);
+  baseUrl = app.baseUrl;
 });
 
 afterAll(async () => {
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-  rmSync(dataDir, { recursive: true, force: true });
-  const connection = await mongoose.createConnection(process.env.MONGODB_URI!, { dbName }).asPromise();
-  await connection.dropDatabase();
-  await connection.close();
+  await app?.stop();
 });
 
 describe('example app', () => {
@@ -58,7 +22,7 @@ describe('example app', () => {
     const read = await request(baseUrl).get(`/admin/udapi/tokens/${res.body.id}`).auth('admin', 'admin');
     expect(read.status).toBe(200);
     expect(read.body).not.toHaveProperty('secret');
-    expect(output).not.toContain(res.body.secret);
+    expect(app!.output()).not.toContain(res.body.secret);
   });
 
   it('lets viewer/viewer read but not write, and challenges a browser without credentials', async () => {
@@ -97,6 +61,6 @@ describe('example app', () => {
     expect(missing.status).toBe(400);
     expect(missing.body.errors[0]).toMatchObject({ errorCode: 16, missingScriptParameters: ['encoderId'] });
     expect((await request(baseUrl).get('/api/custom/encoders').set('Authorization', 'Bearer wrong')).status).toBe(401);
-    expect(output).not.toContain(token.body.secret);
+    expect(app!.output()).not.toContain(token.body.secret);
   });
 });

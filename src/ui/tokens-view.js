@@ -1,0 +1,164 @@
+// The Tokens tab: the token table, the create/edit dialog with rate-limit editing, enable/disable, rotate and delete.
+import { api, describeError, query } from './api-client.js';
+import { auditCell, byId, confirmAction, copyText, el, notify, showModal, showProblems } from './dom.js';
+import { PagedTable } from './paged-table.js';
+
+const PERMISSION = { write: 'UserDefinableApiTokenCreateUpdate', remove: 'UserDefinableApiTokenDelete' };
+
+function rateLimitText(rateLimit) {
+  return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
+}
+
+/** The same rules the server applies (InvalidName, InvalidRateLimit), checked before anything is sent. */
+function tokenFormProblems({ name, rateLimit }) {
+  const problems = [];
+  if (name.trim() === '') problems.push('Give the token a name (not only spaces).');
+  if (rateLimit) {
+    if (!Number.isInteger(rateLimit.limit) || rateLimit.limit < 1 || rateLimit.limit > 100) problems.push('The limit must be a whole number from 1 to 100 requests.');
+    if (!Number.isInteger(rateLimit.windowSeconds) || rateLimit.windowSeconds < 1 || rateLimit.windowSeconds > 86400) {
+      problems.push('The window must be a whole number from 1 to 86400 seconds.');
+    }
+  }
+  return problems;
+}
+
+export class TokensView {
+  constructor(container, permissions) {
+    this.canWrite = permissions.includes(PERMISSION.write);
+    this.canDelete = permissions.includes(PERMISSION.remove);
+    const columns = [
+      { title: 'Name', cell: (token) => el('span', { class: 'name' }, token.name) },
+      { title: 'State', cell: (token) => el('span', { class: token.isDisabled ? 'badge off' : 'badge on' }, token.isDisabled ? 'Disabled' : 'Enabled') },
+      { title: 'ID', cell: (token) => el('code', {}, token.id) },
+      { title: 'Rate limit', cell: (token) => rateLimitText(token.rateLimit) },
+      { title: 'Created', cell: (token) => auditCell(token.createdBy, token.createdAt) },
+      { title: 'Modified', cell: (token) => auditCell(token.lastModifiedBy, token.lastModified) },
+    ];
+    if (this.canWrite || this.canDelete) columns.push({ title: 'Actions', cell: (token) => this.actions(token) });
+    this.table = new PagedTable({
+      container,
+      label: 'tokens by name',
+      noun: { one: 'token', many: 'tokens' },
+      columns,
+      load: (params) => api('GET', `tokens${query(params)}`),
+      count: (params) => api('GET', `tokens/count${query(params)}`).then((answer) => answer.count),
+    });
+    if (this.canWrite) {
+      this.table.toolbar.append(el('button', { type: 'button', class: 'primary', id: 'token-create', onclick: () => this.edit(null) }, 'New token'));
+    }
+  }
+
+  refresh() {
+    return this.table.refresh();
+  }
+
+  actions(token) {
+    const label = `token ${token.name}`;
+    return el(
+      'span',
+      { class: 'actions' },
+      this.canWrite && el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(token) }, 'Edit'),
+      this.canWrite &&
+        el('button', { type: 'button', 'aria-label': `${token.isDisabled ? 'Enable' : 'Disable'} ${label}`, onclick: () => this.toggle(token) }, token.isDisabled ? 'Enable' : 'Disable'),
+      this.canWrite && el('button', { type: 'button', 'aria-label': `Rotate the secret of ${label}`, onclick: () => this.rotate(token) }, 'Rotate secret'),
+      this.canDelete && el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(token) }, 'Delete'),
+    );
+  }
+
+  /** Opens the create (token null) or edit dialog and saves it. */
+  async edit(token) {
+    const dialog = byId('token-dialog');
+    const form = byId('token-form');
+    const problems = byId('token-problems');
+    byId('token-dialog-title').textContent = token ? `Edit token ${token.name}` : 'New token';
+    form.elements.name.value = token?.name ?? '';
+    form.elements.limited.checked = Boolean(token?.rateLimit);
+    form.elements.limit.value = String(token?.rateLimit?.limit ?? 10);
+    form.elements.windowSeconds.value = String(token?.rateLimit?.windowSeconds ?? 60);
+    showProblems(problems, []);
+    const syncLimitFields = () => {
+      byId('token-limit-fields').disabled = !form.elements.limited.checked;
+    };
+    syncLimitFields();
+    form.elements.limited.onchange = syncLimitFields;
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      const input = {
+        name: form.elements.name.value,
+        rateLimit: form.elements.limited.checked
+          ? { limit: Number(form.elements.limit.value), windowSeconds: Number(form.elements.windowSeconds.value) }
+          : null,
+      };
+      const found = tokenFormProblems(input);
+      showProblems(problems, found);
+      if (found.length > 0) return;
+      try {
+        const saved = token ? await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, input) : await api('POST', 'tokens', input);
+        dialog.close('saved');
+        if (saved.secret) await showSecret(saved, 'created');
+        else notify(`Token ${saved.name} saved.`);
+        await this.refresh();
+      } catch (error) {
+        showProblems(problems, await describeError(error));
+      }
+    };
+    await showModal(dialog);
+    form.onsubmit = null;
+  }
+
+  async toggle(token) {
+    try {
+      const saved = await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, { isDisabled: !token.isDisabled });
+      notify(`Token ${saved.name} ${saved.isDisabled ? 'disabled: its calls are refused from now on' : 'enabled'}.`);
+    } catch (error) {
+      notify(await describeError(error), 'error');
+    }
+    await this.refresh();
+  }
+
+  async rotate(token) {
+    const confirmed = await confirmAction(
+      `Rotate the secret of ${token.name}?`,
+      'A new secret is generated and the current one stops working at once: every consumer of this token needs the new one.',
+      'Rotate secret',
+    );
+    if (!confirmed) return;
+    try {
+      await showSecret(await api('POST', `tokens/${encodeURIComponent(token.id)}/rotate`, {}), 'rotated');
+    } catch (error) {
+      notify(await describeError(error), 'error');
+    }
+    await this.refresh();
+  }
+
+  async remove(token) {
+    if (!(await confirmAction(`Delete token ${token.name}?`, 'Consumers using its secret are refused from now on. This cannot be undone.', 'Delete token'))) return;
+    try {
+      await api('DELETE', `tokens/${encodeURIComponent(token.id)}`);
+      notify(`Token ${token.name} deleted.`);
+    } catch (error) {
+      notify([`Token ${token.name} was not deleted.`, ...(await describeError(error))], 'error');
+    }
+    await this.refresh();
+  }
+}
+
+/**
+ * Shows a new secret once. It lives only in this dialog's text while the dialog is open: closing it clears the
+ * text, and nothing else in the page (no variable, no URL, no storage) keeps it.
+ */
+async function showSecret(token, what) {
+  const dialog = byId('secret-dialog');
+  const value = byId('secret-value');
+  byId('secret-title').textContent = `Token ${token.name} ${what}`;
+  value.textContent = token.secret;
+  const copy = byId('secret-copy');
+  copy.onclick = async () => {
+    const copied = await copyText(value.textContent ?? '');
+    copy.textContent = copied ? 'Copied' : 'Copy failed: select the text and copy it';
+  };
+  copy.textContent = 'Copy secret';
+  await showModal(dialog);
+  value.textContent = '';
+  copy.onclick = null;
+}
