@@ -214,6 +214,8 @@ describe('admin web UI', () => {
 
       // Deleting the token while the API allows it is refused, with the API named.
       await tokenRow.getByRole('button', { name: 'Delete token ui-consumer' }).click();
+      await expectText(page.locator('#confirm-title'), 'Delete token ui-consumer?');
+      await screenshot(page, 'confirm-delete');
       await page.click('#confirm-ok');
       await expectText(page.locator('#status'), 'still allowed by the API "UI status <b>bold</b>" (ui-status/{id})', { contains: true });
       expect(await tokenRow.count()).toBe(1);
