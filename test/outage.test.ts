@@ -1,4 +1,5 @@
 // The database stopped mid-run: the endpoint answers 503/7 within a second, the admin API 503, and both recover alone.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,6 +70,55 @@ describe('database outage', () => {
     await pollUntil(async () => (await call()).status === 200, 30_000);
     expect((await request(host).get(`/admin/udapi/tokens/${token.body.id}`).set(ADMIN)).status).toBe(200);
   }, 60_000);
+
+  it('loses no acknowledged create and makes no duplicate when clients retry across an outage', async () => {
+    const prefix = `retry-${Date.now()}`;
+    const acknowledged = new Set<string>();
+    const settled = new Map<string, 'created' | 'was already created'>();
+    let refusedDuringOutage = 0;
+    let stopping = false;
+    // Each client creates tokens with ids of its own; a failed attempt is retried with the same id until the
+    // server says it was created (201) or already exists (409 IdInUse: an earlier attempt had landed).
+    const writer = async (client: number): Promise<void> => {
+      for (let n = 0; !stopping; n += 1) {
+        const id = randomUUID();
+        for (;;) {
+          const res = await request(host).post('/admin/udapi/tokens').set(ADMIN).timeout(15_000)
+            .send({ id, name: `${prefix}-${client}-${n}` }).catch(() => null);
+          if (res?.status === 201) {
+            acknowledged.add(id);
+            settled.set(id, 'created');
+            break;
+          }
+          if (res?.status === 409 && res.body.errors[0].reason === 'IdInUse') {
+            settled.set(id, 'was already created');
+            break;
+          }
+          refusedDuringOutage += 1;
+          expect([503, undefined]).toContain(res?.status); // 503 ServiceUnavailable, or no answer at all
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    };
+    const writers = Array.from({ length: 4 }, (_, client) => writer(client));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await database.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    database = await startTestDb({ dataDir, port });
+    await pollUntil(async () => (await request(host).get('/admin/udapi/tokens/count').set(ADMIN)).status === 200, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    stopping = true;
+    await Promise.all(writers);
+
+    expect(refusedDuringOutage).toBeGreaterThan(0);
+    expect(acknowledged.size).toBeGreaterThan(10);
+    const stored = await connection.collection('udapiApiTokens').find({ name: { $regex: `^${prefix}-` } }).toArray();
+    const storedIds = stored.map((doc) => String(doc._id));
+    // Every acknowledged create is there; nothing is there twice; nothing is there that no client was told about.
+    for (const id of acknowledged) expect(storedIds).toContain(id);
+    expect(new Set(stored.map((doc) => String(doc.name))).size).toBe(stored.length);
+    expect(storedIds.sort()).toEqual([...settled.keys()].sort());
+  }, 90_000);
 
   it('answers 503/7 before ready() has loaded anything', async () => {
     const early = express();

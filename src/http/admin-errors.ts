@@ -25,6 +25,11 @@ function fromBodyParser(error: { type?: unknown; status?: unknown }): AdminError
   }
 }
 
+/** The router's error for a path parameter that is not valid percent-encoding (such as `/tokens/%zz`). */
+function isBadPathEncoding(error: unknown): boolean {
+  return error instanceof URIError && (error as URIError & { status?: unknown }).status === 400;
+}
+
 export function adminErrorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) {
@@ -37,6 +42,8 @@ export function adminErrorHandler(log: Logger): ErrorRequestHandler {
       adminError = error;
     } else if (parserError) {
       adminError = parserError;
+    } else if (isBadPathEncoding(error)) {
+      adminError = AdminError.of('InvalidRequest', 'The path is not valid percent-encoding.');
     } else if (isUnavailableError(error) || error instanceof BcryptOverloadedError) {
       log.warn({ err: errorSummary(error) }, 'Admin request refused: service unavailable');
       adminError = AdminError.of('ServiceUnavailable', 'The service is temporarily unavailable; retry later.');

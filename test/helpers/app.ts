@@ -4,6 +4,7 @@ import { createUserDefinedApis, type UserDefinedApis } from '../../src';
 import { ALL_PERMISSIONS, type Permission } from '../../src/permissions';
 import type { ChangeEvent, UserDefinedApisOptions } from '../../src/types';
 import { captureLogger, type LogLine } from './capture';
+import { registerLeakSource } from './leak-registry';
 import type { TestDb } from './db';
 
 export const TEST_PEPPER = 'test-pepper-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -45,6 +46,8 @@ export async function createTestApp(db: TestDb, overrides: Partial<UserDefinedAp
   });
   registerTestActions(udapi);
   const events: ChangeEvent[] = [];
+  registerLeakSource('manager or endpoint log', () => logger.lines);
+  registerLeakSource('change event', () => events);
   udapi.on('change', (event) => events.push(event));
   await udapi.ready();
   const app = express();

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mongoose from 'mongoose';
+import { registerLeakSource } from './leak-registry';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -54,6 +55,7 @@ export async function startExampleApp(dbName: string): Promise<ExampleApp> {
       });
       child.once('exit', (code) => reject(new Error(`example app exited with ${code}:\n${output}`)));
     });
+    registerLeakSource('example app output', () => [output]);
     return { baseUrl, output: () => output, stop };
   } catch (error) {
     await stop();
