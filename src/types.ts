@@ -94,6 +94,8 @@ export interface ApiToken {
   name: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  /** ISO-8601 UTC time after which the secret is refused like an unknown one; null: never expires. */
+  expiresAt: string | null;
   createdBy: string;
   createdAt: string;
   lastModifiedBy: string;

@@ -269,6 +269,33 @@ describe('admin web UI', () => {
     }
   });
 
+  it('shows expiry, and edits it: an expired token turns enabled when its expiry is cleared', async () => {
+    const res = await request(app!.baseUrl).post('/admin/udapi/tokens').auth('admin', 'admin').send({ name: 'ui-expired', expiresAt: '2020-05-06T07:08:00Z' });
+    expect(res.status).toBe(201);
+    const { context, page } = await openUi('admin');
+    try {
+      await page.click('#tab-tokens');
+      const tokenRow = row(page, 'tokens', 'ui-expired');
+      await expectText(tokenRow.locator('[data-column="State"]'), 'Expired');
+      await expectText(tokenRow.locator('[data-column="Expires"]'), '2020-05-06 07:08:00 UTC');
+      await tokenRow.getByRole('button', { name: 'Edit token ui-expired' }).click();
+      expect(await page.inputValue('#token-form [name=expiresAt]')).toBe('2020-05-06T07:08');
+      await page.fill('#token-form [name=expiresAt]', '2031-02-03T04:05');
+      await page.click('#token-form button[type=submit]');
+      await expectText(tokenRow.locator('[data-column="Expires"]'), '2031-02-03 04:05:00 UTC');
+      await expectText(tokenRow.locator('[data-column="State"]'), 'Enabled');
+      await tokenRow.getByRole('button', { name: 'Edit token ui-expired' }).click();
+      await page.fill('#token-form [name=expiresAt]', '');
+      await page.click('#token-form button[type=submit]');
+      await expectText(tokenRow.locator('[data-column="Expires"]'), 'Never');
+      const stored = await request(app!.baseUrl).get(`/admin/udapi/tokens/${res.body.id}`).auth('admin', 'admin');
+      expect(stored.body.expiresAt).toBeNull();
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/tokens/${res.body.id}`).auth('admin', 'admin');
+    }
+  });
+
   it('searches and pages on the server', async () => {
     const created = [];
     for (let i = 0; i < 55; i += 1) created.push(await createTokenThroughApi(`ui-page-${String(i).padStart(2, '0')}`));

@@ -13,7 +13,7 @@ afterAll(stopHostileSuite);
 
 describe('hostile input to the admin API', () => {
   it('GET /tokens and /tokens/count', async () => {
-    const names = ['id', 'ids', 'name', 'search', 'isDisabled', 'createdBy', 'lastModifiedBy', 'createdAtFrom', 'createdAtTo', 'lastModifiedFrom', 'lastModifiedTo', 'limit', 'cursor'];
+    const names = ['id', 'ids', 'name', 'search', 'isDisabled', 'expired', 'expiresAtFrom', 'expiresAtTo', 'createdBy', 'lastModifiedBy', 'createdAtFrom', 'createdAtTo', 'lastModifiedFrom', 'lastModifiedTo', 'limit', 'cursor'];
     await fuzz(
       'GET /tokens',
       fc.tuple(fc.constantFrom('/admin/udapi/tokens', '/admin/udapi/tokens/count'), hostileQuery(names)).map(([path, query]) => ({ method: 'GET', path: `${path}?${query}`, headers: ADMIN })),

@@ -58,6 +58,7 @@ describe('create', () => {
       name: 'billing',
       isDisabled: false,
       rateLimit: null,
+      expiresAt: null,
       createdBy: 'alice',
       createdAt: expect.any(String),
       lastModifiedBy: 'alice',
@@ -490,7 +491,7 @@ describe('list and count', () => {
     expect(count.body).toEqual({ count: expectedDisabled.size });
     const all = await api.get(`/tokens/count?createdBy=${creator}`, ADMIN);
     expect(all.body).toEqual({ count: 1000 });
-  });
+  }, 120_000); // 1,000 creates (bcrypt and three writes each) on a CI machine shared with other suites
 
   it('filters on id, name, lastModifiedBy and time ranges', async () => {
     const name = `filter-${randomUUID().slice(0, 8)}`;

@@ -15,6 +15,8 @@ export interface CachedToken {
   name: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  /** Epoch ms after which the secret is refused; null: never. */
+  expiresAt: number | null;
   secretDigest: string;
   secretHash: string;
   createdBy: string;
@@ -35,7 +37,7 @@ export interface CachedDefinition {
 }
 
 const TOKEN_FIELDS = {
-  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, secretDigest: 1, secretHash: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
+  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, expiresAt: 1, secretDigest: 1, secretHash: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
 } as const;
 export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
 
@@ -54,6 +56,7 @@ function cachedToken(row: TokenRow): CachedToken {
     name: row.name,
     isDisabled: row.isDisabled,
     rateLimit: row.rateLimit ? { limit: row.rateLimit.limit, windowSeconds: row.rateLimit.windowSeconds } : null,
+    expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     secretDigest: row.secretDigest,
     secretHash: row.secretHash,
     createdBy: shared(row.createdBy),

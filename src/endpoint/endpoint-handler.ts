@@ -141,7 +141,8 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     }
     const secret = match[1] ?? '';
     const token = verifier.lookup(secret);
-    if (!token || token.isDisabled) throw authenticationFailed(req);
+    // Unknown, disabled and expired: one answer, so that a caller learns nothing about which it was.
+    if (!token || token.isDisabled || (token.expiresAt !== null && token.expiresAt <= Date.now())) throw authenticationFailed(req);
     trace.tokenId = token.id;
     if (!token.rateLimit) return findDefinition(req, segments, secret, token);
     let pending: ReturnType<RateLimitStore['hit']>;

@@ -26,6 +26,11 @@ export const rateLimitSchema = {
   ],
 } as const;
 
+export const expiresAtSchema = {
+  description: 'An ISO-8601 date and time after which the secret is refused; null: never.',
+  anyOf: [{ type: 'string', pattern: DATE_PATTERN }, { type: 'null' }],
+} as const;
+
 export const tokenCreateSchema = {
   type: 'object',
   additionalProperties: false,
@@ -36,6 +41,7 @@ export const tokenCreateSchema = {
     secret: { type: 'string', maxLength: 4096, description: 'Left out: the server generates one and returns it once.' },
     isDisabled: { type: 'boolean' },
     rateLimit: rateLimitSchema,
+    expiresAt: expiresAtSchema,
   },
 } as const;
 
@@ -47,6 +53,7 @@ export const tokenPatchSchema = {
     secret: { type: 'string', maxLength: 4096, description: 'Non-empty: rotate to this secret. Empty: keep the current one.' },
     isDisabled: { type: 'boolean' },
     rateLimit: rateLimitSchema,
+    expiresAt: expiresAtSchema,
   },
 } as const;
 
@@ -74,6 +81,9 @@ const tokenFilters = {
   id: { type: 'string', pattern: UUID_PATTERN },
   name: text(1000),
   isDisabled: { type: 'boolean' },
+  expired: { type: 'boolean', description: 'true: tokens whose expiry has passed; false: the others.' },
+  expiresAtFrom: { type: 'string', pattern: DATE_PATTERN },
+  expiresAtTo: { type: 'string', pattern: DATE_PATTERN },
   ...lookupFilters('name'),
   ...auditFilters,
 } as const;

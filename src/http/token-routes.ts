@@ -4,7 +4,7 @@ import { Permissions } from '../permissions';
 import type { TokenCreateInput, TokenFilter, TokenPatch, TokenService } from '../services/token-service';
 import type { ApiToken, ApiTokenWithSecret } from '../types';
 import { adminState, requirePermissions } from './admin-auth';
-import { auditFilterOf, idList, pageSize, type AuditQuery } from './query';
+import { auditFilterOf, dateParam, idList, pageSize, type AuditQuery } from './query';
 import { tokenCountQuerySchema, tokenCreateSchema, tokenListQuerySchema, tokenPatchSchema, tokenRotateSchema, emptyQuerySchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
 
@@ -14,6 +14,9 @@ interface TokenFilterQuery extends AuditQuery {
   isDisabled?: boolean;
   ids?: string;
   search?: string;
+  expired?: boolean;
+  expiresAtFrom?: string;
+  expiresAtTo?: string;
 }
 
 const validateCreate = bodyValidator<TokenCreateInput>(tokenCreateSchema);
@@ -30,6 +33,11 @@ function filterOf(query: TokenFilterQuery): TokenFilter {
   if (query.ids !== undefined) filter.ids = idList(query.ids);
   if (query.search !== undefined) filter.search = query.search;
   if (query.isDisabled !== undefined) filter.isDisabled = query.isDisabled;
+  if (query.expired !== undefined) filter.expired = query.expired;
+  const expiresAtFrom = dateParam(query.expiresAtFrom, 'expiresAtFrom');
+  if (expiresAtFrom) filter.expiresAtFrom = expiresAtFrom;
+  const expiresAtTo = dateParam(query.expiresAtTo, 'expiresAtTo');
+  if (expiresAtTo) filter.expiresAtTo = expiresAtTo;
   return filter;
 }
 

@@ -10,6 +10,8 @@ export interface ApiTokenDoc {
   secretHash: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  /** After this time the secret is refused like an unknown one; null (or absent, in older documents): never. */
+  expiresAt?: Date | null;
   createdBy: string;
   createdAt: Date;
   lastModifiedBy: string;
@@ -31,6 +33,7 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
     secretHash: { type: String, required: true },
     isDisabled: { type: Boolean, required: true, default: false },
     rateLimit: { type: rateLimitSchema, default: null },
+    expiresAt: { type: Date, default: null },
     createdBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     lastModifiedBy: { type: String, required: true },
@@ -62,6 +65,7 @@ export interface TokenViewFields {
   name: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  expiresAt?: Date | number | null;
   createdBy: string;
   createdAt: Date | number;
   lastModifiedBy: string;
@@ -75,6 +79,7 @@ export function publicToken(token: TokenViewFields): ApiToken {
     name: token.name,
     isDisabled: token.isDisabled,
     rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
+    expiresAt: token.expiresAt === undefined || token.expiresAt === null ? null : new Date(token.expiresAt).toISOString(),
     createdBy: token.createdBy,
     createdAt: new Date(token.createdAt).toISOString(),
     lastModifiedBy: token.lastModifiedBy,

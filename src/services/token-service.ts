@@ -16,7 +16,7 @@ import { containsCondition, containsText, idCondition, idMatcher, timeRanges, ty
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
 import type { CachedToken } from '../catalog/catalog';
 import type { OrderPosition } from '../catalog/token-order';
-import { isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+import { expiryDate, expiryProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
 
 export interface TokenCreateInput {
   id?: string;
@@ -24,6 +24,7 @@ export interface TokenCreateInput {
   secret?: string;
   isDisabled?: boolean;
   rateLimit?: RateLimit | null;
+  expiresAt?: string | null;
 }
 
 export interface TokenPatch {
@@ -32,6 +33,7 @@ export interface TokenPatch {
   secret?: string;
   isDisabled?: boolean;
   rateLimit?: RateLimit | null;
+  expiresAt?: string | null;
 }
 
 /** Filters on the filterable fields. */
@@ -39,6 +41,11 @@ export interface TokenFilter extends AuditFilter, IdFilter {
   name?: string;
   /** Names that contain this text, ignoring case. */
   search?: string;
+  /** true: tokens whose expiry has passed; false: tokens that never expire or have not expired yet. */
+  expired?: boolean;
+  /** Tokens that expire in [expiresAtFrom, expiresAtTo). */
+  expiresAtFrom?: Date;
+  expiresAtTo?: Date;
   isDisabled?: boolean;
 }
 
@@ -90,6 +97,8 @@ export class TokenService {
     const rateLimit = input.rateLimit ?? null;
     const rateIssue = rateLimitProblem(rateLimit);
     if (rateIssue) problems.push({ reason: 'InvalidRateLimit', id, message: rateIssue });
+    const expiryIssue = expiryProblem(input.expiresAt ?? null);
+    if (expiryIssue) problems.push({ reason: 'InvalidExpiresAt', id, message: expiryIssue });
     if (problems.length > 0) throw new AdminError(problems);
 
     const secret = input.secret ?? generateSecret();
@@ -107,6 +116,7 @@ export class TokenService {
       secretHash,
       isDisabled: input.isDisabled ?? false,
       rateLimit,
+      expiresAt: input.expiresAt ? expiryDate(input.expiresAt) : null,
       createdBy: ctx.user.name,
       createdAt: now,
       lastModifiedBy: ctx.user.name,
@@ -168,6 +178,10 @@ export class TokenService {
       const issue = rateLimitProblem(patch.rateLimit);
       if (issue) problems.push({ reason: 'InvalidRateLimit', id, message: issue });
     }
+    if (patch.expiresAt !== undefined) {
+      const issue = expiryProblem(patch.expiresAt);
+      if (issue) problems.push({ reason: 'InvalidExpiresAt', id, message: issue });
+    }
     if (problems.length > 0) throw new AdminError(problems);
     return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating, ctx));
   }
@@ -183,6 +197,7 @@ export class TokenService {
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
     if (patch.rateLimit !== undefined) set.rateLimit = patch.rateLimit;
+    if (patch.expiresAt !== undefined) set.expiresAt = patch.expiresAt === null ? null : expiryDate(patch.expiresAt);
     const knownName = patch.name ?? this.listing?.nameOf(id);
     this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
       knownName === undefined ? `Updating ApiToken (${id})` : `Updating ApiToken '${knownName}' (${id})`);
@@ -281,6 +296,8 @@ function queryOf(filter: TokenFilter): Record<string, unknown> {
     query.name = { ...(filter.name !== undefined && { $eq: filter.name }), ...(filter.search !== undefined && containsCondition(filter.search)) };
   }
   if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
+  const expiry = expiryConditions(filter, Date.now());
+  if (expiry.length > 0) query.$and = expiry;
   return Object.assign(query, timeRanges(filter));
 }
 
@@ -289,15 +306,31 @@ function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
   const idMatches = idMatcher(filter);
   const search = filter.search?.toLowerCase();
   const inRange = (value: number, from?: Date, to?: Date): boolean => (!from || value >= from.getTime()) && (!to || value < to.getTime());
+  const now = Date.now();
+  const expiryMatches = (expiresAt: number | null): boolean =>
+    (filter.expired === undefined || filter.expired === (expiresAt !== null && expiresAt <= now)) &&
+    (!(filter.expiresAtFrom || filter.expiresAtTo) || (expiresAt !== null && inRange(expiresAt, filter.expiresAtFrom, filter.expiresAtTo)));
   return (token) =>
     idMatches(token.id) &&
     (filter.name === undefined || token.name === filter.name) &&
     (search === undefined || containsText(token.name, search)) &&
     (filter.isDisabled === undefined || token.isDisabled === filter.isDisabled) &&
+    expiryMatches(token.expiresAt) &&
     (filter.createdBy === undefined || token.createdBy === filter.createdBy) &&
     (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
     inRange(token.createdAt, filter.createdAtFrom, filter.createdAtTo) &&
     inRange(token.lastModified, filter.lastModifiedFrom, filter.lastModifiedTo);
+}
+
+/** The database conditions of the expiry filters, as of `now` (the same instant the in-memory matcher uses). */
+function expiryConditions(filter: TokenFilter, now: number): Record<string, unknown>[] {
+  const conditions: Record<string, unknown>[] = [];
+  if (filter.expired === true) conditions.push({ expiresAt: { $ne: null, $lte: new Date(now) } });
+  if (filter.expired === false) conditions.push({ $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] });
+  if (filter.expiresAtFrom || filter.expiresAtTo) {
+    conditions.push({ expiresAt: { $ne: null, ...(filter.expiresAtFrom && { $gte: filter.expiresAtFrom }), ...(filter.expiresAtTo && { $lt: filter.expiresAtTo }) } });
+  }
+  return conditions;
 }
 
 function secretInUse(id: string): AdminError {

@@ -25,6 +25,18 @@ export function rateLimitProblem(rateLimit: RateLimit | null): string | null {
   return null;
 }
 
+/** An expiry is an ISO-8601 time (the schema checks its shape) that names a real instant, or null for never. */
+export function expiryProblem(expiresAt: string | null): string | null {
+  if (expiresAt === null) return null;
+  return Number.isNaN(expiryDate(expiresAt).getTime()) ? `The expiry '${expiresAt}' is not a valid date and time.` : null;
+}
+
+/** The instant an expiry names; a time without an offset is UTC (never the server's local time zone). */
+export function expiryDate(expiresAt: string): Date {
+  const hasZone = /(Z|[+-]\d{2}:\d{2})$/i.test(expiresAt) || !expiresAt.includes('T');
+  return new Date(hasZone ? expiresAt : `${expiresAt}Z`);
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {

@@ -1,9 +1,19 @@
 // The Tokens tab: the token table, the create/edit dialog with rate-limit editing, enable/disable, rotate and delete.
 import { api, describeError, query } from './api-client.js';
-import { auditCell, byId, confirmAction, copyText, el, notify, showModal, showProblems } from './dom.js';
+import { auditCell, byId, confirmAction, copyText, el, formatTime, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
 
 const PERMISSION = { write: 'UserDefinableApiTokenCreateUpdate', remove: 'UserDefinableApiTokenDelete' };
+
+function isExpired(token) {
+  return token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
+}
+
+function stateBadge(token) {
+  if (token.isDisabled) return el('span', { class: 'badge off' }, 'Disabled');
+  if (isExpired(token)) return el('span', { class: 'badge off' }, 'Expired');
+  return el('span', { class: 'badge on' }, 'Enabled');
+}
 
 function rateLimitText(rateLimit) {
   return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
@@ -28,9 +38,10 @@ export class TokensView {
     this.canDelete = permissions.includes(PERMISSION.remove);
     const columns = [
       { title: 'Name', cell: (token) => el('span', { class: 'name' }, token.name) },
-      { title: 'State', cell: (token) => el('span', { class: token.isDisabled ? 'badge off' : 'badge on' }, token.isDisabled ? 'Disabled' : 'Enabled') },
+      { title: 'State', cell: stateBadge },
       { title: 'ID', cell: (token) => el('code', {}, token.id) },
       { title: 'Rate limit', cell: (token) => rateLimitText(token.rateLimit) },
+      { title: 'Expires', cell: (token) => (token.expiresAt ? el('time', { datetime: token.expiresAt }, formatTime(token.expiresAt)) : 'Never') },
       { title: 'Created', cell: (token) => auditCell(token.createdBy, token.createdAt) },
       { title: 'Modified', cell: (token) => auditCell(token.lastModifiedBy, token.lastModified) },
     ];
@@ -75,6 +86,8 @@ export class TokensView {
     form.elements.limited.checked = Boolean(token?.rateLimit);
     form.elements.limit.value = String(token?.rateLimit?.limit ?? 10);
     form.elements.windowSeconds.value = String(token?.rateLimit?.windowSeconds ?? 60);
+    // datetime-local shows and returns "YYYY-MM-DDTHH:MM"; the server reads a time without an offset as UTC.
+    form.elements.expiresAt.value = token?.expiresAt ? token.expiresAt.slice(0, 16) : '';
     showProblems(problems, []);
     const syncLimitFields = () => {
       byId('token-limit-fields').disabled = !form.elements.limited.checked;
@@ -88,7 +101,9 @@ export class TokensView {
         rateLimit: form.elements.limited.checked
           ? { limit: Number(form.elements.limit.value), windowSeconds: Number(form.elements.windowSeconds.value) }
           : null,
+        expiresAt: form.elements.expiresAt.value === '' ? null : form.elements.expiresAt.value,
       };
+      if (!token && input.expiresAt === null) delete input.expiresAt;
       const found = tokenFormProblems(input);
       showProblems(problems, found);
       if (found.length > 0) return;

@@ -76,7 +76,7 @@ export const nastyString = fc.oneof(
 );
 const hostileKey = fc.oneof(
   fc.constantFrom('__proto__', 'constructor', 'prototype', '$gt', '$where', 'secretDigest', 'secretHash', '_id', 'deletingSince', 'routeKey'),
-  fc.constantFrom('name', 'secret', 'id', 'isDisabled', 'rateLimit', 'route', 'actionMeta', 'actionType', 'securitySettings', 'description'),
+  fc.constantFrom('name', 'secret', 'id', 'isDisabled', 'rateLimit', 'expiresAt', 'route', 'actionMeta', 'actionType', 'securitySettings', 'description'),
   fc.string({ maxLength: 12 }),
 );
 const { value: hostileValue } = fc.letrec<{ value: unknown }>((tie) => ({
