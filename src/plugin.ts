@@ -15,6 +15,7 @@ import { eventModel } from './models/event';
 import { parseOptions } from './options';
 import { errorSummary, streamLogger } from './logging';
 import { createAdminRouter } from './http/admin-router';
+import { Explainer } from './services/explainer';
 import { BcryptPool } from './security/bcrypt-pool';
 import { SecretVerifier } from './security/secret-verifier';
 import { VerifiedSecrets } from './security/verified-secrets';
@@ -132,10 +133,11 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
   const rateLimits = config.rateLimitStore ?? new MemorySlidingWindow();
+  const explainer = new Explainer({ basePath: config.basePath, catalog, verifier, actions, rateLimits });
 
   let readyPromise: Promise<void> | undefined;
   const udapi: UserDefinedApis = {
-    adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events }, managerLog),
+    adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events, explainer }, managerLog),
     endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog }),
     registerHandler: (name, handler) => {
       actions.registerHandler(name, handler);

@@ -45,4 +45,12 @@ describe('hostile input to the admin API', () => {
       async () => `${await storedState()} ${await document('udapiApiDefinitions', target.definitionId)}`,
     );
   });
+
+  it('POST /explain', async () => {
+    await fuzz(
+      'POST /explain',
+      hostileBody({ secret: 'x'.repeat(44), method: 'GET', path: '/api/custom/fuzz/1' }).map(adminRequest('POST', '/admin/udapi/explain')),
+      checkAdminAnswer,
+    );
+  });
 });

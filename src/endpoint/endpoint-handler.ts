@@ -20,7 +20,8 @@ import { announcesBody, BodyReadError, BodyTooLargeError, hasBody, readBody } fr
 import { parseRequestPath, type RequestPath } from './request-path';
 import { MemorySlidingWindow, type RateLimitStore } from './sliding-window';
 
-const METHODS = new Set<string>(['GET', 'PUT', 'POST', 'DELETE', 'PATCH']);
+/** The methods that reach an action; any other answers 405, code 3. */
+export const ENDPOINT_METHODS: ReadonlySet<string> = new Set<string>(['GET', 'PUT', 'POST', 'DELETE', 'PATCH']);
 const CONTENT_TYPES = new Set(['application/json', 'application/xml', 'text/xml', 'text/plain']);
 const MAX_QUERY_STRING_BYTES = 2048;
 const EMPTY_BODY = Buffer.alloc(0);
@@ -117,7 +118,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
 
   /** Steps 1-3: the request itself, before anything is looked up. */
   const checkRequest = (req: Request, path: RequestPath): void => {
-    if (!METHODS.has(req.method)) throw endpointError('InvalidRequestMethod');
+    if (!ENDPOINT_METHODS.has(req.method)) throw endpointError('InvalidRequestMethod');
     if (Buffer.byteLength(path.rawQuery) > MAX_QUERY_STRING_BYTES) throw endpointError('QueryStringTooLarge');
     const contentType = req.headers['content-type'];
     if (contentType === undefined) {

@@ -23,6 +23,21 @@ redis.call('PEXPIRE', key, window)
 return {1, 0}
 `;
 
+/** What the script above would answer, read-only: nothing is removed or counted. */
+const PEEK_SCRIPT = `
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local recent = redis.call('ZRANGEBYSCORE', key, '(' .. (now - window), '+inf', 'WITHSCORES')
+local count = #recent / 2
+if count >= limit then
+  return {0, tonumber(recent[(count - limit) * 2 + 2]) + window - now}
+end
+return {1, 0}
+`;
+
 /** An ioredis client (`call`) or a node-redis v4+ client (`sendCommand`); only one raw command is used. */
 export type RedisClientLike =
   | { call(command: string, ...args: (string | number)[]): Promise<unknown> }
@@ -51,6 +66,11 @@ export function createRedisRateLimitStore(client: RedisClientLike, options: Redi
     async hit(key, limit, windowMs) {
       const member = `${Date.now()}-${randomBytes(6).toString('hex')}`;
       const reply = await run(['EVAL', SLIDING_WINDOW_SCRIPT, '1', prefix + key, String(limit), String(windowMs), member]);
+      if (!Array.isArray(reply) || reply.length !== 2) throw new Error('Unexpected reply from the Redis rate-limit script');
+      return { allowed: Number(reply[0]) === 1, retryAfterMs: Number(reply[1]) };
+    },
+    async peek(key, limit, windowMs) {
+      const reply = await run(['EVAL', PEEK_SCRIPT, '1', prefix + key, String(limit), String(windowMs)]);
       if (!Array.isArray(reply) || reply.length !== 2) throw new Error('Unexpected reply from the Redis rate-limit script');
       return { allowed: Number(reply[0]) === 1, retryAfterMs: Number(reply[1]) };
     },

@@ -7,6 +7,8 @@ export interface RateLimitStore {
    * are not counted. `retryAfterMs` says when the oldest counted request leaves the window.
    */
   hit(key: string, limit: number, windowMs: number, now?: number): Promise<{ allowed: boolean; retryAfterMs: number }> | { allowed: boolean; retryAfterMs: number };
+  /** Optional: what `hit` would answer, without counting anything (used by the admin explain call). */
+  peek?(key: string, limit: number, windowMs: number): Promise<{ allowed: boolean; retryAfterMs: number }> | { allowed: boolean; retryAfterMs: number };
 }
 
 /**
@@ -38,6 +40,11 @@ export class MemorySlidingWindow implements RateLimitStore {
       if (oldest !== undefined) this.logs.delete(oldest);
     }
     return result;
+  }
+
+  peek(key: string, limit: number, windowMs: number, now = Date.now()): { allowed: boolean; retryAfterMs: number } {
+    const recent = (this.logs.get(key) ?? []).filter((time) => time > now - windowMs);
+    return recent.length >= limit ? { allowed: false, retryAfterMs: recent[recent.length - limit]! + windowMs - now } : { allowed: true, retryAfterMs: 0 };
   }
 
   /** How many hits `key` has in the window, without counting one. */

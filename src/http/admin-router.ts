@@ -14,6 +14,8 @@ import { crossSiteGuard } from './cross-site-guard';
 import { adminErrorHandler } from './admin-errors';
 import { definitionRoutes } from './definition-routes';
 import { eventRoutes } from './event-routes';
+import { explainRoute } from './explain-route';
+import type { Explainer } from '../services/explainer';
 import { jsonBody } from './json-body';
 import { tokenRoutes } from './token-routes';
 
@@ -22,6 +24,7 @@ export interface AdminServices {
   definitions: DefinitionService;
   actions: ActionRegistry;
   events: EventLog;
+  explainer: Explainer;
 }
 
 export function createAdminRouter(config: Config, services: AdminServices, log: Logger): Router {
@@ -44,6 +47,7 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   router.use(tokenRoutes(services.tokens));
   router.use(definitionRoutes(services.definitions, services.actions));
   router.use(eventRoutes(services.events));
+  router.use(explainRoute(services.explainer, log));
   router.use(() => {
     throw AdminError.of('NotFound', 'No admin route matches this method and path.');
   });

@@ -170,4 +170,15 @@ export const eventListQuerySchema = {
   },
 } as const;
 
+export const explainSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['secret', 'method', 'path'],
+  properties: {
+    secret: { type: 'string', maxLength: 4096, description: 'The secret a consumer sends; never echoed or logged.' },
+    method: { type: 'string', minLength: 1, maxLength: 20 },
+    path: { type: 'string', maxLength: 4096, description: 'With the endpoint base path (/api/custom/x) or without it (x).' },
+  },
+} as const;
+
 export const emptyQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const;
