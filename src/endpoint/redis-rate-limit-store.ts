@@ -2,16 +2,19 @@
 import { randomBytes } from 'node:crypto';
 import type { RateLimitStore } from './sliding-window';
 
-/**
- * The same sliding log as the memory store, as one atomic Lua script over a sorted set per key, timed by the
- * Redis server's clock so that instances with skewed clocks still agree.
- */
-const SLIDING_WINDOW_SCRIPT = `
+/** The arguments of both scripts, and the time by the Redis server's clock (so instances with skewed clocks agree). */
+const SCRIPT_PRELUDE = `
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
+/**
+ * The same sliding log as the memory store, as one atomic Lua script over a sorted set per key, timed by the
+ * Redis server's clock so that instances with skewed clocks still agree.
+ */
+const SLIDING_WINDOW_SCRIPT = `${SCRIPT_PRELUDE}
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count >= limit then
@@ -24,12 +27,7 @@ return {1, 0}
 `;
 
 /** What the script above would answer, read-only: nothing is removed or counted. */
-const PEEK_SCRIPT = `
-local key = KEYS[1]
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+const PEEK_SCRIPT = `${SCRIPT_PRELUDE}
 local recent = redis.call('ZRANGEBYSCORE', key, '(' .. (now - window), '+inf', 'WITHSCORES')
 local count = #recent / 2
 if count >= limit then
