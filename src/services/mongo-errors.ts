@@ -9,6 +9,7 @@ export function isDuplicateKeyError(error: unknown, onUpdate = false): boolean {
   return code === 11000 || (onUpdate && code === 1);
 }
 
+/** Driver error names (mongodb 6) that mean the server could not be reached or the connection went away. */
 const UNAVAILABLE_ERRORS = new Set([
   'MongoNetworkError',
   'MongoNetworkTimeoutError',
@@ -16,8 +17,13 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongooseServerSelectionError',
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
-  'PoolClearedError',
-  'PoolClosedError',
+  'MongoServerClosedError',
+  'MongoClientClosedError',
+  // An operation queued on a pool that a network error cleared (a database restart): not the operation's fault.
+  'MongoPoolClearedError',
+  'PoolClearedOnNetworkError',
+  'MongoPoolClosedError',
+  'MongoWaitQueueTimeoutError',
 ]);
 
 /** The database could not be reached (as opposed to rejecting the operation). */
