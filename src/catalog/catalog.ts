@@ -27,6 +27,11 @@ export interface CachedToken {
   confirmed?: boolean;
 }
 
+/** True once a token's expiry has passed: the one rule the endpoint, the explain call and the list filter share. */
+export function hasExpired(expiresAt: number | null, now = Date.now()): boolean {
+  return expiresAt !== null && expiresAt <= now;
+}
+
 export interface CachedDefinition {
   id: string;
   route: string;

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';
 import type { ActionRegistry, RegisteredAction } from '../actions/registry';
 import type { ActionContext, HandlerInput, RequestMethod } from '../actions/types';
-import type { CachedDefinition, CachedToken, Catalog } from '../catalog/catalog';
+import { hasExpired, type CachedDefinition, type CachedToken, type Catalog } from '../catalog/catalog';
 import type { HealthMonitor } from '../health';
 import { errorSummary, NOOP_LOGGER } from '../logging';
 import type { Config } from '../options';
@@ -143,7 +143,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     const secret = match[1] ?? '';
     const token = verifier.lookup(secret);
     // Unknown, disabled and expired: one answer, so that a caller learns nothing about which it was.
-    if (!token || token.isDisabled || (token.expiresAt !== null && token.expiresAt <= Date.now())) throw authenticationFailed(req);
+    if (!token || token.isDisabled || hasExpired(token.expiresAt)) throw authenticationFailed(req);
     trace.tokenId = token.id;
     if (!token.rateLimit) return findDefinition(req, segments, secret, token);
     let pending: ReturnType<RateLimitStore['hit']>;

@@ -1,6 +1,6 @@
 // Tells an administrator what the endpoint would do with a secret, method and path, and why: no call, no count, no bcrypt.
 import type { ActionRegistry } from '../actions/registry';
-import type { Catalog, CachedDefinition, CachedToken } from '../catalog/catalog';
+import { hasExpired, type Catalog, type CachedDefinition } from '../catalog/catalog';
 import { ENDPOINT_METHODS } from '../endpoint/endpoint-handler';
 import { parseRequestPath } from '../endpoint/request-path';
 import type { RateLimitStore } from '../endpoint/sliding-window';
@@ -72,7 +72,7 @@ export class Explainer {
     if (segments.length === 0) return result('emptyRoute', 'EmptyRoute', 'The path names no route after the base path.');
     if (!token) return result('unknownSecret', 'AuthenticationFailed', 'No token has this secret (or it was rotated away).');
     if (token.isDisabled) return result('disabled', 'AuthenticationFailed', `The token '${token.name}' is disabled.`);
-    if (isExpired(token)) return result('expired', 'AuthenticationFailed', `The token '${token.name}' expired at ${new Date(token.expiresAt!).toISOString()}.`);
+    if (hasExpired(token.expiresAt)) return result('expired', 'AuthenticationFailed', `The token '${token.name}' expired at ${new Date(token.expiresAt!).toISOString()}.`);
     let rateLimitChecked = true;
     if (token.rateLimit) {
       if (rateLimits.peek) {
@@ -101,10 +101,6 @@ export class Explainer {
     if (lower === base.toLowerCase()) return '';
     return lower.startsWith(`${base.toLowerCase()}/`) ? path.slice(base.length) : path;
   }
-}
-
-function isExpired(token: CachedToken): boolean {
-  return token.expiresAt !== null && token.expiresAt <= Date.now();
 }
 
 function definitionOf(definition: CachedDefinition): { id: string; route: string } {

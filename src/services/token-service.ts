@@ -14,7 +14,7 @@ import { DELETE_DEADLINE_MS } from './token-links';
 import { isDuplicateKeyError } from './mongo-errors';
 import { containsCondition, containsText, idCondition, idMatcher, timeRanges, type AuditFilter, type IdFilter } from './filters';
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
-import type { CachedToken } from '../catalog/catalog';
+import { hasExpired, type CachedToken } from '../catalog/catalog';
 import type { OrderPosition } from '../catalog/token-order';
 import { expiryDate, expiryProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
 
@@ -308,7 +308,7 @@ function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
   const inRange = (value: number, from?: Date, to?: Date): boolean => (!from || value >= from.getTime()) && (!to || value < to.getTime());
   const now = Date.now();
   const expiryMatches = (expiresAt: number | null): boolean =>
-    (filter.expired === undefined || filter.expired === (expiresAt !== null && expiresAt <= now)) &&
+    (filter.expired === undefined || filter.expired === hasExpired(expiresAt, now)) &&
     (!(filter.expiresAtFrom || filter.expiresAtTo) || (expiresAt !== null && inRange(expiresAt, filter.expiresAtFrom, filter.expiresAtTo)));
   return (token) =>
     idMatches(token.id) &&
