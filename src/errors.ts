@@ -10,6 +10,10 @@ export const ErrorReasons = {
   InvalidRateLimit: { status: 400, description: 'The rate limit is not null nor { limit: 1-100, windowSeconds: 1-86400 }.' },
   InvalidRoute: { status: 400, description: 'The route breaks the route grammar (see route); the message says which rule.' },
   InvalidExpiresAt: { status: 400, description: 'expiresAt is not null nor an ISO-8601 date and time.' },
+  InvalidPreviousSecretExpiresAt: {
+    status: 400,
+    description: 'A rotation\'s previousSecretExpiresAt is not an ISO-8601 date and time in the future, at most 90 days away.',
+  },
   InvalidActionMeta: {
     status: 400,
     description: 'actionType/actionMeta is missing or malformed, names no registered action of that type, or gives inputType to a procedure.',

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { RequestHandler, Router } from 'express';
 import { ActionRegistry } from './actions/registry';
 import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './actions/types';
-import { Catalog } from './catalog/catalog';
+import { Catalog, ownsDigest } from './catalog/catalog';
 import { ChangeFeed } from './catalog/change-feed';
 import { changeModel } from './models/change';
 import { createEndpointHandler } from './endpoint/endpoint-handler';
@@ -21,7 +21,7 @@ import { SecretVerifier } from './security/secret-verifier';
 import { VerifiedSecrets } from './security/verified-secrets';
 import { EventLog } from './services/event-log';
 import { DefinitionService } from './services/definition-service';
-import { TokenService } from './services/token-service';
+import { digestOwnerQuery, TokenService } from './services/token-service';
 import type { ChangeEvent, ObjectType, UserDefinedApisOptions } from './types';
 
 /** The object `createUserDefinedApis` returns. */
@@ -114,8 +114,11 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const definitions = new DefinitionService(definitionModel, tokenModel, actions, config.basePath, events, managerLog,
     refreshing<ApiDefinitionDoc>('ApiDefinition', (id, known) => catalog.refreshDefinition(id, known)));
   const digestOwner = async (secretDigest: string): Promise<string | undefined> => {
-    if (catalog.loaded && !catalog.stale) return catalog.tokenByDigest(secretDigest)?.id;
-    const row = await tokenModel.findOne({ secretDigest }, { _id: 1 }).lean<{ _id: string }>().exec();
+    if (catalog.loaded && !catalog.stale) {
+      const token = catalog.tokenByDigest(secretDigest);
+      return token && ownsDigest(token) ? token.id : undefined;
+    }
+    const row = await tokenModel.findOne(digestOwnerQuery(secretDigest), { _id: 1 }).lean<{ _id: string }>().exec();
     return row?._id;
   };
   const tokens = new TokenService(tokenModel, config.pepper, bcrypt, verified, events, managerLog, (tokenId) => definitions.linkedTo(tokenId),

@@ -96,6 +96,11 @@ export interface ApiToken {
   rateLimit: RateLimit | null;
   /** ISO-8601 UTC time after which the secret is refused like an unknown one; null: never expires. */
   expiresAt: string | null;
+  /**
+   * While a rotation's grace period runs: the ISO-8601 UTC time until which the previous secret still works
+   * too. Null when there is no previous secret or its grace period has ended.
+   */
+  previousSecretExpiresAt: string | null;
   createdBy: string;
   createdAt: string;
   lastModifiedBy: string;

@@ -251,8 +251,8 @@ describe('admin web UI', () => {
     try {
       await page.click('#tab-tokens');
       await row(page, 'tokens', 'ui-rotated').getByRole('button', { name: 'Rotate the secret of token ui-rotated' }).click();
-      await expectText(page.locator('#confirm-message'), 'stops working at once', { contains: true });
-      await page.click('#confirm-ok');
+      await expectText(page.locator('#rotate-message'), 'stops working at once', { contains: true });
+      await page.click('#rotate-ok');
       await page.waitForSelector('#secret-dialog[open]');
       const rotated = (await page.locator('#secret-value').textContent())!;
       expect(rotated).toMatch(/^[A-Za-z0-9+/]{43}=$/);
@@ -262,6 +262,24 @@ describe('admin web UI', () => {
       expect(await page.content()).not.toContain(rotated);
       expect((await call(token.secret)).status).toBe(401);
       expect((await call(rotated)).status).toBe(200);
+
+      // A rotation with a grace period: both secrets work until the admin ends it.
+      await row(page, 'tokens', 'ui-rotated').getByRole('button', { name: 'Rotate the secret of token ui-rotated' }).click();
+      await page.selectOption('#rotate-grace', '86400');
+      await expectText(page.locator('#rotate-message'), 'keeps working until the grace period ends', { contains: true });
+      await page.click('#rotate-ok');
+      await page.waitForSelector('#secret-dialog[open]');
+      const third = (await page.locator('#secret-value').textContent())!;
+      await page.keyboard.press('Escape');
+      expect((await call(rotated)).status).toBe(200);
+      expect((await call(third)).status).toBe(200);
+      await expectText(row(page, 'tokens', 'ui-rotated').locator('small.grace'), 'Previous secret until', { contains: true });
+      await row(page, 'tokens', 'ui-rotated').getByRole('button', { name: 'End the grace period of token ui-rotated' }).click();
+      await page.click('#confirm-ok');
+      await expectText(page.locator('#status'), 'no longer works', { contains: true });
+      expect((await call(rotated)).status).toBe(401);
+      expect((await call(third)).status).toBe(200);
+      await row(page, 'tokens', 'ui-rotated').locator('small.grace').waitFor({ state: 'detached' });
     } finally {
       await context.close();
       await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');

@@ -78,6 +78,35 @@ describe('three instances on one database', () => {
     await enforcedWithin([a, b, c], async (instance) => (await call(instance, route, old)).status === 401 && (await call(instance)).status === 200, 1000);
   });
 
+  it('keeps the previous secret working on every instance during a grace period, and on none after it', async () => {
+    const graceEnd = Date.now() + 3000;
+    const rotated = await request(c.url).post(`/admin/udapi/tokens/${tokenId}/rotate`).set(ADMIN)
+      .send({ previousSecretExpiresAt: new Date(graceEnd).toISOString() });
+    expect(rotated.status).toBe(200);
+    const old = secret;
+    secret = rotated.body.secret;
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200, 1000);
+    for (const instance of [a, b, c]) expect((await call(instance, route, old)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, graceEnd - Date.now())));
+    // No write happens at the end of a grace period: each instance refuses by the clock alone.
+    for (const instance of [a, b, c]) {
+      const refused = await call(instance, route, old);
+      expect([refused.status, refused.body.errors[0].errorCode]).toEqual([401, 1010]);
+      expect((await call(instance)).status).toBe(200);
+    }
+  });
+
+  it('ends a grace period early on every instance within 1 s', async () => {
+    const rotated = await request(a.url).post(`/admin/udapi/tokens/${tokenId}/rotate`).set(ADMIN)
+      .send({ previousSecretExpiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const old = secret;
+    secret = rotated.body.secret;
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200 && (await call(instance, route, old)).status === 200, 1000);
+    const ended = await request(b.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ previousSecretExpiresAt: null });
+    expect([ended.status, ended.body.previousSecretExpiresAt]).toEqual([200, null]);
+    await enforcedWithin([a, b, c], async (instance) => (await call(instance, route, old)).status === 401 && (await call(instance)).status === 200, 1000);
+  });
+
   it('applies a route change made on one instance on the others within 1 s', async () => {
     const moved = `${route}/v2`;
     expect((await request(c.url).patch(`/admin/udapi/definitions/${definitionId}`).set(ADMIN).send({ route: moved })).status).toBe(200);

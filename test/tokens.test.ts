@@ -70,7 +70,7 @@ describe('create', () => {
     const read = await api.get(`/tokens/${res.body.id}`, ADMIN);
     expect(read.status).toBe(200);
     expect(read.body).not.toHaveProperty('secret');
-    expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'createdBy', 'expiresAt', 'id', 'isDisabled', 'lastModified', 'lastModifiedBy', 'name', 'rateLimit']);
+    expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'createdBy', 'expiresAt', 'id', 'isDisabled', 'lastModified', 'lastModifiedBy', 'name', 'previousSecretExpiresAt', 'rateLimit']);
   });
 
   it('keeps a supplied id and secret and does not echo the secret', async () => {

@@ -19,6 +19,14 @@ export interface CachedToken {
   expiresAt: number | null;
   secretDigest: string;
   secretHash: string;
+  /** The previous secret's digest while a rotation's grace period may run, and when that period ends. */
+  previousSecretDigest: string | null;
+  previousSecretExpiresAt: number | null;
+  /**
+   * Set on the second view of a token that its previous secret finds during a grace period: the same id, name,
+   * state and limits, the previous digest and hash, and an expiry that is the earlier of the two ends.
+   */
+  viaPreviousSecret?: true;
   createdBy: string;
   createdAt: number;
   lastModifiedBy: string;
@@ -42,7 +50,8 @@ export interface CachedDefinition {
 }
 
 const TOKEN_FIELDS = {
-  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, expiresAt: 1, secretDigest: 1, secretHash: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
+  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, expiresAt: 1, secretDigest: 1, secretHash: 1,
+  previousSecretDigest: 1, previousSecretHash: 1, previousSecretExpiresAt: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
 } as const;
 export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
 
@@ -64,11 +73,31 @@ function cachedToken(row: TokenRow): CachedToken {
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
     secretDigest: row.secretDigest,
     secretHash: row.secretHash,
+    previousSecretDigest: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretDigest : null,
+    previousSecretExpiresAt: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretExpiresAt.getTime() : null,
     createdBy: shared(row.createdBy),
     createdAt: row.createdAt.getTime(),
     lastModifiedBy: shared(row.lastModifiedBy),
     lastModified: row.lastModified.getTime(),
   };
+}
+
+/** The view its previous secret finds while the grace period runs; none once it has ended. */
+function previousSecretView(token: CachedToken, row: TokenRow, now = Date.now()): CachedToken | null {
+  const graceEnd = token.previousSecretExpiresAt;
+  if (token.previousSecretDigest === null || graceEnd === null || !row.previousSecretHash || hasExpired(graceEnd, now)) return null;
+  return {
+    ...token,
+    secretDigest: token.previousSecretDigest,
+    secretHash: row.previousSecretHash,
+    expiresAt: token.expiresAt === null ? graceEnd : Math.min(token.expiresAt, graceEnd),
+    viaPreviousSecret: true,
+  };
+}
+
+/** Whether a digest belongs to a token: its current secret, or its previous one while the grace period runs. */
+export function ownsDigest(token: CachedToken, now = Date.now()): boolean {
+  return !token.viaPreviousSecret || !hasExpired(token.expiresAt, now);
 }
 
 function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
@@ -141,6 +170,9 @@ export class Catalog {
       const token = cachedToken(row);
       byDigest.set(token.secretDigest, token);
       byId.set(token.id, token);
+      const previous = previousSecretView(token, row);
+      // A current secret always wins over another token's previous one (the services never let both exist).
+      if (previous && !byDigest.has(previous.secretDigest)) byDigest.set(previous.secretDigest, previous);
     }
     const matcher = new RouteMatcher<CachedDefinition>();
     for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
@@ -163,10 +195,11 @@ export class Catalog {
    */
   async refreshToken(id: string, known?: TokenRow | null): Promise<void> {
     const row = known !== undefined ? known : await this.tokenModel.findById(id, TOKEN_FIELDS).lean<TokenRow>().exec();
-    const previous = this.tokensById.get(id);
-    if (previous) {
-      this.tokensByDigest.delete(previous.secretDigest);
-      this.tokenOrder.remove(previous);
+    const before = this.tokensById.get(id);
+    if (before) {
+      this.forgetDigest(before.secretDigest, id);
+      if (before.previousSecretDigest !== null) this.forgetDigest(before.previousSecretDigest, id);
+      this.tokenOrder.remove(before);
     }
     if (!row) {
       this.tokensById.delete(id);
@@ -176,6 +209,14 @@ export class Catalog {
     this.tokensById.set(id, token);
     this.tokensByDigest.set(token.secretDigest, token);
     this.tokenOrder.insert(token);
+    const previous = previousSecretView(token, row);
+    const holder = previous && this.tokensByDigest.get(previous.secretDigest);
+    if (previous && (!holder || holder.viaPreviousSecret)) this.tokensByDigest.set(previous.secretDigest, previous);
+  }
+
+  /** Removes a digest's entry only while it still belongs to this token (another token may hold it by now). */
+  private forgetDigest(digest: string, id: string): void {
+    if (this.tokensByDigest.get(digest)?.id === id) this.tokensByDigest.delete(digest);
   }
 
   async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {

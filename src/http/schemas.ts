@@ -54,13 +54,21 @@ export const tokenPatchSchema = {
     isDisabled: { type: 'boolean' },
     rateLimit: rateLimitSchema,
     expiresAt: expiresAtSchema,
+    previousSecretExpiresAt: { type: 'null', description: 'null ends a rotation\'s grace period now: the previous secret stops working.' },
   },
 } as const;
 
 export const tokenRotateSchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { secret: { type: 'string', maxLength: 4096, description: 'Left out: the server generates one and returns it once.' } },
+  properties: {
+    secret: { type: 'string', maxLength: 4096, description: 'Left out: the server generates one and returns it once.' },
+    previousSecretExpiresAt: {
+      type: 'string',
+      pattern: DATE_PATTERN,
+      description: 'ISO-8601 time (at most 90 days ahead) until which the secret being replaced keeps working too; left out: it stops at once.',
+    },
+  },
 } as const;
 
 const paging = {

@@ -1,7 +1,7 @@
 // The /tokens routes of the admin router: validation, permissions and status codes around TokenService.
 import { Router } from 'express';
 import { Permissions } from '../permissions';
-import type { TokenCreateInput, TokenFilter, TokenPatch, TokenService } from '../services/token-service';
+import type { TokenCreateInput, TokenFilter, TokenPatch, TokenRotateInput, TokenService } from '../services/token-service';
 import type { ApiToken, ApiTokenWithSecret } from '../types';
 import { adminState, requirePermissions } from './admin-auth';
 import { auditFilterOf, dateParam, idList, pageSize, type AuditQuery } from './query';
@@ -21,7 +21,7 @@ interface TokenFilterQuery extends AuditQuery {
 
 const validateCreate = bodyValidator<TokenCreateInput>(tokenCreateSchema);
 const validatePatch = bodyValidator<TokenPatch>(tokenPatchSchema);
-const validateRotate = bodyValidator<{ secret?: string }>(tokenRotateSchema);
+const validateRotate = bodyValidator<TokenRotateInput>(tokenRotateSchema);
 const validateList = queryValidator<TokenFilterQuery & { limit?: number; cursor?: string }>(tokenListQuerySchema);
 const validateCount = queryValidator<TokenFilterQuery>(tokenCountQuerySchema);
 const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
@@ -81,8 +81,7 @@ export function tokenRoutes(tokens: TokenService): Router {
   router.post('/tokens/:id/rotate', write, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
-    const { secret } = validateRotate(req.body, id);
-    const { token, generatedSecret } = await tokens.rotate(id, secret, adminState(req));
+    const { token, generatedSecret } = await tokens.rotate(id, validateRotate(req.body, id), adminState(req));
     res.json(withSecret(token, generatedSecret));
   });
 

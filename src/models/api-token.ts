@@ -12,6 +12,13 @@ export interface ApiTokenDoc {
   rateLimit: RateLimit | null;
   /** After this time the secret is refused like an unknown one; null (or absent, in older documents): never. */
   expiresAt?: Date | null;
+  /**
+   * The secret before the last rotation, kept working until `previousSecretExpiresAt` (a rotation's grace
+   * period). Null (or absent) when the last rotation had no grace period.
+   */
+  previousSecretDigest?: string | null;
+  previousSecretHash?: string | null;
+  previousSecretExpiresAt?: Date | null;
   createdBy: string;
   createdAt: Date;
   lastModifiedBy: string;
@@ -34,6 +41,9 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
     isDisabled: { type: Boolean, required: true, default: false },
     rateLimit: { type: rateLimitSchema, default: null },
     expiresAt: { type: Date, default: null },
+    previousSecretDigest: { type: String, default: null },
+    previousSecretHash: { type: String, default: null },
+    previousSecretExpiresAt: { type: Date, default: null },
     createdBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     lastModifiedBy: { type: String, required: true },
@@ -46,6 +56,9 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
 // The unique digest index is both the O(1) lookup by secret and the atomic guarantee that secrets are unique.
 apiTokenSchema.index({ secretDigest: 1 }, { unique: true });
 // Serve the default list order (newest first) and its cursor, alone and behind the common equality filters.
+// Not unique (most tokens have none, and FerretDB has no partial indexes): the services keep current and
+// previous digests apart; this serves their check that a new secret is nobody's previous one.
+apiTokenSchema.index({ previousSecretDigest: 1 });
 apiTokenSchema.index({ createdAt: -1, _id: -1 });
 apiTokenSchema.index({ isDisabled: 1, createdAt: -1, _id: -1 });
 apiTokenSchema.index({ createdBy: 1, createdAt: -1, _id: -1 });
@@ -66,6 +79,7 @@ export interface TokenViewFields {
   isDisabled: boolean;
   rateLimit: RateLimit | null;
   expiresAt?: Date | number | null;
+  previousSecretExpiresAt?: Date | number | null;
   createdBy: string;
   createdAt: Date | number;
   lastModifiedBy: string;
@@ -79,12 +93,22 @@ export function publicToken(token: TokenViewFields): ApiToken {
     name: token.name,
     isDisabled: token.isDisabled,
     rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
-    expiresAt: token.expiresAt === undefined || token.expiresAt === null ? null : new Date(token.expiresAt).toISOString(),
+    expiresAt: isoOrNull(token.expiresAt),
+    previousSecretExpiresAt: graceEnd(token.previousSecretExpiresAt),
     createdBy: token.createdBy,
     createdAt: new Date(token.createdAt).toISOString(),
     lastModifiedBy: token.lastModifiedBy,
     lastModified: new Date(token.lastModified).toISOString(),
   };
+}
+
+function isoOrNull(time: Date | number | null | undefined): string | null {
+  return time === undefined || time === null ? null : new Date(time).toISOString();
+}
+
+/** A grace period that has ended is no longer part of the token's state; only a running one is shown. */
+function graceEnd(time: Date | number | null | undefined): string | null {
+  return time === undefined || time === null || new Date(time).getTime() <= Date.now() ? null : new Date(time).toISOString();
 }
 
 export function toApiToken(doc: ApiTokenDoc): ApiToken {

@@ -72,7 +72,12 @@ export class Explainer {
     if (segments.length === 0) return result('emptyRoute', 'EmptyRoute', 'The path names no route after the base path.');
     if (!token) return result('unknownSecret', 'AuthenticationFailed', 'No token has this secret (or it was rotated away).');
     if (token.isDisabled) return result('disabled', 'AuthenticationFailed', `The token '${token.name}' is disabled.`);
-    if (hasExpired(token.expiresAt)) return result('expired', 'AuthenticationFailed', `The token '${token.name}' expired at ${new Date(token.expiresAt!).toISOString()}.`);
+    if (hasExpired(token.expiresAt)) {
+      const end = new Date(token.expiresAt!).toISOString();
+      return token.viaPreviousSecret && token.previousSecretExpiresAt === token.expiresAt
+        ? result('expired', 'AuthenticationFailed', `This is the previous secret of the token '${token.name}'; its grace period ended at ${end}.`)
+        : result('expired', 'AuthenticationFailed', `The token '${token.name}' expired at ${end}.`);
+    }
     let rateLimitChecked = true;
     if (token.rateLimit) {
       if (rateLimits.peek) {
@@ -92,7 +97,8 @@ export class Explainer {
     if (!action || action.kind !== matched.definition.actionType) {
       return result('actionMissing', 'ActionNotFound', `The ${matched.definition.actionType} '${matched.definition.actionMeta.name}' of this API is not registered on this instance.`, rateLimitChecked);
     }
-    return result('allowed', null, `The call would run the ${action.kind} '${action.name}' of the API '${matched.definition.route}'.`, rateLimitChecked);
+    const grace = token.viaPreviousSecret ? ` This is the token's previous secret; it works until ${new Date(token.previousSecretExpiresAt!).toISOString()}.` : '';
+    return result('allowed', null, `The call would run the ${action.kind} '${action.name}' of the API '${matched.definition.route}'.${grace}`, rateLimitChecked);
   }
 
   private withoutBasePath(path: string): string {

@@ -16,7 +16,7 @@ import { containsCondition, containsText, idCondition, idMatcher, timeRanges, ty
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
 import { hasExpired, type CachedToken } from '../catalog/catalog';
 import type { OrderPosition } from '../catalog/token-order';
-import { expiryDate, expiryProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+import { expiryDate, expiryProblem, gracePeriodProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
 
 export interface TokenCreateInput {
   id?: string;
@@ -34,6 +34,15 @@ export interface TokenPatch {
   isDisabled?: boolean;
   rateLimit?: RateLimit | null;
   expiresAt?: string | null;
+  /** Only null: ends a running grace period now, so the previous secret stops working at once. */
+  previousSecretExpiresAt?: null;
+}
+
+export interface TokenRotateInput {
+  /** Left out: the server generates one. */
+  secret?: string;
+  /** ISO-8601 time until which the secret being replaced keeps working too; left out: it stops at once. */
+  previousSecretExpiresAt?: string;
 }
 
 /** Filters on the filterable fields. */
@@ -130,6 +139,10 @@ export class TokenService {
       if (await this.model.exists({ secretDigest })) throw secretInUse(id);
       throw AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
     }
+    if (input.secret !== undefined && (await this.isAnotherTokensPreviousSecret(id, secretDigest))) {
+      await this.model.deleteOne({ _id: id, secretDigest }).exec();
+      throw secretInUse(id);
+    }
     await this.changed(id, doc);
     this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Created ApiToken '${doc.name}' (${id})`);
     await this.events.record({ objectType: 'ApiToken', action: 'created', objectId: id, tokenName: doc.name, user: ctx.user.name });
@@ -183,7 +196,7 @@ export class TokenService {
       if (issue) problems.push({ reason: 'InvalidExpiresAt', id, message: issue });
     }
     if (problems.length > 0) throw new AdminError(problems);
-    return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating, ctx));
+    return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating ? { secret: patch.secret!, explicit: true, graceUntil: null } : null, ctx));
   }
 
   /**
@@ -191,19 +204,26 @@ export class TokenService {
    * set (a $set of plain fields). Every read saved matters on FerretDB, which scans the collection even for an
    * _id lookup. The name for the first log line comes from the in-memory view when it has the token.
    */
-  private async applyUpdate(id: string, patch: TokenPatch, rotating: boolean, ctx: ChangeContext): Promise<ApiToken> {
+  private async applyUpdate(id: string, patch: TokenPatch, rotation: Rotation | null, ctx: ChangeContext): Promise<ApiToken> {
     if (!isUuid(id)) throw notFound(id);
+    const rotating = rotation !== null;
     const set: Partial<ApiTokenDoc> = { lastModifiedBy: ctx.user.name, lastModified: new Date() };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
     if (patch.rateLimit !== undefined) set.rateLimit = patch.rateLimit;
     if (patch.expiresAt !== undefined) set.expiresAt = patch.expiresAt === null ? null : expiryDate(patch.expiresAt);
+    if (patch.previousSecretExpiresAt === null) Object.assign(set, NO_PREVIOUS_SECRET);
     const knownName = patch.name ?? this.listing?.nameOf(id);
     this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
       knownName === undefined ? `Updating ApiToken (${id})` : `Updating ApiToken '${knownName}' (${id})`);
-    if (rotating) Object.assign(set, await this.newSecretFields(id, patch.secret!));
+    if (rotation) Object.assign(set, await this.newSecretFields(id, rotation.secret), NO_PREVIOUS_SECRET);
 
-    const before = await this.applySet(id, set);
+    const before = rotation?.graceUntil ? await this.applyGraceRotation(id, set, rotation.graceUntil) : await this.applySet(id, set);
+    if (rotation && rotation.explicit && (await this.isAnotherTokensPreviousSecret(id, set.secretDigest!))) {
+      await this.applySet(id, secretFieldsOf(before), { secretDigest: set.secretDigest });
+      await this.changed(id);
+      throw secretInUse(id);
+    }
     const after: ApiTokenDoc = { ...before, ...set };
     await this.changed(id, after);
     this.log.info(
@@ -214,15 +234,24 @@ export class TokenService {
     return toApiToken(after);
   }
 
-  /** Replaces the secret; generates one when none is given and returns it, the only time it is shown. */
-  async rotate(id: string, secret: string | undefined, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
-    if (secret === undefined) {
-      const generated = generateSecret();
-      const token = await this.update(id, { secret: generated }, ctx);
-      return { token, generatedSecret: generated };
+  /**
+   * Replaces the secret; generates one when none is given and returns it, the only time it is shown. With
+   * `previousSecretExpiresAt`, the secret being replaced keeps working until then (one previous secret at most).
+   */
+  async rotate(id: string, input: TokenRotateInput, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
+    const problems: AdminErrorItem[] = [];
+    if (input.secret !== undefined) {
+      const issue = input.secret === '' ? 'A rotation needs a new secret; leave `secret` out to have one generated.' : secretProblem(input.secret);
+      if (issue) problems.push({ reason: 'InvalidSecret', id, message: issue });
     }
-    if (secret === '') throw AdminError.of('InvalidSecret', 'A rotation needs a new secret; leave `secret` out to have one generated.', { id });
-    return { token: await this.update(id, { secret }, ctx) };
+    const graceUntil = input.previousSecretExpiresAt === undefined ? null : expiryDate(input.previousSecretExpiresAt);
+    const graceIssue = graceUntil && gracePeriodProblem(input.previousSecretExpiresAt!, graceUntil);
+    if (graceIssue) problems.push({ reason: 'InvalidPreviousSecretExpiresAt', id, message: graceIssue });
+    if (problems.length > 0) throw new AdminError(problems);
+    const secret = input.secret ?? generateSecret();
+    const rotation: Rotation = { secret, explicit: input.secret !== undefined, graceUntil };
+    const token = await this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), {}, rotation, ctx));
+    return input.secret === undefined ? { token, generatedSecret: secret } : { token };
   }
 
   async delete(id: string, ctx: ChangeContext): Promise<void> {
@@ -255,6 +284,7 @@ export class TokenService {
       throw error;
     }
     this.verified.forget(current.secretDigest);
+    if (current.previousSecretDigest) this.verified.forget(current.previousSecretDigest);
     await this.changed(id, null);
     this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Deleted ApiToken '${current.name}' (${id})`);
     await this.events.record({ objectType: 'ApiToken', action: 'deleted', objectId: id, tokenName: current.name, user: ctx.user.name });
@@ -273,12 +303,47 @@ export class TokenService {
     return { secretDigest, secretHash: await this.bcrypt.hash(secret) };
   }
 
-  /** Sets the fields; returns the document as it was before. */
-  private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<ApiTokenDoc> {
+  /**
+   * A rotation that keeps the replaced secret as the previous one: reads the stored secret and writes only
+   * if no other rotation replaced it in between (retried a few times before giving up).
+   */
+  private async applyGraceRotation(id: string, set: Partial<ApiTokenDoc>, graceUntil: Date): Promise<ApiTokenDoc> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.load(id);
+      const keepsPrevious = current.secretDigest !== set.secretDigest;
+      const previous = keepsPrevious
+        ? { previousSecretDigest: current.secretDigest, previousSecretHash: current.secretHash, previousSecretExpiresAt: graceUntil }
+        : NO_PREVIOUS_SECRET;
+      const before = await this.applySet(id, { ...set, ...previous }, { secretDigest: current.secretDigest });
+      if (before) {
+        Object.assign(set, previous);
+        return before;
+      }
+    }
+    throw AdminError.of('ServiceUnavailable', 'The token\'s secret kept changing during the rotation; retry.', { id });
+  }
+
+  /**
+   * True when a secret an admin chose is another token's previous secret in its grace period. Checked after
+   * the write, so of two racing writers (a grace rotation freeing the digest, a create or rotation taking it)
+   * at least one sees the other; the create or rotation then undoes itself.
+   */
+  private async isAnotherTokensPreviousSecret(id: string, secretDigest: string): Promise<boolean> {
+    const query = { _id: { $ne: id }, previousSecretDigest: secretDigest, previousSecretExpiresAt: { $gt: new Date() } };
+    return (await this.model.exists(query).exec()) !== null;
+  }
+
+  /** Sets the fields; returns the document as it was before (null if `expected` no longer matched). */
+  private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<ApiTokenDoc>;
+  private async applySet(id: string, set: Partial<ApiTokenDoc>, expected: Record<string, unknown>): Promise<ApiTokenDoc | null>;
+  private async applySet(id: string, set: Partial<ApiTokenDoc>, expected?: Record<string, unknown>): Promise<ApiTokenDoc | null> {
     try {
       // No projection: FerretDB refuses findAndModify with one.
-      const before = await this.model.collection.findOneAndUpdate({ _id: id } as Record<string, unknown>, { $set: set }, { returnDocument: 'before' });
-      if (!before) throw notFound(id);
+      const before = await this.model.collection.findOneAndUpdate({ ...expected, _id: id } as Record<string, unknown>, { $set: set }, { returnDocument: 'before' });
+      if (!before) {
+        if (expected) return null;
+        throw notFound(id);
+      }
       return before as unknown as ApiTokenDoc;
     } catch (error) {
       if (!isDuplicateKeyError(error, true)) throw error;
@@ -331,6 +396,30 @@ function expiryConditions(filter: TokenFilter, now: number): Record<string, unkn
     conditions.push({ expiresAt: { $ne: null, ...(filter.expiresAtFrom && { $gte: filter.expiresAtFrom }), ...(filter.expiresAtTo && { $lt: filter.expiresAtTo }) } });
   }
   return conditions;
+}
+
+/** The token a digest authenticates: current secrets always, previous secrets while their grace period runs. */
+export function digestOwnerQuery(secretDigest: string, now = new Date()): Record<string, unknown> {
+  return { $or: [{ secretDigest }, { previousSecretDigest: secretDigest, previousSecretExpiresAt: { $gt: now } }] };
+}
+
+interface Rotation {
+  secret: string;
+  /** Chosen by the admin (a generated secret cannot collide, so it skips the after-write check). */
+  explicit: boolean;
+  graceUntil: Date | null;
+}
+
+const NO_PREVIOUS_SECRET = { previousSecretDigest: null, previousSecretHash: null, previousSecretExpiresAt: null } as const;
+
+function secretFieldsOf(doc: ApiTokenDoc): Partial<ApiTokenDoc> {
+  return {
+    secretDigest: doc.secretDigest,
+    secretHash: doc.secretHash,
+    previousSecretDigest: doc.previousSecretDigest ?? null,
+    previousSecretHash: doc.previousSecretHash ?? null,
+    previousSecretExpiresAt: doc.previousSecretExpiresAt ?? null,
+  };
 }
 
 function secretInUse(id: string): AdminError {

@@ -1,4 +1,4 @@
-// Field rules shared by the services (and mirrored by the admin UI): names and rate limits.
+// Field rules shared by the services (and mirrored by the admin UI): names, rate limits, expiry and grace periods.
 import type { RateLimit } from '../types';
 
 export const NAME_MAX_LENGTH = 200;
@@ -35,6 +35,16 @@ export function expiryProblem(expiresAt: string | null): string | null {
 export function expiryDate(expiresAt: string): Date {
   const hasZone = /(Z|[+-]\d{2}:\d{2})$/i.test(expiresAt) || !expiresAt.includes('T');
   return new Date(hasZone ? expiresAt : `${expiresAt}Z`);
+}
+
+export const GRACE_PERIOD_MAX_DAYS = 90;
+
+/** A grace period ends at a real instant in the future, at most GRACE_PERIOD_MAX_DAYS away. */
+export function gracePeriodProblem(text: string, end: Date, now = Date.now()): string | null {
+  if (Number.isNaN(end.getTime())) return `previousSecretExpiresAt '${text}' is not a valid date and time.`;
+  if (end.getTime() <= now) return `previousSecretExpiresAt '${text}' is not in the future; leave it out to end the previous secret at once.`;
+  if (end.getTime() - now > GRACE_PERIOD_MAX_DAYS * 86_400_000) return `A grace period may last at most ${GRACE_PERIOD_MAX_DAYS} days.`;
+  return null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

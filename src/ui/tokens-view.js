@@ -15,6 +15,12 @@ function stateBadge(token) {
   return el('span', { class: 'badge on' }, 'Enabled');
 }
 
+/** The state, and while a rotation's grace period runs, until when the previous secret works too. */
+function stateCell(token) {
+  if (!token.previousSecretExpiresAt) return stateBadge(token);
+  return el('span', {}, stateBadge(token), el('small', { class: 'grace' }, 'Previous secret until ', formatTime(token.previousSecretExpiresAt)));
+}
+
 function rateLimitText(rateLimit) {
   return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
 }
@@ -38,7 +44,7 @@ export class TokensView {
     this.canDelete = permissions.includes(PERMISSION.remove);
     const columns = [
       { title: 'Name', cell: (token) => el('span', { class: 'name' }, token.name) },
-      { title: 'State', cell: stateBadge },
+      { title: 'State', cell: stateCell },
       { title: 'ID', cell: (token) => el('code', {}, token.id) },
       { title: 'Rate limit', cell: (token) => rateLimitText(token.rateLimit) },
       { title: 'Expires', cell: (token) => (token.expiresAt ? el('time', { datetime: token.expiresAt }, formatTime(token.expiresAt)) : 'Never') },
@@ -72,6 +78,8 @@ export class TokensView {
       this.canWrite &&
         el('button', { type: 'button', 'aria-label': `${token.isDisabled ? 'Enable' : 'Disable'} ${label}`, onclick: () => this.toggle(token) }, token.isDisabled ? 'Enable' : 'Disable'),
       this.canWrite && el('button', { type: 'button', 'aria-label': `Rotate the secret of ${label}`, onclick: () => this.rotate(token) }, 'Rotate secret'),
+      this.canWrite && token.previousSecretExpiresAt &&
+        el('button', { type: 'button', 'aria-label': `End the grace period of ${label}`, onclick: () => this.endGrace(token) }, 'End grace period'),
       this.canDelete && el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(token) }, 'Delete'),
     );
   }
@@ -131,15 +139,36 @@ export class TokensView {
     await this.refresh();
   }
 
+  /** Asks how long the current secret keeps working (none by default), then rotates and shows the new secret. */
   async rotate(token) {
-    const confirmed = await confirmAction(
-      `Rotate the secret of ${token.name}?`,
-      'A new secret is generated and the current one stops working at once: every consumer of this token needs the new one.',
-      'Rotate secret',
-    );
+    byId('rotate-title').textContent = `Rotate the secret of ${token.name}?`;
+    const grace = byId('rotate-grace');
+    grace.value = '0';
+    const describe = () => {
+      byId('rotate-message').textContent = grace.value === '0'
+        ? 'A new secret is generated and the current one stops working at once: every consumer of this token needs the new one.'
+        : 'A new secret is generated; the current one keeps working until the grace period ends, so consumers can switch without an outage.';
+    };
+    describe();
+    grace.onchange = describe;
+    const confirmed = (await showModal(byId('rotate-dialog'))) === 'confirm';
+    grace.onchange = null;
     if (!confirmed) return;
+    const seconds = Number(grace.value);
+    const body = seconds > 0 ? { previousSecretExpiresAt: new Date(Date.now() + seconds * 1000).toISOString() } : {};
     try {
-      await showSecret(await api('POST', `tokens/${encodeURIComponent(token.id)}/rotate`, {}), 'rotated');
+      await showSecret(await api('POST', `tokens/${encodeURIComponent(token.id)}/rotate`, body), 'rotated');
+    } catch (error) {
+      notify(await describeError(error), 'error');
+    }
+    await this.refresh();
+  }
+
+  async endGrace(token) {
+    if (!(await confirmAction(`End the grace period of ${token.name}?`, 'The previous secret stops working at once; the current one is unchanged.', 'End grace period'))) return;
+    try {
+      await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, { previousSecretExpiresAt: null });
+      notify(`The previous secret of ${token.name} no longer works.`);
     } catch (error) {
       notify(await describeError(error), 'error');
     }
