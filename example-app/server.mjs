@@ -21,6 +21,8 @@ const udapi = createUserDefinedApis({
   pepper: loadPepper({ dataDir, log }),
   authenticateAdmin: basicAuthenticator(JSON.parse(readFileSync(usersFile, 'utf8'))),
   logger: log,
+  // How often last-use times are written; the default (60 s) suits production, tests shorten it.
+  lastUsedIntervalMs: process.env.UDAPI_LAST_USED_INTERVAL_MS ? Number(process.env.UDAPI_LAST_USED_INTERVAL_MS) : undefined,
 });
 registerExampleActions(udapi);
 

@@ -30,6 +30,7 @@ export interface Config {
   readonly healthCheckIntervalMs: number;
   readonly changePollIntervalMs: number;
   readonly fullReloadIntervalMs: number;
+  readonly lastUsedIntervalMs: number;
   readonly rateLimitStore: RateLimitStore | null;
   readonly adminUi: boolean;
 }
@@ -40,7 +41,7 @@ const KNOWN_OPTIONS = new Set([
   'connection', 'pepper', 'authenticateAdmin', 'logger', 'instanceId', 'collections', 'bcryptRounds',
   'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
   'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
-  'changePollIntervalMs', 'fullReloadIntervalMs', 'rateLimitStore', 'adminUi',
+  'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'rateLimitStore', 'adminUi',
 ]);
 
 /** Raised for a bad option; the message says how to fix it. */
@@ -172,6 +173,7 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     failedAuthThrottle,
     changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', 20, 60_000, 250),
     fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 300_000),
+    lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', 100, 3_600_000, 60_000),
     rateLimitStore: options.rateLimitStore ?? null,
     adminUi: options.adminUi ?? true,
     healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),

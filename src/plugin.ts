@@ -4,6 +4,7 @@ import type { RequestHandler, Router } from 'express';
 import { ActionRegistry } from './actions/registry';
 import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './actions/types';
 import { Catalog, ownsDigest } from './catalog/catalog';
+import { LastUseRecorder } from './catalog/last-use';
 import { ChangeFeed } from './catalog/change-feed';
 import { changeModel } from './models/change';
 import { createEndpointHandler } from './endpoint/endpoint-handler';
@@ -54,6 +55,7 @@ export interface Internals {
   bcrypt: BcryptPool;
   verified: VerifiedSecrets;
   verifier: SecretVerifier;
+  lastUse: LastUseRecorder;
   catalog: Catalog;
   health: HealthMonitor;
   feed: ChangeFeed;
@@ -91,6 +93,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const catalog = new Catalog(tokenModel, definitionModel, config.basePath);
   const changes = changeModel(config.connection, config.collections.changes);
   const feed = new ChangeFeed(changes, catalog, managerLog);
+  const lastUse = new LastUseRecorder(tokenModel, catalog, config.lastUsedIntervalMs, managerLog);
   /**
    * After every stored change: update this instance's view at once, then log the change for the other
    * instances. In that order, because a writer's own view may come from the document it wrote (not re-read):
@@ -141,7 +144,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   let readyPromise: Promise<void> | undefined;
   const udapi: UserDefinedApis = {
     adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events, explainer }, managerLog),
-    endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog }),
+    endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog, recordUse: (id) => lastUse.record(id) }),
     registerHandler: (name, handler) => {
       actions.registerHandler(name, handler);
       return udapi;
@@ -161,6 +164,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
         if (!health.ready) throw new Error('The database did not answer during ready(); see the manager log');
         events.startPruning();
         feed.start(config.changePollIntervalMs, config.fullReloadIntervalMs);
+        lastUse.start();
         managerLog.info({ bcryptRounds: config.bcryptRounds, bcryptConcurrency: config.bcryptConcurrency }, 'User-defined APIs ready');
       })();
       readyPromise.catch(() => {
@@ -171,6 +175,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
     close: async () => {
       events.stopPruning();
       health.stop();
+      await lastUse.stop();
       await feed.stop();
     },
     on: (event, listener) => {
@@ -182,6 +187,6 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
       return udapi;
     },
   };
-  INTERNALS.set(udapi, { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed });
+  INTERNALS.set(udapi, { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed, lastUse });
   return udapi;
 }

@@ -70,6 +70,11 @@ export interface UserDefinedApisOptions {
   /** How often the whole in-memory view is reloaded as a safety net, in ms. Default 300000 (5 minutes): each reload reads every token and definition. */
   fullReloadIntervalMs?: number;
   /**
+   * How often this instance writes its tokens' last-use times (one conditional update per used token) and reads
+   * the other instances' back, in ms. Default 60000: `lastUsedAt` is exact to about two of these.
+   */
+  lastUsedIntervalMs?: number;
+  /**
    * Where per-token rate-limit counters live. Default: this process's memory (limits per instance, as the
    * original). Pass `createRedisRateLimitStore(redisClient)` to share them across instances.
    */
@@ -101,6 +106,8 @@ export interface ApiToken {
    * too. Null when there is no previous secret or its grace period has ended.
    */
   previousSecretExpiresAt: string | null;
+  /** ISO-8601 UTC time of the newest successful call, recorded at most once per `lastUsedIntervalMs`; null: never used. */
+  lastUsedAt: string | null;
   createdBy: string;
   createdAt: string;
   lastModifiedBy: string;

@@ -287,6 +287,38 @@ describe('admin web UI', () => {
     }
   });
 
+  it('shows when each token was last used, and lists the ones unused for a while', async () => {
+    const used = await createTokenThroughApi('ui-used');
+    const idle = await createTokenThroughApi('ui-idle');
+    const define = await request(app!.baseUrl).post('/admin/udapi/definitions').auth('admin', 'admin')
+      .send({ route: 'ui-last-use', actionMeta: { name: 'debug.echo' }, securitySettings: { allowedTokens: [used.id] } });
+    expect((await request(app!.baseUrl).get(`${BASE_PATH}/ui-last-use`).set('Authorization', `Bearer ${used.secret}`)).status).toBe(200);
+    // The example app writes last-use times every 200 ms.
+    const lastUsed = async () => (await request(app!.baseUrl).get(`/admin/udapi/tokens/${used.id}`).auth('admin', 'admin')).body.lastUsedAt as string | null;
+    const deadline = Date.now() + 5000;
+    while ((await lastUsed()) === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await lastUsed()).not.toBeNull();
+    const { context, page } = await openUi('admin');
+    try {
+      await page.click('#tab-tokens');
+      const lastUsedCell = (name: string) => row(page, 'tokens', name).locator('td').nth(5);
+      await expectText(page.locator('#tokens-panel thead th').nth(5), 'Last used');
+      expect(await lastUsedCell('ui-used').locator('time').getAttribute('datetime')).toBe(await lastUsed());
+      await expectText(lastUsedCell('ui-idle'), 'Never');
+      await page.selectOption('#token-unused', '7');
+      await row(page, 'tokens', 'ui-used').waitFor({ state: 'detached' });
+      await expectText(lastUsedCell('ui-idle'), 'Never');
+      const unusedCount = (await request(app!.baseUrl).get(`/admin/udapi/tokens/count?unusedSince=${new Date(Date.now() - 7 * 86_400_000).toISOString()}`).auth('admin', 'admin')).body.count as number;
+      await expectText(page.locator('#tokens-panel .count'), `${unusedCount} token${unusedCount === 1 ? '' : 's'}`);
+      await page.selectOption('#token-unused', '0');
+      await row(page, 'tokens', 'ui-used').waitFor();
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');
+      for (const token of [used, idle]) await request(app!.baseUrl).delete(`/admin/udapi/tokens/${token.id}`).auth('admin', 'admin');
+    }
+  });
+
   it('shows expiry, and edits it: an expired token turns enabled when its expiry is cleared', async () => {
     const res = await request(app!.baseUrl).post('/admin/udapi/tokens').auth('admin', 'admin').send({ name: 'ui-expired', expiresAt: '2020-05-06T07:08:00Z' });
     expect(res.status).toBe(201);

@@ -155,3 +155,21 @@ describe('rate limits across two instances', () => {
     expect(onY).toEqual([200, 200, 429]);
   }, 30_000);
 });
+
+describe('last use across two instances', () => {
+  it('shows a call made on one instance in the other one\'s lists within a few intervals', async () => {
+    const [x, y] = (await start(2, { LAST_USED_INTERVAL_MS: '200' })) as [Instance, Instance];
+    const path = `used/${randomUUID().slice(0, 8)}`;
+    const token = await request(x.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'used-elsewhere' });
+    await request(x.url).post('/admin/udapi/definitions').set(ADMIN).send({ route: path, actionMeta: { name: 'echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    const listed = async () => (await request(x.url).get(`/admin/udapi/tokens?ids=${token.body.id}`).set(ADMIN)).body.items[0].lastUsedAt as string | null;
+    expect(await listed()).toBeNull();
+    await enforcedWithin([y], async (instance) => (await request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${token.body.secret}`)).status === 200, 1000);
+    const calledAt = Date.now();
+    const waited = await enforcedWithin([x], async () => (await listed()) !== null, 2000);
+    expect(Date.parse((await listed())!)).toBeLessThanOrEqual(calledAt);
+    expect(waited).toBeLessThan(2000);
+    const unused = await request(x.url).get(`/admin/udapi/tokens/count?ids=${token.body.id}&unusedSince=${new Date(calledAt - 60_000).toISOString()}`).set(ADMIN);
+    expect(unused.body.count).toBe(0);
+  }, 30_000);
+});

@@ -22,6 +22,8 @@ export interface CachedToken {
   /** The previous secret's digest while a rotation's grace period may run, and when that period ends. */
   previousSecretDigest: string | null;
   previousSecretExpiresAt: number | null;
+  /** Epoch ms of the newest known successful call; updated in place by the last-use recorder. */
+  lastUsedAt: number | null;
   /**
    * Set on the second view of a token that its previous secret finds during a grace period: the same id, name,
    * state and limits, the previous digest and hash, and an expiry that is the earlier of the two ends.
@@ -51,7 +53,7 @@ export interface CachedDefinition {
 
 const TOKEN_FIELDS = {
   _id: 1, name: 1, isDisabled: 1, rateLimit: 1, expiresAt: 1, secretDigest: 1, secretHash: 1,
-  previousSecretDigest: 1, previousSecretHash: 1, previousSecretExpiresAt: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
+  previousSecretDigest: 1, previousSecretHash: 1, previousSecretExpiresAt: 1, lastUsedAt: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
 } as const;
 export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
 
@@ -75,6 +77,7 @@ function cachedToken(row: TokenRow): CachedToken {
     secretHash: row.secretHash,
     previousSecretDigest: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretDigest : null,
     previousSecretExpiresAt: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretExpiresAt.getTime() : null,
+    lastUsedAt: row.lastUsedAt ? row.lastUsedAt.getTime() : null,
     createdBy: shared(row.createdBy),
     createdAt: row.createdAt.getTime(),
     lastModifiedBy: shared(row.lastModifiedBy),
@@ -206,12 +209,20 @@ export class Catalog {
       return;
     }
     const token = cachedToken(row);
+    // A use this instance noted may not be written yet: never move the time back.
+    if (before?.lastUsedAt && (token.lastUsedAt ?? 0) < before.lastUsedAt) token.lastUsedAt = before.lastUsedAt;
     this.tokensById.set(id, token);
     this.tokensByDigest.set(token.secretDigest, token);
     this.tokenOrder.insert(token);
     const previous = previousSecretView(token, row);
     const holder = previous && this.tokensByDigest.get(previous.secretDigest);
     if (previous && (!holder || holder.viaPreviousSecret)) this.tokensByDigest.set(previous.secretDigest, previous);
+  }
+
+  /** Records a use in the token's view, if it is newer than the one known. */
+  noteUse(id: string, at: number): void {
+    const token = this.tokensById.get(id);
+    if (token && (token.lastUsedAt === null || token.lastUsedAt < at)) token.lastUsedAt = at;
   }
 
   /** Removes a digest's entry only while it still belongs to this token (another token may hold it by now). */

@@ -73,6 +73,8 @@ export interface EndpointDeps {
   actions: ActionRegistry;
   rateLimits: RateLimitStore;
   log: Logger;
+  /** Notes a successful authorization (coalesced into lastUsedAt off the request path). */
+  recordUse: (tokenId: string) => void;
 }
 
 interface Authorized {
@@ -102,7 +104,7 @@ function mediaType(header: string): string {
 }
 
 export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { limiter: ConcurrencyLimiter } {
-  const { config, catalog, health, verifier, actions, rateLimits, log } = deps;
+  const { config, catalog, health, verifier, actions, rateLimits, log, recordUse } = deps;
   const limiter = new ConcurrencyLimiter(config.maxConcurrentActions, config.maxQueuedActions);
   const inFlight = new InFlightRegistry(config.actionTimeoutMs);
   // Without a logger the per-request lines are not even formatted; server-side failures are still reported.
@@ -183,10 +185,14 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     if (!matched) throw endpointError('DefinitionNotFound');
     if (!matched.definition.allowedTokens.has(token.id)) throw authenticationFailed(req);
     const authorized: Authorized = { token, definition: matched.definition, routeParameters: matched.routeParameters };
-    if (verifier.isConfirmed(token)) return authorized;
+    if (verifier.isConfirmed(token)) {
+      recordUse(token.id);
+      return authorized;
+    }
     // bcrypt (once per secret and instance) only for a call that would succeed: refusals never pay for it.
     return verifier.confirm(secret, token).then((confirmed) => {
       if (!confirmed) throw authenticationFailed(req);
+      recordUse(token.id);
       return authorized;
     });
   };

@@ -92,6 +92,7 @@ const tokenFilters = {
   expired: { type: 'boolean', description: 'true: tokens whose expiry has passed; false: the others.' },
   expiresAtFrom: { type: 'string', pattern: DATE_PATTERN },
   expiresAtTo: { type: 'string', pattern: DATE_PATTERN },
+  unusedSince: { type: 'string', pattern: DATE_PATTERN, description: 'Tokens with no successful call since this time (never used ones included).' },
   ...lookupFilters('name'),
   ...auditFilters,
 } as const;

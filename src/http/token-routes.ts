@@ -17,6 +17,7 @@ interface TokenFilterQuery extends AuditQuery {
   expired?: boolean;
   expiresAtFrom?: string;
   expiresAtTo?: string;
+  unusedSince?: string;
 }
 
 const validateCreate = bodyValidator<TokenCreateInput>(tokenCreateSchema);
@@ -38,6 +39,8 @@ function filterOf(query: TokenFilterQuery): TokenFilter {
   if (expiresAtFrom) filter.expiresAtFrom = expiresAtFrom;
   const expiresAtTo = dateParam(query.expiresAtTo, 'expiresAtTo');
   if (expiresAtTo) filter.expiresAtTo = expiresAtTo;
+  const unusedSince = dateParam(query.unusedSince, 'unusedSince');
+  if (unusedSince) filter.unusedSince = unusedSince;
   return filter;
 }
 

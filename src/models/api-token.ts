@@ -19,6 +19,8 @@ export interface ApiTokenDoc {
   previousSecretDigest?: string | null;
   previousSecretHash?: string | null;
   previousSecretExpiresAt?: Date | null;
+  /** The newest successful call, written coalesced (see last-use.ts); null or absent: never used. */
+  lastUsedAt?: Date | null;
   createdBy: string;
   createdAt: Date;
   lastModifiedBy: string;
@@ -44,6 +46,7 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
     previousSecretDigest: { type: String, default: null },
     previousSecretHash: { type: String, default: null },
     previousSecretExpiresAt: { type: Date, default: null },
+    lastUsedAt: { type: Date, default: null },
     createdBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     lastModifiedBy: { type: String, required: true },
@@ -59,6 +62,8 @@ apiTokenSchema.index({ secretDigest: 1 }, { unique: true });
 // Not unique (most tokens have none, and FerretDB has no partial indexes): the services keep current and
 // previous digests apart; this serves their check that a new secret is nobody's previous one.
 apiTokenSchema.index({ previousSecretDigest: 1 });
+// Serves each instance's read-back of recent uses and the unusedSince filter.
+apiTokenSchema.index({ lastUsedAt: 1 });
 apiTokenSchema.index({ createdAt: -1, _id: -1 });
 apiTokenSchema.index({ isDisabled: 1, createdAt: -1, _id: -1 });
 apiTokenSchema.index({ createdBy: 1, createdAt: -1, _id: -1 });
@@ -80,6 +85,7 @@ export interface TokenViewFields {
   rateLimit: RateLimit | null;
   expiresAt?: Date | number | null;
   previousSecretExpiresAt?: Date | number | null;
+  lastUsedAt?: Date | number | null;
   createdBy: string;
   createdAt: Date | number;
   lastModifiedBy: string;
@@ -95,6 +101,7 @@ export function publicToken(token: TokenViewFields): ApiToken {
     rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
     expiresAt: isoOrNull(token.expiresAt),
     previousSecretExpiresAt: graceEnd(token.previousSecretExpiresAt),
+    lastUsedAt: isoOrNull(token.lastUsedAt),
     createdBy: token.createdBy,
     createdAt: new Date(token.createdAt).toISOString(),
     lastModifiedBy: token.lastModifiedBy,

@@ -55,6 +55,8 @@ export interface TokenFilter extends AuditFilter, IdFilter {
   /** Tokens that expire in [expiresAtFrom, expiresAtTo). */
   expiresAtFrom?: Date;
   expiresAtTo?: Date;
+  /** Tokens with no successful call since this time, never used ones included. */
+  unusedSince?: Date;
   isDisabled?: boolean;
 }
 
@@ -361,8 +363,9 @@ function queryOf(filter: TokenFilter): Record<string, unknown> {
     query.name = { ...(filter.name !== undefined && { $eq: filter.name }), ...(filter.search !== undefined && containsCondition(filter.search)) };
   }
   if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
-  const expiry = expiryConditions(filter, Date.now());
-  if (expiry.length > 0) query.$and = expiry;
+  const conditions = expiryConditions(filter, Date.now());
+  if (filter.unusedSince) conditions.push({ $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: filter.unusedSince } }] });
+  if (conditions.length > 0) query.$and = conditions;
   return Object.assign(query, timeRanges(filter));
 }
 
@@ -381,6 +384,7 @@ function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
     (search === undefined || containsText(token.name, search)) &&
     (filter.isDisabled === undefined || token.isDisabled === filter.isDisabled) &&
     expiryMatches(token.expiresAt) &&
+    (filter.unusedSince === undefined || token.lastUsedAt === null || token.lastUsedAt < filter.unusedSince.getTime()) &&
     (filter.createdBy === undefined || token.createdBy === filter.createdBy) &&
     (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
     inRange(token.createdAt, filter.createdAtFrom, filter.createdAtTo) &&

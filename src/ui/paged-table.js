@@ -45,6 +45,11 @@ export class PagedTable {
   setSearch(search) {
     if (search === this.search) return;
     this.search = search;
+    this.restart();
+  }
+
+  /** Back to the first page, e.g. after a filter of the caller's own changed. */
+  restart() {
     this.cursors = [undefined];
     this.pageIndex = 0;
     void this.refresh();

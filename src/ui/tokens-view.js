@@ -21,6 +21,9 @@ function stateCell(token) {
   return el('span', {}, stateBadge(token), el('small', { class: 'grace' }, 'Previous secret until ', formatTime(token.previousSecretExpiresAt)));
 }
 
+/** The last-use filter's choices: days without a call (0: any). */
+const UNUSED_CHOICES = [[0, 'Any last use'], [7, 'Unused for 7 days'], [30, 'Unused for 30 days'], [90, 'Unused for 90 days']];
+
 function rateLimitText(rateLimit) {
   return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
 }
@@ -48,6 +51,7 @@ export class TokensView {
       { title: 'ID', cell: (token) => el('code', {}, token.id) },
       { title: 'Rate limit', cell: (token) => rateLimitText(token.rateLimit) },
       { title: 'Expires', cell: (token) => (token.expiresAt ? el('time', { datetime: token.expiresAt }, formatTime(token.expiresAt)) : 'Never') },
+      { title: 'Last used', cell: (token) => (token.lastUsedAt ? el('time', { datetime: token.lastUsedAt }, formatTime(token.lastUsedAt)) : 'Never') },
       { title: 'Created', cell: (token) => auditCell(token.createdBy, token.createdAt) },
       { title: 'Modified', cell: (token) => auditCell(token.lastModifiedBy, token.lastModified) },
     ];
@@ -57,9 +61,16 @@ export class TokensView {
       label: 'tokens by name',
       noun: { one: 'token', many: 'tokens' },
       columns,
-      load: (params) => api('GET', `tokens${query(params)}`),
-      count: (params) => api('GET', `tokens/count${query(params)}`).then((answer) => answer.count),
+      load: (params) => api('GET', `tokens${query(this.withUseFilter(params))}`),
+      count: (params) => api('GET', `tokens/count${query(this.withUseFilter(params))}`).then((answer) => answer.count),
     });
+    this.unusedFor = el(
+      'select',
+      { id: 'token-unused', 'aria-label': 'Show tokens by last use' },
+      ...UNUSED_CHOICES.map(([days, label]) => el('option', { value: String(days) }, label)),
+    );
+    this.unusedFor.addEventListener('change', () => this.table.restart());
+    this.table.toolbar.insertBefore(this.unusedFor, this.table.countLabel);
     if (this.canWrite) {
       this.table.toolbar.append(el('button', { type: 'button', class: 'primary', id: 'token-create', onclick: () => this.edit(null) }, 'New token'));
     }
@@ -67,6 +78,12 @@ export class TokensView {
 
   refresh() {
     return this.table.refresh();
+  }
+
+  /** Adds the last-use filter to a list or count query: tokens with no call for the chosen number of days. */
+  withUseFilter(params) {
+    const days = Number(this.unusedFor?.value ?? 0);
+    return days > 0 ? { ...params, unusedSince: new Date(Date.now() - days * 86_400_000).toISOString() } : params;
   }
 
   actions(token) {

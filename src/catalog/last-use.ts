@@ -1,0 +1,121 @@
+// Coalesces token last-use times: remembered in memory per call, written once per interval, read back from others.
+import type { mongo } from 'mongoose';
+import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
+import { errorSummary } from '../logging';
+import type { Logger } from '../types';
+import type { Catalog } from './catalog';
+
+/** At most this many tokens wait for their write; more distinct tokens in one interval are dropped (and logged). */
+const MAX_PENDING = 100_000;
+/** Writes per bulk request, so one flush never sends an unbounded command. */
+const WRITE_BATCH = 1000;
+
+/*
+ * How it stays cheap and right. A call only sets one map entry (no I/O on the request's path). Every interval
+ * the instance writes each used token's newest time with a conditional update ($lt), so a slower instance
+ * never moves a time backwards, and touches nothing else (no lastModified, no change record, no event: a use
+ * is not an admin change). It then reads back the times written since two intervals before its previous
+ * read, which covers every other instance's write of the interval (each writes a use at most one interval
+ * after it happened), and puts them in its in-memory view, so lists served from memory show uses made on any
+ * instance, at most about two intervals late.
+ */
+export class LastUseRecorder {
+  private pending = new Map<string, number>();
+  private dropped = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private busy = false;
+  private lastReadAt: number | null = null;
+
+  constructor(
+    private readonly model: ApiTokenModel,
+    private readonly catalog: Catalog,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Notes a successful call of a token. O(1), synchronous. */
+  record(tokenId: string, at = Date.now()): void {
+    if (this.pending.size >= MAX_PENDING && !this.pending.has(tokenId)) {
+      this.dropped++;
+      return;
+    }
+    this.pending.set(tokenId, at);
+  }
+
+  /** Call after the view's full load: uses written from now on are read back (earlier ones came with the load). */
+  start(): void {
+    this.lastReadAt ??= Date.now();
+    // A tick while a run is still under way (a slow database) is skipped rather than queued.
+    this.timer ??= setInterval(() => {
+      if (!this.busy) void this.flush();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes what is pending (best effort: a failure is logged, not thrown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /** Writes the uses noted so far and reads back everyone's recent ones; runs one at a time, in order. */
+  flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.run());
+    return this.chain;
+  }
+
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      await this.writeAndReadBack();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async writeAndReadBack(): Promise<void> {
+    const uses = this.pending;
+    this.pending = new Map();
+    if (this.dropped > 0) {
+      this.log.warn({ dropped: this.dropped }, `Dropped ${this.dropped} last-use update(s): more than ${MAX_PENDING} tokens were used in one interval`);
+      this.dropped = 0;
+    }
+    try {
+      await this.write(uses);
+    } catch (error) {
+      // Keep the newest time of each token for the next run, unless newer uses replaced it meanwhile.
+      for (const [id, at] of uses) if ((this.pending.get(id) ?? 0) < at && this.pending.size < MAX_PENDING) this.pending.set(id, at);
+      this.log.warn({ err: errorSummary(error), tokens: uses.size }, 'Could not write token last-use times; retrying next interval');
+      return;
+    }
+    try {
+      await this.readBack();
+    } catch (error) {
+      this.log.warn({ err: errorSummary(error) }, 'Could not read token last-use times; retrying next interval');
+    }
+  }
+
+  private async write(uses: Map<string, number>): Promise<void> {
+    const operations: mongo.AnyBulkWriteOperation[] = [];
+    for (const [id, at] of uses) {
+      const when = new Date(at);
+      // Our ids are strings, not the driver's default ObjectId.
+      const filter = { _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: when } }] } as unknown as mongo.Filter<mongo.Document>;
+      operations.push({ updateOne: { filter, update: { $set: { lastUsedAt: when } } } });
+      this.catalog.noteUse(id, at);
+    }
+    for (let start = 0; start < operations.length; start += WRITE_BATCH) {
+      await this.model.collection.bulkWrite(operations.slice(start, start + WRITE_BATCH), { ordered: false });
+    }
+  }
+
+  private async readBack(): Promise<void> {
+    const readAt = Date.now();
+    const since = new Date((this.lastReadAt ?? readAt) - 2 * this.intervalMs);
+    const rows = await this.model.find({ lastUsedAt: { $gte: since } }, { _id: 1, lastUsedAt: 1 }).lean<Pick<ApiTokenDoc, '_id' | 'lastUsedAt'>[]>().exec();
+    for (const row of rows) if (row.lastUsedAt) this.catalog.noteUse(row._id, row.lastUsedAt.getTime());
+    this.lastReadAt = readAt;
+  }
+}
