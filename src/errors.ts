@@ -24,6 +24,10 @@ export const ErrorReasons = {
     status: 400,
     description: 'The body or query is malformed: not JSON, a field of the wrong type, an unknown or read-only field, a bad filter or cursor.',
   },
+  InvalidBackup: {
+    status: 400,
+    description: 'POST /import got something other than a backup of this package (format, version), one made under another pepper, or a malformed object (see field).',
+  },
   IdInUse: { status: 409, description: 'A create supplied an id that another object already has.' },
   RouteInUse: { status: 409, description: 'Another definition has a conflicting route (see conflictingDefinitionId and route).' },
   TokenInUse: { status: 409, description: 'The token cannot be deleted while API definitions allow it (see apiDefinitionIdLinks).' },

@@ -31,6 +31,7 @@ export interface Config {
   readonly changePollIntervalMs: number;
   readonly fullReloadIntervalMs: number;
   readonly lastUsedIntervalMs: number;
+  readonly importBodyLimitBytes: number;
   readonly rateLimitStore: RateLimitStore | null;
   readonly adminUi: boolean;
 }
@@ -41,7 +42,7 @@ const KNOWN_OPTIONS = new Set([
   'connection', 'pepper', 'authenticateAdmin', 'logger', 'instanceId', 'collections', 'bcryptRounds',
   'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
   'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
-  'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'rateLimitStore', 'adminUi',
+  'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'importBodyLimitBytes', 'rateLimitStore', 'adminUi',
 ]);
 
 /** Raised for a bad option; the message says how to fix it. */
@@ -178,5 +179,6 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     adminUi: options.adminUi ?? true,
     healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),
     adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', 1024, 10 * 1024 * 1024, 64 * 1024),
+    importBodyLimitBytes: integerOption(options.importBodyLimitBytes, 'importBodyLimitBytes', 1024, 1024 * MIB, 64 * MIB),
   });
 }

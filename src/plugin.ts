@@ -5,6 +5,8 @@ import { ActionRegistry } from './actions/registry';
 import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './actions/types';
 import { Catalog, ownsDigest } from './catalog/catalog';
 import { LastUseRecorder } from './catalog/last-use';
+import { EVERYTHING } from './models/change';
+import { BackupService } from './services/backup';
 import { ChangeFeed } from './catalog/change-feed';
 import { changeModel } from './models/change';
 import { createEndpointHandler } from './endpoint/endpoint-handler';
@@ -56,6 +58,7 @@ export interface Internals {
   verified: VerifiedSecrets;
   verifier: SecretVerifier;
   lastUse: LastUseRecorder;
+  backups: BackupService;
   catalog: Catalog;
   health: HealthMonitor;
   feed: ChangeFeed;
@@ -135,6 +138,10 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
       page: (matches, limit, after) => catalog.pageTokens(matches, limit, after),
       count: (matches) => catalog.countTokens(matches),
     });
+  const backups = new BackupService(tokenModel, definitionModel, definitions, config.pepper, events, managerLog, async () => {
+    await feed.reload();
+    await feed.record(EVERYTHING, '*');
+  });
   const verifier = new SecretVerifier(catalog, config.pepper, bcrypt, verified, managerLog);
   const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
@@ -143,7 +150,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
 
   let readyPromise: Promise<void> | undefined;
   const udapi: UserDefinedApis = {
-    adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events, explainer }, managerLog),
+    adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events, explainer, backups }, managerLog),
     endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog, recordUse: (id) => lastUse.record(id) }),
     registerHandler: (name, handler) => {
       actions.registerHandler(name, handler);
@@ -187,6 +194,6 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
       return udapi;
     },
   };
-  INTERNALS.set(udapi, { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed, lastUse });
+  INTERNALS.set(udapi, { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed, lastUse, backups });
   return udapi;
 }

@@ -74,6 +74,8 @@ export interface UserDefinedApisOptions {
    * the other instances' back, in ms. Default 60000: `lastUsedAt` is exact to about two of these.
    */
   lastUsedIntervalMs?: number;
+  /** The largest POST /import body in bytes. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
+  importBodyLimitBytes?: number;
   /**
    * Where per-token rate-limit counters live. Default: this process's memory (limits per instance, as the
    * original). Pass `createRedisRateLimitStore(redisClient)` to share them across instances.

@@ -145,6 +145,16 @@ describe('lastUsedAt', () => {
     expect((await admin.get(`/tokens?ids=${id}`)).body.items[0].lastUsedAt).toBe(at.toISOString());
   });
 
+  it('writes the uses of many tokens in one interval (in batches the test database can take)', async () => {
+    const many = await Promise.all(Array.from({ length: 130 }, (_, i) => admin.post('/tokens', { name: `many-${i}` })));
+    const ids = many.map((res) => res.body.id as string);
+    const route = `used/many-${randomUUID().slice(0, 8)}`;
+    expect((await admin.post('/definitions', { route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: ids } })).status).toBe(201);
+    for (const res of many) expect((await request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${res.body.secret}`)).status).toBe(200);
+    await internalsOf(t.udapi).lastUse.flush();
+    expect(await tokens().countDocuments({ _id: { $in: ids as never[] }, lastUsedAt: { $ne: null } })).toBe(130);
+  }, 60_000);
+
   it('keeps a use whose write failed for the next interval', async () => {
     const { id, call } = await tokenWithRoute();
     const recorder = internalsOf(t.udapi).lastUse;

@@ -1,8 +1,8 @@
 // Keeps every instance's in-memory view coherent without change streams: a revision log that each instance polls.
-import { revisionKey, revisionOf, type ChangeModel } from '../models/change';
+import { EVERYTHING, revisionKey, revisionOf, type ChangedObjectType, type ChangeModel } from '../models/change';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from '../services/mongo-errors';
-import type { Logger, ObjectType } from '../types';
+import type { Logger } from '../types';
 import type { Catalog } from './catalog';
 
 const MAX_ALLOCATION_ATTEMPTS = 50;
@@ -53,13 +53,13 @@ export class ChangeFeed {
   }
 
   /** Appends a change record; returns its revision. */
-  record(objectType: ObjectType, objectId: string): Promise<number> {
+  record(objectType: ChangedObjectType, objectId: string): Promise<number> {
     const appended = this.appends.then(() => this.append(objectType, objectId));
     this.appends = appended.catch(() => undefined);
     return appended;
   }
 
-  private async append(objectType: ObjectType, objectId: string): Promise<number> {
+  private async append(objectType: ChangedObjectType, objectId: string): Promise<number> {
     let candidate = await this.firstFreeCandidate();
     for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt += 1) {
       try {
@@ -123,7 +123,7 @@ export class ChangeFeed {
         .find({ _id: { $gt: revisionKey(this.lastRevision) } })
         .sort({ _id: 1 })
         .limit(BATCH)
-        .lean<{ _id: string; objectType: ObjectType; objectId: string }[]>()
+        .lean<{ _id: string; objectType: ChangedObjectType; objectId: string }[]>()
         .exec();
       if (rows.length === 0) return;
       const next = revisionOf(rows[0]!._id);
@@ -132,6 +132,14 @@ export class ChangeFeed {
         this.log.warn({ from: this.lastRevision, next }, 'Missed changes were pruned from the change log; reloading everything');
         await this.reload();
         return;
+      }
+      if (rows.some((row) => row.objectType === EVERYTHING)) {
+        // An import changed many objects at once: one full reload instead of one read per object.
+        const last = revisionOf(rows[rows.length - 1]!._id);
+        await this.reload();
+        this.lastRevision = Math.max(this.lastRevision, last);
+        if (rows.length < BATCH) return;
+        continue;
       }
       // An object changed several times in a batch is re-read once: the read returns its latest state anyway.
       const changed = new Map(rows.map((row) => [`${row.objectType}:${row.objectId}`, row]));

@@ -7,8 +7,13 @@ import type { Catalog } from './catalog';
 
 /** At most this many tokens wait for their write; more distinct tokens in one interval are dropped (and logged). */
 const MAX_PENDING = 100_000;
-/** Writes per bulk request, so one flush never sends an unbounded command. */
-const WRITE_BATCH = 1000;
+/**
+ * Updates per bulk request, so one flush never sends an unbounded command. Well under 100: FerretDB v1.24
+ * (SQLite) hung on a single update command of 100 or more statements in our tests, and never answered.
+ */
+const WRITE_BATCH = 50;
+/** How long close() waits for the last write. */
+const STOP_WAIT_MS = 2000;
 
 /*
  * How it stays cheap and right. A call only sets one map entry (no I/O on the request's path). Every interval
@@ -53,11 +58,16 @@ export class LastUseRecorder {
     this.timer.unref();
   }
 
-  /** Stops the timer and writes what is pending (best effort: a failure is logged, not thrown). */
+  /** Stops the timer and writes what is pending: best effort, waiting at most STOP_WAIT_MS (a failure is logged). */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_WAIT_MS);
+    });
+    await Promise.race([this.flush(), deadline]);
+    clearTimeout(timer);
   }
 
   /** Writes the uses noted so far and reads back everyone's recent ones; runs one at a time, in order. */

@@ -17,6 +17,8 @@ import { eventRoutes } from './event-routes';
 import { explainRoute } from './explain-route';
 import type { Explainer } from '../services/explainer';
 import { jsonBody } from './json-body';
+import { backupRoutes } from './backup-routes';
+import type { BackupService } from '../services/backup';
 import { tokenRoutes } from './token-routes';
 
 export interface AdminServices {
@@ -25,6 +27,7 @@ export interface AdminServices {
   actions: ActionRegistry;
   events: EventLog;
   explainer: Explainer;
+  backups: BackupService;
 }
 
 export function createAdminRouter(config: Config, services: AdminServices, log: Logger): Router {
@@ -37,7 +40,7 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   });
   router.use(crossSiteGuard());
   router.use(authenticate(config.authenticateAdmin, randomUUID));
-  router.use(jsonBody(config.adminBodyLimitBytes));
+  router.use(jsonBody(config.adminBodyLimitBytes, config.importBodyLimitBytes));
   router.get('/me', (req, res) => {
     // Who the host's authentication says this is, so a client (the UI) can offer only what the user may do.
     const { user } = adminState(req);
@@ -48,6 +51,7 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   router.use(definitionRoutes(services.definitions, services.actions));
   router.use(eventRoutes(services.events));
   router.use(explainRoute(services.explainer, log));
+  router.use(backupRoutes(services.backups, log));
   router.use(() => {
     throw AdminError.of('NotFound', 'No admin route matches this method and path.');
   });

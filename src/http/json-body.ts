@@ -1,9 +1,10 @@
-// Parses admin JSON bodies within a size limit, and accepts a body the host's own express.json() already parsed.
+// Parses admin JSON bodies within a size limit (a larger one for imports), and accepts a body the host already parsed.
 import express, { type RequestHandler } from 'express';
 import { AdminError } from '../errors';
 
-export function jsonBody(limitBytes: number): RequestHandler {
-  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+export function jsonBody(limitBytes: number, importLimitBytes = limitBytes): RequestHandler {
+  const parseAny = express.json({ limit: limitBytes, strict: true, type: () => true });
+  const parseImport = express.json({ limit: importLimitBytes, strict: true, type: () => true });
   return (req, res, next) => {
     if (req.body !== undefined) {
       next();
@@ -19,6 +20,6 @@ export function jsonBody(limitBytes: number): RequestHandler {
       next(AdminError.of('UnsupportedMediaType', 'Send the body as Content-Type: application/json.'));
       return;
     }
-    parse(req, res, next);
+    (req.method === 'POST' && req.path === '/import' ? parseImport : parseAny)(req, res, next);
   };
 }

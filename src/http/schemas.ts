@@ -190,4 +190,62 @@ export const explainSchema = {
   },
 } as const;
 
+const isoDate = { type: 'string', pattern: DATE_PATTERN, maxLength: 40 } as const;
+const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+
+/** The outer shape of a backup (GET /export, POST /import); each token and definition is checked on its own. */
+export const backupEnvelopeSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['format', 'version', 'exportedAt', 'pepperCheck', 'tokens', 'definitions'],
+  properties: {
+    format: { const: 'express-user-defined-apis/backup' },
+    version: { const: 1 },
+    exportedAt: isoDate,
+    pepperCheck: { type: 'string', maxLength: 100, description: 'Equal for backups made under the same pepper; reveals nothing of it.' },
+    tokens: { type: 'array', maxItems: 1_000_000, items: { type: 'object' } },
+    definitions: { type: 'array', maxItems: 1_000_000, items: { type: 'object' } },
+  },
+} as const;
+
+export const backupTokenSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id', 'name', 'isDisabled', 'rateLimit', 'expiresAt', 'secretDigest', 'secretHash', 'previousSecretDigest', 'previousSecretHash',
+    'previousSecretExpiresAt', 'lastUsedAt', 'createdBy', 'createdAt', 'lastModifiedBy', 'lastModified',
+  ],
+  properties: {
+    id: { type: 'string', maxLength: 100 },
+    name: text(1000),
+    isDisabled: { type: 'boolean' },
+    rateLimit: rateLimitSchema,
+    expiresAt: nullable(isoDate),
+    secretDigest: { type: 'string', maxLength: 100, description: 'HMAC-SHA256 of the secret under the pepper, base64url.' },
+    secretHash: { type: 'string', maxLength: 100, description: 'bcrypt hash of the secret.' },
+    previousSecretDigest: nullable({ type: 'string', maxLength: 100 }),
+    previousSecretHash: nullable({ type: 'string', maxLength: 100 }),
+    previousSecretExpiresAt: nullable(isoDate),
+    lastUsedAt: nullable(isoDate),
+    createdBy: text(1000),
+    createdAt: isoDate,
+    lastModifiedBy: text(1000),
+    lastModified: isoDate,
+  },
+} as const;
+
+export const backupDefinitionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'description', 'route', 'securitySettings', 'actionType', 'actionMeta', 'createdBy', 'createdAt', 'lastModifiedBy', 'lastModified'],
+  properties: {
+    id: { type: 'string', maxLength: 100 },
+    ...definitionFields,
+    createdBy: text(1000),
+    createdAt: isoDate,
+    lastModifiedBy: text(1000),
+    lastModified: isoDate,
+  },
+} as const;
+
 export const emptyQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -2,10 +2,14 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { ObjectType } from '../types';
 
+/** What a change record names: one object, or (after an import) everything, which every instance reloads. */
+export type ChangedObjectType = ObjectType | typeof EVERYTHING;
+export const EVERYTHING = 'Everything';
+
 export interface ChangeDoc {
   /** The revision as a fixed-width decimal string (see revisionKey), inserted under the unique _id so it never repeats. */
   _id: string;
-  objectType: ObjectType;
+  objectType: ChangedObjectType;
   objectId: string;
   at: Date;
 }

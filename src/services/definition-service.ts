@@ -160,7 +160,7 @@ export class DefinitionService {
   }
 
   /** Checks every field rule, collecting problems; returns the fields to store when the route parses. */
-  private checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[]): DefinitionFields | null {
+  checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[]): DefinitionFields | null {
     const name = input.name ?? undefined;
     if (name !== undefined && name !== '' && name.trim() === '') {
       problems.push({ reason: 'InvalidName', id, message: 'The name may be left out, but must not be whitespace-only.' });

@@ -3,7 +3,7 @@
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import * as secrets from '../../src/security/secrets';
 import { leakSources } from '../helpers/leak-registry';
-import { leaksIn } from '../helpers/leak-scanner';
+import { leaksIn, maskBackupFields } from '../helpers/leak-scanner';
 
 const MAX_CAPTURED_BYTES = 1024 * 1024;
 
@@ -57,6 +57,8 @@ function record(response: Captured): void {
       text = text.replace(generated[0], '"secret":"[one-time secret]"');
     }
   }
+  // A backup is the documented exception for digests and hashes (never secrets): those fields alone are masked.
+  if (req?.method === 'GET' && /\/export(\?|$)/.test(req.url ?? '') && response.statusCode === 200) text = maskBackupFields(text);
   responses.push(`${req?.method ?? '?'} ${req?.url ?? '?'} ${JSON.stringify(response.getHeaders())} ${text}`);
 }
 

@@ -1,0 +1,415 @@
+// Export and import of every token (digests and hashes, never secrets) and definition: backup and restore.
+import { createHmac } from 'node:crypto';
+import Ajv from 'ajv';
+import { AdminError, type AdminErrorItem, type ErrorReason } from '../errors';
+import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
+import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
+import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema } from '../http/schemas';
+import type { Logger, RateLimit } from '../types';
+import { errorSummary } from '../logging';
+import { isDuplicateKeyError } from './mongo-errors';
+import { hasExpired } from '../catalog/catalog';
+import type { ChangeContext } from './change-context';
+import type { DefinitionService } from './definition-service';
+import type { EventLog } from './event-log';
+import { expiryDate, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+
+export const BACKUP_FORMAT = 'express-user-defined-apis/backup';
+export const BACKUP_VERSION = 1;
+/** An import names at most this many problems; the last item says how many more there were. */
+const MAX_PROBLEMS = 100;
+const WRITE_BATCH = 500;
+const DIGEST = /^[A-Za-z0-9_-]{43}$/;
+const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+/** A token in a backup: its stored state, with the secret's digest and bcrypt hash (never the secret). */
+export interface BackupToken {
+  id: string;
+  name: string;
+  isDisabled: boolean;
+  rateLimit: RateLimit | null;
+  expiresAt: string | null;
+  secretDigest: string;
+  secretHash: string;
+  previousSecretDigest: string | null;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: string | null;
+  lastUsedAt: string | null;
+  createdBy: string;
+  createdAt: string;
+  lastModifiedBy: string;
+  lastModified: string;
+}
+
+/** A definition in a backup: the public shape. */
+export interface BackupDefinition {
+  id: string;
+  name: string | null;
+  description: string | null;
+  route: string;
+  securitySettings: { allowedTokens: string[] };
+  actionType: 'handler' | 'procedure';
+  actionMeta: { name: string; inputType?: 'rawBody' | 'parameters' };
+  createdBy: string;
+  createdAt: string;
+  lastModifiedBy: string;
+  lastModified: string;
+}
+
+export interface Backup {
+  format: typeof BACKUP_FORMAT;
+  version: typeof BACKUP_VERSION;
+  exportedAt: string;
+  /** Tells whether a backup was made under the same pepper (its digests only work there); reveals nothing of it. */
+  pepperCheck: string;
+  tokens: BackupToken[];
+  definitions: BackupDefinition[];
+}
+
+export interface ImportResult {
+  tokens: number;
+  definitions: number;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const validEnvelope = ajv.compile(backupEnvelopeSchema);
+const validToken = ajv.compile(backupTokenSchema);
+const validDefinition = ajv.compile(backupDefinitionSchema);
+
+/** A keyed hash of a fixed text: equal for equal peppers, and useless for learning the pepper or any digest. */
+export function pepperCheckOf(pepper: Buffer): string {
+  return createHmac('sha256', pepper).update('express-user-defined-apis backup pepper check v1').digest('base64url').slice(0, 22);
+}
+
+function iso(time: Date | null | undefined): string | null {
+  return time ? time.toISOString() : null;
+}
+
+function backupToken(doc: ApiTokenDoc): BackupToken {
+  const inGrace = Boolean(doc.previousSecretDigest && doc.previousSecretHash && doc.previousSecretExpiresAt);
+  return {
+    id: doc._id,
+    name: doc.name,
+    isDisabled: doc.isDisabled,
+    rateLimit: doc.rateLimit ? { limit: doc.rateLimit.limit, windowSeconds: doc.rateLimit.windowSeconds } : null,
+    expiresAt: iso(doc.expiresAt),
+    secretDigest: doc.secretDigest,
+    secretHash: doc.secretHash,
+    previousSecretDigest: inGrace ? doc.previousSecretDigest! : null,
+    previousSecretHash: inGrace ? doc.previousSecretHash! : null,
+    previousSecretExpiresAt: inGrace ? iso(doc.previousSecretExpiresAt) : null,
+    lastUsedAt: iso(doc.lastUsedAt),
+    createdBy: doc.createdBy,
+    createdAt: doc.createdAt.toISOString(),
+    lastModifiedBy: doc.lastModifiedBy,
+    lastModified: doc.lastModified.toISOString(),
+  };
+}
+
+function backupDefinition(doc: ApiDefinitionDoc): BackupDefinition {
+  return {
+    id: doc._id,
+    name: doc.name ?? null,
+    description: doc.description ?? null,
+    route: doc.route,
+    securitySettings: { allowedTokens: [...doc.securitySettings.allowedTokens] },
+    actionType: doc.actionType,
+    actionMeta: doc.actionType === 'handler' ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' } : { name: doc.actionMeta.name },
+    createdBy: doc.createdBy,
+    createdAt: doc.createdAt.toISOString(),
+    lastModifiedBy: doc.lastModifiedBy,
+    lastModified: doc.lastModified.toISOString(),
+  };
+}
+
+/** Collects problems up to MAX_PROBLEMS and counts the rest. */
+class Problems {
+  readonly items: AdminErrorItem[] = [];
+  private more = 0;
+
+  add(reason: ErrorReason, id: string | undefined, field: string, message: string): void {
+    if (this.items.length < MAX_PROBLEMS) this.items.push({ reason, ...(id !== undefined && { id }), field, message });
+    else this.more++;
+  }
+
+  throwIfAny(): void {
+    if (this.items.length === 0) return;
+    const items = [...this.items];
+    if (this.more > 0) items.push({ reason: 'InvalidBackup', message: `${this.more} more problem(s) not listed; nothing was imported.` });
+    throw new AdminError(items);
+  }
+}
+
+export class BackupService {
+  constructor(
+    private readonly tokenModel: ApiTokenModel,
+    private readonly definitionModel: ApiDefinitionModel,
+    private readonly definitions: DefinitionService,
+    private readonly pepper: Buffer,
+    private readonly events: EventLog,
+    private readonly log: Logger,
+    /** Brings this instance's view up to date and tells the other instances to reload theirs. */
+    private readonly imported: () => Promise<void>,
+  ) {}
+
+  /**
+   * The backup as JSON text, in pieces, read from the database with cursors (memory stays flat however many
+   * objects). Not a point-in-time snapshot: take it while no admin is changing things; an import of an
+   * inconsistent backup is refused as a whole.
+   */
+  async *exportJson(ctx: ChangeContext): AsyncGenerator<string> {
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name }, 'Exporting all tokens and definitions');
+    const header = { format: BACKUP_FORMAT, version: BACKUP_VERSION, exportedAt: new Date().toISOString(), pepperCheck: pepperCheckOf(this.pepper) };
+    yield `${JSON.stringify(header).slice(0, -1)},"tokens":[`;
+    let tokens = 0;
+    for await (const doc of this.tokenModel.find({}).sort({ _id: 1 }).lean<ApiTokenDoc>().cursor()) {
+      yield `${tokens++ === 0 ? '' : ','}\n${JSON.stringify(backupToken(doc))}`;
+    }
+    yield '],"definitions":[';
+    let definitions = 0;
+    for await (const doc of this.definitionModel.find({}).sort({ _id: 1 }).lean<ApiDefinitionDoc>().cursor()) {
+      yield `${definitions++ === 0 ? '' : ','}\n${JSON.stringify(backupDefinition(doc))}`;
+    }
+    yield ']}\n';
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, tokens, definitions }, `Exported ${tokens} token(s) and ${definitions} definition(s)`);
+  }
+
+  /**
+   * Restores a backup next to what is stored: validates everything first (shapes, field rules, routes,
+   * actions, links, and conflicts with stored ids, routes and secrets) and writes nothing if anything is
+   * wrong. A write that fails midway (the database went away, or a conflicting write raced in) is undone.
+   */
+  async import(input: unknown, ctx: ChangeContext): Promise<ImportResult> {
+    const backup = this.validate(input);
+    const problems = new Problems();
+    const fields = new Map<string, string>();
+    const tokenDocs = this.tokenDocs(backup.tokens, problems, fields);
+    const definitionDocs = this.definitionDocs(backup.definitions, problems, fields);
+    // A malformed token is reported once, not again by every definition that allows it.
+    const backupTokenIds = new Set(backup.tokens.map(idOf).filter((id) => id !== undefined).map((id) => id.toLowerCase()));
+    await this.checkStored(tokenDocs, definitionDocs, backupTokenIds, problems, fields);
+    problems.throwIfAny();
+
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, tokens: tokenDocs.length, definitions: definitionDocs.length },
+      `Importing ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`);
+    await this.write(tokenDocs, definitionDocs);
+    await this.imported();
+    for (const doc of tokenDocs) await this.events.record({ objectType: 'ApiToken', action: 'created', objectId: doc._id, tokenName: doc.name, user: ctx.user.name });
+    for (const doc of definitionDocs) await this.events.record({ objectType: 'ApiDefinition', action: 'created', objectId: doc._id, route: doc.route, user: ctx.user.name });
+    this.log.info({ traceId: ctx.traceId, user: ctx.user.name }, `Imported ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`);
+    return { tokens: tokenDocs.length, definitions: definitionDocs.length };
+  }
+
+  private validate(input: unknown): Backup {
+    if (!validEnvelope(input)) {
+      const error = validEnvelope.errors?.[0];
+      const where = error?.instancePath ? ` at ${error.instancePath}` : '';
+      throw AdminError.of('InvalidBackup', `Not a backup of this package, version ${BACKUP_VERSION}${where}: ${error?.message ?? 'malformed'}.`);
+    }
+    const backup = input as unknown as Backup;
+    if (backup.pepperCheck !== pepperCheckOf(this.pepper)) {
+      throw AdminError.of('InvalidBackup', 'The backup was made under another pepper: none of its secrets would work here. Import it where the pepper is the same.');
+    }
+    return backup;
+  }
+
+  /** The documents to insert; `fields` learns where each id sits in the backup, for later problems. */
+  private tokenDocs(tokens: readonly unknown[], problems: Problems, fields: Map<string, string>): ApiTokenDoc[] {
+    const docs: ApiTokenDoc[] = [];
+    const ids = new Set<string>();
+    const digests = new Set<string>();
+    tokens.forEach((raw, index) => {
+      const field = `tokens[${index}]`;
+      if (!validToken(raw)) {
+        const error = validToken.errors?.[0];
+        problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed token: ${error?.message ?? 'malformed'}.`);
+        return;
+      }
+      const token = raw as unknown as BackupToken;
+      const id = token.id.toLowerCase();
+      fields.set(`token:${id}`, field);
+      if (!isUuid(id)) problems.add('InvalidId', token.id, `${field}.id`, 'The id must be a UUID.');
+      if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, 'Two tokens in the backup have this id.');
+      ids.add(id);
+      const nameIssue = nameProblem(token.name);
+      if (nameIssue) problems.add('InvalidName', id, `${field}.name`, nameIssue);
+      const rateIssue = rateLimitProblem(token.rateLimit);
+      if (rateIssue) problems.add('InvalidRateLimit', id, `${field}.rateLimit`, rateIssue);
+      const dates = datesOf(token, ['expiresAt', 'previousSecretExpiresAt', 'lastUsedAt', 'createdAt', 'lastModified'], field, id, problems);
+      if (!DIGEST.test(token.secretDigest) || !BCRYPT_HASH.test(token.secretHash)) {
+        problems.add('InvalidBackup', id, `${field}.secretDigest`, 'The secret digest or bcrypt hash is malformed.');
+      }
+      const previous = [token.previousSecretDigest, token.previousSecretHash, token.previousSecretExpiresAt];
+      if (previous.some((value) => value !== null) && previous.some((value) => value === null)) {
+        problems.add('InvalidBackup', id, `${field}.previousSecretDigest`, 'The previous secret needs its digest, hash and end time, or none of them.');
+      } else if (token.previousSecretDigest !== null && (!DIGEST.test(token.previousSecretDigest) || !BCRYPT_HASH.test(token.previousSecretHash!))) {
+        problems.add('InvalidBackup', id, `${field}.previousSecretDigest`, 'The previous secret digest or bcrypt hash is malformed.');
+      }
+      // A grace period that ended by now is dropped rather than restored.
+      const inGrace = token.previousSecretDigest !== null && dates.previousSecretExpiresAt !== null && !hasExpired(dates.previousSecretExpiresAt.getTime());
+      for (const digest of inGrace ? [token.secretDigest, token.previousSecretDigest!] : [token.secretDigest]) {
+        if (digests.has(digest)) problems.add('InvalidSecret', id, `${field}.secretDigest`, 'Two tokens in the backup have the same secret.');
+        digests.add(digest);
+      }
+      docs.push({
+        _id: id,
+        name: token.name,
+        secretDigest: token.secretDigest,
+        secretHash: token.secretHash,
+        isDisabled: token.isDisabled,
+        rateLimit: token.rateLimit,
+        expiresAt: dates.expiresAt,
+        previousSecretDigest: inGrace ? token.previousSecretDigest : null,
+        previousSecretHash: inGrace ? token.previousSecretHash : null,
+        previousSecretExpiresAt: inGrace ? dates.previousSecretExpiresAt : null,
+        lastUsedAt: dates.lastUsedAt,
+        createdBy: token.createdBy,
+        createdAt: dates.createdAt ?? new Date(0),
+        lastModifiedBy: token.lastModifiedBy,
+        lastModified: dates.lastModified ?? new Date(0),
+        deletingSince: null,
+      });
+    });
+    return docs;
+  }
+
+  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>): ApiDefinitionDoc[] {
+    const docs: ApiDefinitionDoc[] = [];
+    const ids = new Set<string>();
+    const routes = new Map<string, string>();
+    definitions.forEach((raw, index) => {
+      const field = `definitions[${index}]`;
+      if (!validDefinition(raw)) {
+        const error = validDefinition.errors?.[0];
+        problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed definition: ${error?.message ?? 'malformed'}.`);
+        return;
+      }
+      const definition = raw as unknown as BackupDefinition;
+      const id = definition.id.toLowerCase();
+      fields.set(`definition:${id}`, field);
+      if (!isUuid(id)) problems.add('InvalidId', definition.id, `${field}.id`, 'The id must be a UUID.');
+      if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, 'Two definitions in the backup have this id.');
+      ids.add(id);
+      const fieldProblems: AdminErrorItem[] = [];
+      const stored = this.definitions.checkFields(id, definition, fieldProblems);
+      for (const item of fieldProblems) problems.add(item.reason, id, field, item.message);
+      const dates = datesOf(definition, ['createdAt', 'lastModified'], field, id, problems);
+      if (!stored) return;
+      const other = routes.get(stored.routeKey);
+      if (other !== undefined) problems.add('RouteInUse', id, `${field}.route`, `The route conflicts with the route of definition ${other} in the backup.`);
+      routes.set(stored.routeKey, id);
+      docs.push({
+        _id: id,
+        ...stored,
+        createdBy: definition.createdBy,
+        createdAt: dates.createdAt ?? new Date(0),
+        lastModifiedBy: definition.lastModifiedBy,
+        lastModified: dates.lastModified ?? new Date(0),
+      });
+    });
+    return docs;
+  }
+
+  /** Conflicts with what is stored: ids, routes, secrets in use, and allowed tokens that exist nowhere. */
+  private async checkStored(
+    tokens: ApiTokenDoc[],
+    definitions: ApiDefinitionDoc[],
+    backupTokenIds: ReadonlySet<string>,
+    problems: Problems,
+    fields: ReadonlyMap<string, string>,
+  ): Promise<void> {
+    const tokenIds = tokens.map((doc) => doc._id);
+    for (const row of await this.tokenModel.find({ _id: { $in: tokenIds } }, { _id: 1 }).lean<{ _id: string }[]>().exec()) {
+      problems.add('IdInUse', row._id, fields.get(`token:${row._id}`) ?? 'tokens', 'A stored token already has this id.');
+    }
+    const digests = tokens.flatMap((doc) => (doc.previousSecretDigest ? [doc.secretDigest, doc.previousSecretDigest] : [doc.secretDigest]));
+    const now = new Date();
+    const owners = await this.tokenModel
+      .find({ $or: [{ secretDigest: { $in: digests } }, { previousSecretDigest: { $in: digests }, previousSecretExpiresAt: { $gt: now } }] }, { secretDigest: 1, previousSecretDigest: 1 })
+      .lean<{ secretDigest: string; previousSecretDigest?: string | null }[]>()
+      .exec();
+    const taken = new Set(owners.flatMap((row) => [row.secretDigest, row.previousSecretDigest ?? '']));
+    // Names the backup's token, never the stored one that holds the secret.
+    for (const doc of tokens) {
+      if (taken.has(doc.secretDigest) || (doc.previousSecretDigest && taken.has(doc.previousSecretDigest))) {
+        problems.add('InvalidSecret', doc._id, fields.get(`token:${doc._id}`) ?? 'tokens', 'A stored token already uses this secret.');
+      }
+    }
+    const definitionIds = definitions.map((doc) => doc._id);
+    for (const row of await this.definitionModel.find({ _id: { $in: definitionIds } }, { _id: 1 }).lean<{ _id: string }[]>().exec()) {
+      problems.add('IdInUse', row._id, fields.get(`definition:${row._id}`) ?? 'definitions', 'A stored definition already has this id.');
+    }
+    const routeKeys = definitions.map((doc) => doc.routeKey);
+    const importedByRouteKey = new Map(definitions.map((doc) => [doc.routeKey, doc._id]));
+    const storedRoutes = await this.definitionModel.find({ routeKey: { $in: routeKeys } }, { _id: 1, route: 1, routeKey: 1 }).lean<{ _id: string; route: string; routeKey: string }[]>().exec();
+    for (const row of storedRoutes) {
+      const id = importedByRouteKey.get(row.routeKey)!;
+      problems.add('RouteInUse', id, fields.get(`definition:${id}`) ?? 'definitions', `The route conflicts with the route '${row.route}' of the stored definition ${row._id}.`);
+    }
+    const imported = backupTokenIds;
+    const referenced = [...new Set(definitions.flatMap((doc) => doc.securitySettings.allowedTokens))].filter((id) => !imported.has(id));
+    const stored = new Set((await this.tokenModel.find({ _id: { $in: referenced } }, { _id: 1 }).lean<{ _id: string }[]>().exec()).map((row) => row._id));
+    for (const doc of definitions) {
+      const unknownTokenIds = doc.securitySettings.allowedTokens.filter((id) => !imported.has(id) && !stored.has(id));
+      if (unknownTokenIds.length > 0) {
+        problems.add('InvalidAllowedTokens', doc._id, `${fields.get(`definition:${doc._id}`) ?? 'definitions'}.securitySettings`, `These allowed tokens are neither in the backup nor stored: ${unknownTokenIds.join(', ')}.`);
+      }
+    }
+  }
+
+  /** Inserts tokens, then definitions; on any failure deletes what this import inserted and rethrows. */
+  private async write(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
+    try {
+      for (let start = 0; start < tokens.length; start += WRITE_BATCH) {
+        await this.tokenModel.collection.insertMany(tokens.slice(start, start + WRITE_BATCH) as unknown as Record<string, unknown>[], { ordered: true });
+      }
+      for (let start = 0; start < definitions.length; start += WRITE_BATCH) {
+        await this.definitionModel.collection.insertMany(definitions.slice(start, start + WRITE_BATCH) as unknown as Record<string, unknown>[], { ordered: true });
+      }
+    } catch (error) {
+      await this.undo(tokens, definitions);
+      if (isDuplicateKeyError(error)) {
+        throw AdminError.of('InvalidBackup', 'Another write took an id, route or secret of the backup while it was being imported; nothing was imported. Retry.');
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Deletes only documents this import wrote: a definition by id and conflict key and creation time, a token by
+   * id and digest, so an object another writer created under a clashing id meanwhile survives.
+   */
+  private async undo(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
+    try {
+      for (let start = 0; start < definitions.length; start += WRITE_BATCH) {
+        const batch = definitions.slice(start, start + WRITE_BATCH);
+        await this.definitionModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, routeKey: doc.routeKey, createdAt: doc.createdAt })) }).exec();
+      }
+      for (let start = 0; start < tokens.length; start += WRITE_BATCH) {
+        const batch = tokens.slice(start, start + WRITE_BATCH);
+        await this.tokenModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, secretDigest: doc.secretDigest })) }).exec();
+      }
+    } catch (undoError) {
+      this.log.error({ err: errorSummary(undoError) }, 'An import failed midway and could not be fully undone; some imported objects may remain');
+    }
+  }
+}
+
+function idOf(raw: unknown): string | undefined {
+  const id = (raw as { id?: unknown } | null)?.id;
+  return typeof id === 'string' && id.length <= 100 ? id : undefined;
+}
+
+/** Parses the named ISO-8601 fields (null stays null); a bad one is a problem. */
+function datesOf<K extends string>(object: Record<K, unknown> & object, names: readonly K[], field: string, id: string, problems: Problems): Record<K, Date | null> {
+  const dates = {} as Record<K, Date | null>;
+  for (const name of names) {
+    const value = object[name];
+    dates[name] = null;
+    if (value === null || value === undefined) continue;
+    const date = expiryDate(String(value));
+    if (Number.isNaN(date.getTime())) problems.add('InvalidBackup', id, `${field}.${name}`, `'${String(value)}' is not a valid date and time.`);
+    else dates[name] = date;
+  }
+  return dates;
+}
