@@ -72,9 +72,9 @@ export interface ImportResult {
 }
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validEnvelope = ajv.compile(backupEnvelopeSchema);
-const validToken = ajv.compile(backupTokenSchema);
-const validDefinition = ajv.compile(backupDefinitionSchema);
+const validEnvelope = ajv.compile<Backup>(backupEnvelopeSchema);
+const validToken = ajv.compile<BackupToken>(backupTokenSchema);
+const validDefinition = ajv.compile<BackupDefinition>(backupDefinitionSchema);
 
 /** A keyed hash of a fixed text: equal for equal peppers, and useless for learning the pepper or any digest. */
 export function pepperCheckOf(pepper: Buffer): string {
@@ -206,7 +206,7 @@ export class BackupService {
       const where = error?.instancePath ? ` at ${error.instancePath}` : '';
       throw AdminError.of('InvalidBackup', `Not a backup of this package, version ${BACKUP_VERSION}${where}: ${error?.message ?? 'malformed'}.`);
     }
-    const backup = input as unknown as Backup;
+    const backup = input;
     if (backup.pepperCheck !== pepperCheckOf(this.pepper)) {
       throw AdminError.of('InvalidBackup', 'The backup was made under another pepper: none of its secrets would work here. Import it where the pepper is the same.');
     }
@@ -225,7 +225,7 @@ export class BackupService {
         problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed token: ${error?.message ?? 'malformed'}.`);
         return;
       }
-      const token = raw as unknown as BackupToken;
+      const token = raw;
       const id = token.id.toLowerCase();
       fields.set(`token:${id}`, field);
       if (!isUuid(id)) problems.add('InvalidId', token.id, `${field}.id`, 'The id must be a UUID.');
@@ -284,7 +284,7 @@ export class BackupService {
         problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed definition: ${error?.message ?? 'malformed'}.`);
         return;
       }
-      const definition = raw as unknown as BackupDefinition;
+      const definition = raw;
       const id = definition.id.toLowerCase();
       fields.set(`definition:${id}`, field);
       if (!isUuid(id)) problems.add('InvalidId', definition.id, `${field}.id`, 'The id must be a UUID.');
