@@ -1,6 +1,6 @@
 // Builds the package: tsc emits CommonJS and types into dist/, then an ES-module entry re-exports them by name.
 import { execFileSync } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,9 @@ rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], {
   stdio: 'inherit',
 });
+
+// The `udapi` command line runs as a program when installed (npm links the bin; the mode helps a direct run).
+chmodSync(path.join(dist, 'cli', 'udapi.js'), 0o755);
 
 // The admin web UI is plain browser files: shipped as they are, next to the code that serves them.
 cpSync(path.join(root, 'src', 'ui'), path.join(dist, 'ui'), { recursive: true });

@@ -179,12 +179,12 @@ export class BackupService {
    * actions, links, and conflicts with stored ids, routes and secrets) and writes nothing if anything is
    * wrong. A write that fails midway (the database went away, or a conflicting write raced in) is undone.
    */
-  async import(input: unknown, ctx: ChangeContext): Promise<ImportResult> {
+  async import(input: unknown, ctx: ChangeContext, { checkActions = true } = {}): Promise<ImportResult> {
     const backup = this.validate(input);
     const problems = new Problems();
     const fields = new Map<string, string>();
     const tokenDocs = this.tokenDocs(backup.tokens, problems, fields);
-    const definitionDocs = this.definitionDocs(backup.definitions, problems, fields);
+    const definitionDocs = this.definitionDocs(backup.definitions, problems, fields, checkActions);
     // A malformed token is reported once, not again by every definition that allows it.
     const backupTokenIds = new Set(backup.tokens.map(idOf).filter((id) => id !== undefined).map((id) => id.toLowerCase()));
     await this.checkStored(tokenDocs, definitionDocs, backupTokenIds, problems, fields);
@@ -273,7 +273,7 @@ export class BackupService {
     return docs;
   }
 
-  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>): ApiDefinitionDoc[] {
+  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>, checkActions: boolean): ApiDefinitionDoc[] {
     const docs: ApiDefinitionDoc[] = [];
     const ids = new Set<string>();
     const routes = new Map<string, string>();
@@ -291,7 +291,7 @@ export class BackupService {
       if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, 'Two definitions in the backup have this id.');
       ids.add(id);
       const fieldProblems: AdminErrorItem[] = [];
-      const stored = this.definitions.checkFields(id, definition, fieldProblems);
+      const stored = this.definitions.checkFields(id, definition, fieldProblems, checkActions);
       for (const item of fieldProblems) problems.add(item.reason, id, field, item.message);
       const dates = datesOf(definition, ['createdAt', 'lastModified'], field, id, problems);
       if (!stored) return;

@@ -159,8 +159,11 @@ export class DefinitionService {
     });
   }
 
-  /** Checks every field rule, collecting problems; returns the fields to store when the route parses. */
-  checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[]): DefinitionFields | null {
+  /**
+   * Checks every field rule, collecting problems; returns the fields to store when the route parses. The
+   * command line restores backups without the app's actions registered: it skips that one check.
+   */
+  checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[], checkActions = true): DefinitionFields | null {
     const name = input.name ?? undefined;
     if (name !== undefined && name !== '' && name.trim() === '') {
       problems.push({ reason: 'InvalidName', id, message: 'The name may be left out, but must not be whitespace-only.' });
@@ -174,7 +177,7 @@ export class DefinitionService {
     const actionType = input.actionType ?? 'handler';
     const actionMeta = input.actionMeta;
     const action = this.actions.get(actionMeta.name);
-    if (!action || action.kind !== actionType) {
+    if (checkActions && (!action || action.kind !== actionType)) {
       problems.push({ reason: 'InvalidActionMeta', id, message: `No ${actionType} named '${actionMeta.name}' is registered; GET /actions lists them.` });
     } else if (actionType === 'procedure' && actionMeta.inputType !== undefined) {
       problems.push({ reason: 'InvalidActionMeta', id, message: 'inputType applies to handlers only; leave it out for a procedure.' });
