@@ -1,6 +1,6 @@
 // The `udapi` command line, run as a real process on the built package: tokens, definitions, export and import.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
@@ -139,7 +139,7 @@ describe('udapi command line', () => {
     const missing = udapi(db, ['tokens', 'disable', '00000000-0000-4000-8000-000000000000']);
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('NotFound')]);
     const file = path.join(workDir, 'not-json.txt');
-    require('node:fs').writeFileSync(file, 'hello');
+    writeFileSync(file, 'hello');
     expect(udapi(db, ['import', file]).stderr).toContain('is not JSON');
     const foreign = path.join(workDir, 'foreign.json');
     expect(udapi(db, ['export', '--out', foreign], { UDAPI_PEPPER: 'another-pepper-0123456789-abcdefghijklmn' }).code).toBe(0);
