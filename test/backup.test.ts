@@ -1,36 +1,23 @@
 // Backup: GET /export and POST /import restore every token and definition, secrets working, all or nothing.
 import { randomBytes, randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import express from 'express';
 import request from 'supertest';
 import { ErrorReasons, type ErrorReason } from '../src/errors';
 import { internalsOf } from '../src/plugin';
-import { ADMIN, createTestApp, userWith, type TestApp } from './helpers/app';
-import { openTestDb, type TestDb } from './helpers/db';
+import { ADMIN, createTestApp, openTestHost, userWith, type TestHost } from './helpers/app';
+import { openTestDb } from './helpers/db';
 
-interface Host {
-  db: TestDb;
-  t: TestApp;
-  app: Express;
-}
-
+type Host = TestHost;
 const hosts: Host[] = [];
 
 async function host(pepper?: string): Promise<Host> {
-  const db = await openTestDb();
-  const t = await createTestApp(db, pepper ? { pepper } : {});
-  const app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
-  app.use('/api/custom', t.udapi.endpoint());
-  const made = { db, t, app };
+  const made = await openTestHost(pepper ? { pepper } : {});
   hosts.push(made);
   return made;
 }
 
 afterAll(async () => {
-  for (const { t, db } of hosts) {
-    await t.udapi.close();
-    await db.drop();
-  }
+  for (const made of hosts) await made.close();
 });
 
 const admin = (h: Host) => ({

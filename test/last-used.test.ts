@@ -1,28 +1,25 @@
 // lastUsedAt: written coalesced off the request path, shown in lists, filterable by unusedSince, never an admin change.
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { internalsOf } from '../src/plugin';
-import { ADMIN, createTestApp, type TestApp } from './helpers/app';
-import { openTestDb, type TestDb } from './helpers/db';
+import { ADMIN, openTestHost, type TestApp, type TestHost } from './helpers/app';
+import type { TestDb } from './helpers/db';
 
 // Long enough that the timer never runs during a test: each test flushes when it means to.
 const INTERVAL_MS = 60_000;
+let host: TestHost;
 let db: TestDb;
 let t: TestApp;
 let app: Express;
 
 beforeAll(async () => {
-  db = await openTestDb();
-  t = await createTestApp(db, { lastUsedIntervalMs: INTERVAL_MS });
-  app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
-  app.use('/api/custom', t.udapi.endpoint());
+  host = await openTestHost({ lastUsedIntervalMs: INTERVAL_MS });
+  ({ db, t, app } = host);
 });
 
 afterAll(async () => {
-  await t?.udapi.close();
-  await db?.drop();
+  await host?.close();
 });
 
 const admin = {

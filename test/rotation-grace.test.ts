@@ -1,26 +1,20 @@
 // Rotation with a grace period: the previous secret keeps working on the same token until previousSecretExpiresAt.
 import { randomBytes, randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { digestSecret } from '../src/security/secrets';
-import { ADMIN, createTestApp, TEST_PEPPER, type TestApp } from './helpers/app';
-import { openTestDb, type TestDb } from './helpers/db';
+import { ADMIN, openTestHost, TEST_PEPPER, type TestHost } from './helpers/app';
 
-let db: TestDb;
-let t: TestApp;
+let host: TestHost;
 let app: Express;
 
 beforeAll(async () => {
-  db = await openTestDb();
-  t = await createTestApp(db);
-  app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
-  app.use('/api/custom', t.udapi.endpoint());
+  host = await openTestHost();
+  app = host.app;
 });
 
 afterAll(async () => {
-  await t?.udapi.close();
-  await db?.drop();
+  await host?.close();
 });
 
 const admin = {
@@ -173,7 +167,7 @@ describe('a previous secret stays unique while its grace period runs', () => {
     const taken = newSecret();
     const otherId = randomUUID();
     const now = new Date();
-    await db.connection.collection('udapiApiTokens').insertOne({
+    await host.db.connection.collection('udapiApiTokens').insertOne({
       _id: otherId as never, name: 'elsewhere', secretDigest: digestSecret(Buffer.from(TEST_PEPPER), newSecret()), secretHash: 'x',
       previousSecretDigest: digestSecret(Buffer.from(TEST_PEPPER), taken), previousSecretHash: 'x', previousSecretExpiresAt: new Date(Date.now() + 3_600_000),
       isDisabled: false, rateLimit: null, expiresAt: null, createdBy: 'x', createdAt: now, lastModifiedBy: 'x', lastModified: now,
@@ -181,7 +175,7 @@ describe('a previous secret stays unique while its grace period runs', () => {
     const id = randomUUID();
     const created = await admin.post('/tokens', { id, name: 'late', secret: taken });
     expect([created.status, created.body.errors[0].reason]).toEqual([400, 'InvalidSecret']);
-    expect((await db.connection.collection('udapiApiTokens').countDocuments({ _id: id as never }))).toBe(0);
+    expect((await host.db.connection.collection('udapiApiTokens').countDocuments({ _id: id as never }))).toBe(0);
     const existing = await tokenWithRoute();
     const rotated = await admin.post(`/tokens/${existing.id}/rotate`, { secret: taken });
     expect([rotated.status, rotated.body.errors[0].reason]).toEqual([400, 'InvalidSecret']);

@@ -1,28 +1,23 @@
 // Token expiry (expiresAt): stored and returned, enforced by the endpoint like an unknown secret, filterable in lists.
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { internalsOf } from '../src/plugin';
-import { ADMIN, createTestApp, type TestApp } from './helpers/app';
-import { openTestDb, type TestDb } from './helpers/db';
+import { ADMIN, openTestHost, type TestApp, type TestHost } from './helpers/app';
 
-let db: TestDb;
+let host: TestHost;
 let t: TestApp;
 let app: Express;
 let definitionRoute: string;
 const allowed: string[] = [];
 
 beforeAll(async () => {
-  db = await openTestDb();
-  t = await createTestApp(db);
-  app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
-  app.use('/api/custom', t.udapi.endpoint());
+  host = await openTestHost();
+  ({ t, app } = host);
 });
 
 afterAll(async () => {
-  await t?.udapi.close();
-  await db?.drop();
+  await host?.close();
 });
 
 const admin = {

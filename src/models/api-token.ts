@@ -109,7 +109,8 @@ export function publicToken(token: TokenViewFields): ApiToken {
   };
 }
 
-function isoOrNull(time: Date | number | null | undefined): string | null {
+/** A stored time as ISO-8601 UTC text, or null. */
+export function isoOrNull(time: Date | number | null | undefined): string | null {
   return time === undefined || time === null ? null : new Date(time).toISOString();
 }
 

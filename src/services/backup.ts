@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import Ajv from 'ajv';
 import { AdminError, type AdminErrorItem, type ErrorReason } from '../errors';
 import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
-import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
+import { isoOrNull, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
 import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema } from '../http/schemas';
 import type { Logger, RateLimit } from '../types';
 import { errorSummary } from '../logging';
@@ -81,10 +81,6 @@ export function pepperCheckOf(pepper: Buffer): string {
   return createHmac('sha256', pepper).update('express-user-defined-apis backup pepper check v1').digest('base64url').slice(0, 22);
 }
 
-function iso(time: Date | null | undefined): string | null {
-  return time ? time.toISOString() : null;
-}
-
 function backupToken(doc: ApiTokenDoc): BackupToken {
   const inGrace = Boolean(doc.previousSecretDigest && doc.previousSecretHash && doc.previousSecretExpiresAt);
   return {
@@ -92,13 +88,13 @@ function backupToken(doc: ApiTokenDoc): BackupToken {
     name: doc.name,
     isDisabled: doc.isDisabled,
     rateLimit: doc.rateLimit ? { limit: doc.rateLimit.limit, windowSeconds: doc.rateLimit.windowSeconds } : null,
-    expiresAt: iso(doc.expiresAt),
+    expiresAt: isoOrNull(doc.expiresAt),
     secretDigest: doc.secretDigest,
     secretHash: doc.secretHash,
     previousSecretDigest: inGrace ? doc.previousSecretDigest! : null,
     previousSecretHash: inGrace ? doc.previousSecretHash! : null,
-    previousSecretExpiresAt: inGrace ? iso(doc.previousSecretExpiresAt) : null,
-    lastUsedAt: iso(doc.lastUsedAt),
+    previousSecretExpiresAt: inGrace ? isoOrNull(doc.previousSecretExpiresAt) : null,
+    lastUsedAt: isoOrNull(doc.lastUsedAt),
     createdBy: doc.createdBy,
     createdAt: doc.createdAt.toISOString(),
     lastModifiedBy: doc.lastModifiedBy,

@@ -5,7 +5,7 @@ import { ALL_PERMISSIONS, type Permission } from '../../src/permissions';
 import type { ChangeEvent, UserDefinedApisOptions } from '../../src/types';
 import { captureLogger, type LogLine } from './capture';
 import { registerLeakSource } from './leak-registry';
-import type { TestDb } from './db';
+import { openTestDb, type TestDb } from './db';
 
 export const TEST_PEPPER = 'test-pepper-0123456789-abcdefghijklmnopqrstuvwxyz';
 
@@ -59,4 +59,27 @@ export const ADMIN = { 'x-test-user': 'alice', 'x-test-permissions': '*' } as co
 
 export function userWith(...permissions: string[]): Record<string, string> {
   return { 'x-test-user': 'bob', 'x-test-permissions': permissions.join(',') || ',' };
+}
+
+/** A test database with an app that mounts the admin router and the endpoint, for files that need both. */
+export interface TestHost {
+  db: TestDb;
+  t: TestApp;
+  app: Express;
+  close(): Promise<void>;
+}
+
+export async function openTestHost(overrides: Partial<UserDefinedApisOptions> = {}): Promise<TestHost> {
+  const db = await openTestDb();
+  const t = await createTestApp(db, overrides);
+  const app = express();
+  app.use('/admin/udapi', t.udapi.adminRouter());
+  app.use('/api/custom', t.udapi.endpoint());
+  return {
+    db, t, app,
+    close: async () => {
+      await t.udapi.close();
+      await db.drop();
+    },
+  };
 }
