@@ -59,6 +59,8 @@ describe('create', () => {
       isDisabled: false,
       rateLimit: null,
       expiresAt: null,
+      previousSecretExpiresAt: null,
+      lastUsedAt: null,
       createdBy: 'alice',
       createdAt: expect.any(String),
       lastModifiedBy: 'alice',
@@ -70,7 +72,7 @@ describe('create', () => {
     const read = await api.get(`/tokens/${res.body.id}`, ADMIN);
     expect(read.status).toBe(200);
     expect(read.body).not.toHaveProperty('secret');
-    expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'createdBy', 'expiresAt', 'id', 'isDisabled', 'lastModified', 'lastModifiedBy', 'name', 'previousSecretExpiresAt', 'rateLimit']);
+    expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'createdBy', 'expiresAt', 'id', 'isDisabled', 'lastModified', 'lastModifiedBy', 'lastUsedAt', 'name', 'previousSecretExpiresAt', 'rateLimit']);
   });
 
   it('keeps a supplied id and secret and does not echo the secret', async () => {
