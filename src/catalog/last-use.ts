@@ -2,6 +2,7 @@
 import type { mongo } from 'mongoose';
 import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 import { errorSummary } from '../logging';
+import { batchesOf } from '../services/batches';
 import type { Logger } from '../types';
 import type { Catalog } from './catalog';
 
@@ -116,9 +117,7 @@ export class LastUseRecorder {
       operations.push({ updateOne: { filter, update: { $set: { lastUsedAt: when } } } });
       this.catalog.noteUse(id, at);
     }
-    for (let start = 0; start < operations.length; start += WRITE_BATCH) {
-      await this.model.collection.bulkWrite(operations.slice(start, start + WRITE_BATCH), { ordered: false });
-    }
+    for (const batch of batchesOf(operations, WRITE_BATCH)) await this.model.collection.bulkWrite(batch, { ordered: false });
   }
 
   private async readBack(): Promise<void> {

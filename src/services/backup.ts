@@ -8,6 +8,7 @@ import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema } from 
 import type { Logger, RateLimit } from '../types';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from './mongo-errors';
+import { batchesOf } from './batches';
 import { hasExpired } from '../catalog/catalog';
 import type { ChangeContext } from './change-context';
 import type { DefinitionService } from './definition-service';
@@ -356,11 +357,11 @@ export class BackupService {
   /** Inserts tokens, then definitions; on any failure deletes what this import inserted and rethrows. */
   private async write(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
     try {
-      for (let start = 0; start < tokens.length; start += WRITE_BATCH) {
-        await this.tokenModel.collection.insertMany(tokens.slice(start, start + WRITE_BATCH) as unknown as Record<string, unknown>[], { ordered: true });
+      for (const batch of batchesOf(tokens, WRITE_BATCH)) {
+        await this.tokenModel.collection.insertMany(batch as unknown as Record<string, unknown>[], { ordered: true });
       }
-      for (let start = 0; start < definitions.length; start += WRITE_BATCH) {
-        await this.definitionModel.collection.insertMany(definitions.slice(start, start + WRITE_BATCH) as unknown as Record<string, unknown>[], { ordered: true });
+      for (const batch of batchesOf(definitions, WRITE_BATCH)) {
+        await this.definitionModel.collection.insertMany(batch as unknown as Record<string, unknown>[], { ordered: true });
       }
     } catch (error) {
       await this.undo(tokens, definitions);
@@ -377,12 +378,10 @@ export class BackupService {
    */
   private async undo(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
     try {
-      for (let start = 0; start < definitions.length; start += WRITE_BATCH) {
-        const batch = definitions.slice(start, start + WRITE_BATCH);
+      for (const batch of batchesOf(definitions, WRITE_BATCH)) {
         await this.definitionModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, routeKey: doc.routeKey, createdAt: doc.createdAt })) }).exec();
       }
-      for (let start = 0; start < tokens.length; start += WRITE_BATCH) {
-        const batch = tokens.slice(start, start + WRITE_BATCH);
+      for (const batch of batchesOf(tokens, WRITE_BATCH)) {
         await this.tokenModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, secretDigest: doc.secretDigest })) }).exec();
       }
     } catch (undoError) {
