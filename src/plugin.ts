@@ -124,7 +124,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
       const token = catalog.tokenByDigest(secretDigest);
       return token && ownsDigest(token) ? token.id : undefined;
     }
-    const row = await tokenModel.findOne(digestOwnerQuery(secretDigest), { _id: 1 }).lean<{ _id: string }>().exec();
+    const row = await tokenModel.findOne(digestOwnerQuery([secretDigest]), { _id: 1 }).lean<{ _id: string }>().exec();
     return row?._id;
   };
   const tokens = new TokenService(tokenModel, config.pepper, bcrypt, verified, events, managerLog, (tokenId) => definitions.linkedTo(tokenId),

@@ -12,6 +12,7 @@ import { batchesOf } from './batches';
 import { hasExpired } from '../catalog/catalog';
 import type { ChangeContext } from './change-context';
 import type { DefinitionService } from './definition-service';
+import { digestOwnerQuery, ownedDigests } from './token-service';
 import type { EventLog } from './event-log';
 import { expiryDate, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
 
@@ -322,10 +323,10 @@ export class BackupService {
     const digests = tokens.flatMap((doc) => (doc.previousSecretDigest ? [doc.secretDigest, doc.previousSecretDigest] : [doc.secretDigest]));
     const now = new Date();
     const owners = await this.tokenModel
-      .find({ $or: [{ secretDigest: { $in: digests } }, { previousSecretDigest: { $in: digests }, previousSecretExpiresAt: { $gt: now } }] }, { secretDigest: 1, previousSecretDigest: 1 })
-      .lean<{ secretDigest: string; previousSecretDigest?: string | null }[]>()
+      .find(digestOwnerQuery(digests, now), { secretDigest: 1, previousSecretDigest: 1, previousSecretExpiresAt: 1 })
+      .lean<Pick<ApiTokenDoc, 'secretDigest' | 'previousSecretDigest' | 'previousSecretExpiresAt'>[]>()
       .exec();
-    const taken = new Set(owners.flatMap((row) => [row.secretDigest, row.previousSecretDigest ?? '']));
+    const taken = new Set(owners.flatMap((row) => ownedDigests(row, now)));
     // Names the backup's token, never the stored one that holds the secret.
     for (const doc of tokens) {
       if (taken.has(doc.secretDigest) || (doc.previousSecretDigest && taken.has(doc.previousSecretDigest))) {
@@ -343,11 +344,10 @@ export class BackupService {
       const id = importedByRouteKey.get(row.routeKey)!;
       problems.add('RouteInUse', id, fields.get(`definition:${id}`) ?? 'definitions', `The route conflicts with the route '${row.route}' of the stored definition ${row._id}.`);
     }
-    const imported = backupTokenIds;
-    const referenced = [...new Set(definitions.flatMap((doc) => doc.securitySettings.allowedTokens))].filter((id) => !imported.has(id));
+    const referenced = [...new Set(definitions.flatMap((doc) => doc.securitySettings.allowedTokens))].filter((id) => !backupTokenIds.has(id));
     const stored = new Set((await this.tokenModel.find({ _id: { $in: referenced } }, { _id: 1 }).lean<{ _id: string }[]>().exec()).map((row) => row._id));
     for (const doc of definitions) {
-      const unknownTokenIds = doc.securitySettings.allowedTokens.filter((id) => !imported.has(id) && !stored.has(id));
+      const unknownTokenIds = doc.securitySettings.allowedTokens.filter((id) => !backupTokenIds.has(id) && !stored.has(id));
       if (unknownTokenIds.length > 0) {
         problems.add('InvalidAllowedTokens', doc._id, `${fields.get(`definition:${doc._id}`) ?? 'definitions'}.securitySettings`, `These allowed tokens are neither in the backup nor stored: ${unknownTokenIds.join(', ')}.`);
       }

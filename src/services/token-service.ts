@@ -402,9 +402,16 @@ function expiryConditions(filter: TokenFilter, now: number): Record<string, unkn
   return conditions;
 }
 
-/** The token a digest authenticates: current secrets always, previous secrets while their grace period runs. */
-export function digestOwnerQuery(secretDigest: string, now = new Date()): Record<string, unknown> {
-  return { $or: [{ secretDigest }, { previousSecretDigest: secretDigest, previousSecretExpiresAt: { $gt: now } }] };
+/** The tokens these digests authenticate: current secrets always, previous secrets while their grace period runs. */
+export function digestOwnerQuery(secretDigests: readonly string[], now = new Date()): Record<string, unknown> {
+  const digests = { $in: secretDigests };
+  return { $or: [{ secretDigest: digests }, { previousSecretDigest: digests, previousSecretExpiresAt: { $gt: now } }] };
+}
+
+/** The digests a stored token still answers to at `now` (what digestOwnerQuery matched it by). */
+export function ownedDigests(row: Pick<ApiTokenDoc, 'secretDigest' | 'previousSecretDigest' | 'previousSecretExpiresAt'>, now = new Date()): string[] {
+  const inGrace = row.previousSecretDigest && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now;
+  return inGrace ? [row.secretDigest, row.previousSecretDigest!] : [row.secretDigest];
 }
 
 interface Rotation {
