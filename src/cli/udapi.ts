@@ -11,6 +11,7 @@ import type { ApiToken, Logger } from '../types';
 import type { ChangeContext } from '../services/change-context';
 import { ALL_PERMISSIONS } from '../permissions';
 import { OptionsError } from '../options';
+import { hasExpired } from '../catalog/catalog';
 
 const USAGE = `Usage: udapi <command> [options]
 
@@ -74,7 +75,7 @@ function table(rows: Record<string, string>[], columns: string[]): string {
 }
 
 function tokenRow(token: ApiToken): Record<string, string> {
-  const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
+  const expired = token.expiresAt !== null && hasExpired(Date.parse(token.expiresAt));
   return {
     id: token.id,
     name: token.name,

@@ -1,5 +1,6 @@
 // The ApiToken mongoose model, bound to the host's connection, and its mapping to the public shape.
 import { Schema, type Connection, type Model } from 'mongoose';
+import { hasExpired } from '../catalog/catalog';
 import type { ApiToken, RateLimit } from '../types';
 
 /** A stored token. `secretDigest` and `secretHash` never leave the package. */
@@ -116,7 +117,7 @@ export function isoOrNull(time: Date | number | null | undefined): string | null
 
 /** A grace period that has ended is no longer part of the token's state; only a running one is shown. */
 function graceEnd(time: Date | number | null | undefined): string | null {
-  return time === undefined || time === null || new Date(time).getTime() <= Date.now() ? null : new Date(time).toISOString();
+  return time === undefined || time === null || hasExpired(new Date(time).getTime()) ? null : new Date(time).toISOString();
 }
 
 export function toApiToken(doc: ApiTokenDoc): ApiToken {
