@@ -370,6 +370,7 @@ describe('bad requests', () => {
     ['owner=eve', 'owner'],
     ['limit=0', 'limit'],
     ['limit=501', 'limit'],
+    ['limit=1e309', 'limit'],
     ['isDisabled=maybe', 'isDisabled'],
     ['createdAtFrom=yesterday', 'createdAtFrom'],
   ])('refuses the list query %s', async (query, field) => {

@@ -85,6 +85,11 @@ export function queryValidator<T>(schema: object): Validator<T> {
       if (Array.isArray(entry)) throw AdminError.of('InvalidRequest', `Query parameter '${key}' may be given once.`, { field: key });
       copy[key] = entry;
     }
-    return validate(copy, id);
+    const valid = validate(copy, id);
+    // ajv coerces '1e309' to Infinity and lets it pass integer and maximum checks: refuse it here, for every number.
+    for (const [key, entry] of Object.entries(copy)) {
+      if (typeof entry === 'number' && !Number.isFinite(entry)) throw AdminError.of('InvalidRequest', `Query parameter '${key}' must be a finite number.`, { field: key });
+    }
+    return valid;
   };
 }
