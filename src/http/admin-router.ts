@@ -8,7 +8,7 @@ import type { TokenService } from '../services/token-service';
 import type { DefinitionService } from '../services/definition-service';
 import type { ActionRegistry } from '../actions/registry';
 import type { Logger } from '../types';
-import { adminState, authenticate } from './admin-auth';
+import { authenticate } from './admin-auth';
 import { adminUiRoutes } from './admin-ui';
 import { crossSiteGuard } from './cross-site-guard';
 import { adminErrorHandler } from './admin-errors';
@@ -19,6 +19,7 @@ import type { Explainer } from '../services/explainer';
 import { jsonBody } from './json-body';
 import { backupRoutes } from './backup-routes';
 import type { BackupService } from '../services/backup';
+import { referenceRoutes } from './reference-routes';
 import { tokenRoutes } from './token-routes';
 
 export interface AdminServices {
@@ -41,17 +42,13 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   router.use(crossSiteGuard());
   router.use(authenticate(config.authenticateAdmin, randomUUID));
   router.use(jsonBody(config.adminBodyLimitBytes, config.importBodyLimitBytes));
-  router.get('/me', (req, res) => {
-    // Who the host's authentication says this is, so a client (the UI) can offer only what the user may do.
-    const { user } = adminState(req);
-    res.json({ name: user.name, permissions: user.permissions });
-  });
   if (config.adminUi) router.use(adminUiRoutes(config.basePath));
   router.use(tokenRoutes(services.tokens));
   router.use(definitionRoutes(services.definitions, services.actions));
   router.use(eventRoutes(services.events));
   router.use(explainRoute(services.explainer, log));
   router.use(backupRoutes(services.backups, log));
+  router.use(referenceRoutes(services.definitions, services.actions, config.basePath));
   router.use(() => {
     throw AdminError.of('NotFound', 'No admin route matches this method and path.');
   });

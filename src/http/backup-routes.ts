@@ -5,16 +5,35 @@ import { Permissions } from '../permissions';
 import type { BackupService } from '../services/backup';
 import { errorSummary } from '../logging';
 import type { Logger } from '../types';
-import { adminState, requirePermissions } from './admin-auth';
+import { adminState } from './admin-auth';
+import { register, type AdminOperation } from './operation';
+import { ref } from './response-schemas';
 import { emptyQuerySchema } from './schemas';
 import { queryValidator } from './validate';
 
 const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
 
+/** GET /export and POST /import. A backup holds every digest and bcrypt hash: only for whoever may hand out secrets and read every definition. */
+export const backupOperations = {
+  export: {
+    method: 'get', path: '/export', operationId: 'exportBackup', tag: 'Backup', summary: 'Every token and definition, as a backup file',
+    description: 'Digests and bcrypt hashes, never secrets; usable only under the same pepper.',
+    permissions: [Permissions.TokenRead, Permissions.TokenCreateUpdate, Permissions.DefinitionRead], query: emptyQuerySchema,
+    success: { status: 200, description: 'The backup, streamed, as an attachment.', schema: ref('Backup') }, errors: ['InvalidRequest'],
+  },
+  import: {
+    method: 'post', path: '/import', operationId: 'importBackup', tag: 'Backup', summary: 'Restore a backup, all or nothing',
+    description: 'Every object is checked before anything is written; ids, routes and secrets must not be taken. The body limit is importBodyLimitBytes.',
+    // The service checks the body with backupEnvelopeSchema and the per-object schemas that the Backup component is made of.
+    permissions: [Permissions.TokenCreateUpdate, Permissions.DefinitionCreateUpdate], query: emptyQuerySchema, body: ref('Backup'),
+    success: { status: 200, description: 'How many objects were restored.', schema: ref('ImportResult') },
+    errors: ['InvalidBackup', 'InvalidRequest', 'IdInUse', 'RouteInUse', 'InvalidSecret', 'InvalidActionMeta', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'],
+  },
+} as const satisfies Record<string, AdminOperation>;
+
 export function backupRoutes(backups: BackupService, log: Logger): Router {
   const router = Router();
-  // A backup holds every digest and bcrypt hash: only for whoever may hand out secrets and read every definition.
-  router.get('/export', requirePermissions(Permissions.TokenRead, Permissions.TokenCreateUpdate, Permissions.DefinitionRead), async (req, res) => {
+  register(router, backupOperations.export, async (req, res) => {
     validateNoQuery(req.query);
     const chunks = backups.exportJson(adminState(req));
     // The first piece is read before any header goes out, so a database that is down still gets a 503 body.
@@ -35,7 +54,7 @@ export function backupRoutes(backups: BackupService, log: Logger): Router {
     }
   });
 
-  router.post('/import', requirePermissions(Permissions.TokenCreateUpdate, Permissions.DefinitionCreateUpdate), async (req, res) => {
+  register(router, backupOperations.import, async (req, res) => {
     validateNoQuery(req.query);
     res.json(await backups.import(req.body, adminState(req)));
   });

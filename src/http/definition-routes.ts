@@ -4,7 +4,9 @@ import type { ActionRegistry } from '../actions/registry';
 import { Permissions } from '../permissions';
 import type { DefinitionCreateInput, DefinitionFilter, DefinitionPatch, DefinitionService } from '../services/definition-service';
 import type { ActionType } from '../types';
-import { adminState, requirePermissions } from './admin-auth';
+import { adminState } from './admin-auth';
+import { register, type AdminOperation } from './operation';
+import { ref } from './response-schemas';
 import { auditFilterOf, idList, pageSize, type AuditQuery } from './query';
 import { definitionCountQuerySchema, definitionCreateSchema, definitionListQuerySchema, definitionPatchSchema, emptyQuerySchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
@@ -19,10 +21,55 @@ interface DefinitionFilterQuery extends AuditQuery {
   search?: string;
 }
 
-const validateCreate = bodyValidator<DefinitionCreateInput>(definitionCreateSchema);
-const validatePatch = bodyValidator<DefinitionPatch>(definitionPatchSchema);
-const validateList = queryValidator<DefinitionFilterQuery & { limit?: number; cursor?: string }>(definitionListQuerySchema);
-const validateCount = queryValidator<DefinitionFilterQuery>(definitionCountQuerySchema);
+const ID_ERRORS = ['NotFound', 'InvalidRequest'] as const;
+const WRITE_ERRORS = ['InvalidName', 'InvalidRoute', 'InvalidActionMeta', 'InvalidAllowedTokens', 'InvalidRequest', 'RouteInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'] as const;
+const read = [Permissions.DefinitionRead] as const;
+// Defining an API decides which action consumers may run, so it also needs the right to run actions.
+const write = [Permissions.DefinitionCreateUpdate, Permissions.ActionExecute] as const;
+
+/** The /actions and /definitions operations: routes, permissions and schemas in one place (OpenAPI reads them too). */
+export const definitionOperations = {
+  actions: {
+    method: 'get', path: '/actions', operationId: 'listActions', tag: 'Actions', summary: 'The handlers and procedures registered on this instance',
+    permissions: read, query: emptyQuerySchema,
+    success: { status: 200, description: 'Registered actions, by name.', schema: ref('ActionList') }, errors: ['InvalidRequest'],
+  },
+  list: {
+    method: 'get', path: '/definitions', operationId: 'listDefinitions', tag: 'Definitions', summary: 'List API definitions, newest change first, filtered and paged',
+    permissions: read, query: definitionListQuerySchema,
+    success: { status: 200, description: 'One page of definitions.', schema: ref('ApiDefinitionPage') }, errors: ['InvalidRequest'],
+  },
+  count: {
+    method: 'get', path: '/definitions/count', operationId: 'countDefinitions', tag: 'Definitions', summary: 'Count the definitions a filter matches',
+    permissions: read, query: definitionCountQuerySchema,
+    success: { status: 200, description: 'How many match.', schema: ref('Count') }, errors: ['InvalidRequest'],
+  },
+  get: {
+    method: 'get', path: '/definitions/:id', operationId: 'getDefinition', tag: 'Definitions', summary: 'Read one API definition',
+    permissions: read, query: emptyQuerySchema,
+    success: { status: 200, description: 'The definition.', schema: ref('ApiDefinition') }, errors: ID_ERRORS,
+  },
+  create: {
+    method: 'post', path: '/definitions', operationId: 'createDefinition', tag: 'Definitions', summary: 'Define an API: a route bound to a registered action',
+    permissions: write, query: emptyQuerySchema, body: definitionCreateSchema,
+    success: { status: 201, description: 'The new definition.', schema: ref('ApiDefinition') }, errors: [...WRITE_ERRORS, 'InvalidId', 'IdInUse'],
+  },
+  update: {
+    method: 'patch', path: '/definitions/:id', operationId: 'updateDefinition', tag: 'Definitions', summary: 'Change a definition (fields left out stay as they are)',
+    permissions: write, query: emptyQuerySchema, body: definitionPatchSchema,
+    success: { status: 200, description: 'The definition after the change.', schema: ref('ApiDefinition') }, errors: [...WRITE_ERRORS, 'NotFound'],
+  },
+  remove: {
+    method: 'delete', path: '/definitions/:id', operationId: 'deleteDefinition', tag: 'Definitions', summary: 'Delete a definition',
+    permissions: [Permissions.DefinitionDelete], query: emptyQuerySchema,
+    success: { status: 204, description: 'Deleted.' }, errors: [...ID_ERRORS, 'CrossSiteRequest'],
+  },
+} as const satisfies Record<string, AdminOperation>;
+
+const validateCreate = bodyValidator<DefinitionCreateInput>(definitionOperations.create.body);
+const validatePatch = bodyValidator<DefinitionPatch>(definitionOperations.update.body);
+const validateList = queryValidator<DefinitionFilterQuery & { limit?: number; cursor?: string }>(definitionOperations.list.query);
+const validateCount = queryValidator<DefinitionFilterQuery>(definitionOperations.count.query);
 const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
 
 function filterOf(query: DefinitionFilterQuery): DefinitionFilter {
@@ -39,42 +86,39 @@ function filterOf(query: DefinitionFilterQuery): DefinitionFilter {
 
 export function definitionRoutes(definitions: DefinitionService, actions: ActionRegistry): Router {
   const router = Router();
-  const read = requirePermissions(Permissions.DefinitionRead);
-  // Defining an API decides which action consumers may run, so it also needs the right to run actions.
-  const write = requirePermissions(Permissions.DefinitionCreateUpdate, Permissions.ActionExecute);
-  const remove = requirePermissions(Permissions.DefinitionDelete);
+  const ops = definitionOperations;
 
-  router.get('/actions', read, (req, res) => {
+  register(router, ops.actions, (req, res) => {
     validateNoQuery(req.query);
     res.json({ items: actions.list() });
   });
 
-  router.get('/definitions', read, async (req, res) => {
+  register(router, ops.list, async (req, res) => {
     const query = validateList(req.query);
     res.json(await definitions.list(filterOf(query), pageSize(query.limit), query.cursor));
   });
 
-  router.get('/definitions/count', read, async (req, res) => {
+  register(router, ops.count, async (req, res) => {
     res.json({ count: await definitions.count(filterOf(validateCount(req.query))) });
   });
 
-  router.get('/definitions/:id', read, async (req, res) => {
+  register(router, ops.get, async (req, res) => {
     validateNoQuery(req.query);
     res.json(await definitions.get(req.params.id as string));
   });
 
-  router.post('/definitions', write, async (req, res) => {
+  register(router, ops.create, async (req, res) => {
     validateNoQuery(req.query);
     res.status(201).json(await definitions.create(validateCreate(req.body), adminState(req)));
   });
 
-  router.patch('/definitions/:id', write, async (req, res) => {
+  register(router, ops.update, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
     res.json(await definitions.update(id, validatePatch(req.body, id), adminState(req)));
   });
 
-  router.delete('/definitions/:id', remove, async (req, res) => {
+  register(router, ops.remove, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
     await definitions.delete(id, adminState(req));

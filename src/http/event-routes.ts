@@ -8,16 +8,28 @@ import { adminState, hasPermission } from './admin-auth';
 import { pageSize } from './query';
 import { eventListQuerySchema } from './schemas';
 import { queryValidator } from './validate';
+import { register, type AdminOperation } from './operation';
+import { ref } from './response-schemas';
 
 const READ_PERMISSION = { ApiToken: Permissions.TokenRead, ApiDefinition: Permissions.DefinitionRead } as const;
 
+/** GET /events: its permission depends on the object types asked for, so the handler checks it. */
+export const eventOperations = {
+  list: {
+    method: 'get', path: '/events', operationId: 'listEvents', tag: 'Events', summary: 'Information events (created, updated, deleted), newest first',
+    description: `Events of tokens need ${Permissions.TokenRead}, of definitions ${Permissions.DefinitionRead}; without objectType, the types the user may read.`,
+    permissions: [], query: eventListQuerySchema,
+    success: { status: 200, description: 'One page of events.', schema: ref('ChangeEventPage') }, errors: ['InvalidRequest', 'MissingPermission'],
+  },
+} as const satisfies Record<string, AdminOperation>;
+
 const validateList = queryValidator<{ objectType?: ObjectType; objectId?: string; action?: ChangeAction; limit?: number; cursor?: string }>(
-  eventListQuerySchema,
+  eventOperations.list.query,
 );
 
 export function eventRoutes(events: EventLog): Router {
   const router = Router();
-  router.get('/events', async (req, res) => {
+  register(router, eventOperations.list, async (req, res) => {
     const query = validateList(req.query);
     const { user } = adminState(req);
     const wanted: ObjectType[] = query.objectType ? [query.objectType] : ['ApiToken', 'ApiDefinition'];

@@ -3,17 +3,29 @@ import { Router } from 'express';
 import { Permissions } from '../permissions';
 import type { ExplainRequest, Explainer } from '../services/explainer';
 import type { Logger } from '../types';
-import { adminState, hasPermission, requirePermissions } from './admin-auth';
+import { adminState, hasPermission } from './admin-auth';
+import { register, type AdminOperation } from './operation';
+import { ref } from './response-schemas';
 import { emptyQuerySchema, explainSchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
 
-const validateBody = bodyValidator<ExplainRequest>(explainSchema);
+/** POST /explain. Whoever may hand out and rotate secrets may ask why one is refused. */
+export const explainOperations = {
+  explain: {
+    method: 'post', path: '/explain', operationId: 'explainCall', tag: 'Explain', summary: 'Why the endpoint would accept or refuse a secret on a method and path',
+    description: 'Nothing runs and nothing is counted; the secret is never echoed or logged.',
+    permissions: [Permissions.TokenCreateUpdate], query: emptyQuerySchema, body: explainSchema,
+    success: { status: 200, description: 'The verdict, in the endpoint\'s order of checks.', schema: ref('Explanation') },
+    errors: ['InvalidRequest', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'],
+  },
+} as const satisfies Record<string, AdminOperation>;
+
+const validateBody = bodyValidator<ExplainRequest>(explainOperations.explain.body);
 const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
 
 export function explainRoute(explainer: Explainer, log: Logger): Router {
   const router = Router();
-  // Whoever may hand out and rotate secrets may ask why one is refused.
-  router.post('/explain', requirePermissions(Permissions.TokenCreateUpdate), async (req, res) => {
+  register(router, explainOperations.explain, async (req, res) => {
     validateNoQuery(req.query);
     const { user, traceId } = adminState(req);
     const explanation = await explainer.explain(validateBody(req.body), hasPermission(user, Permissions.DefinitionRead));

@@ -3,7 +3,9 @@ import { Router } from 'express';
 import { Permissions } from '../permissions';
 import type { TokenCreateInput, TokenFilter, TokenPatch, TokenRotateInput, TokenService } from '../services/token-service';
 import type { ApiToken, ApiTokenWithSecret } from '../types';
-import { adminState, requirePermissions } from './admin-auth';
+import { adminState } from './admin-auth';
+import { register, type AdminOperation } from './operation';
+import { ref } from './response-schemas';
 import { auditFilterOf, dateParam, idList, pageSize, type AuditQuery } from './query';
 import { tokenCountQuerySchema, tokenCreateSchema, tokenListQuerySchema, tokenPatchSchema, tokenRotateSchema, emptyQuerySchema } from './schemas';
 import { bodyValidator, queryValidator } from './validate';
@@ -20,11 +22,56 @@ interface TokenFilterQuery extends AuditQuery {
   unusedSince?: string;
 }
 
-const validateCreate = bodyValidator<TokenCreateInput>(tokenCreateSchema);
-const validatePatch = bodyValidator<TokenPatch>(tokenPatchSchema);
-const validateRotate = bodyValidator<TokenRotateInput>(tokenRotateSchema);
-const validateList = queryValidator<TokenFilterQuery & { limit?: number; cursor?: string }>(tokenListQuerySchema);
-const validateCount = queryValidator<TokenFilterQuery>(tokenCountQuerySchema);
+const ID_ERRORS = ['NotFound', 'InvalidRequest'] as const;
+const WRITE_ERRORS = ['InvalidName', 'InvalidSecret', 'InvalidRateLimit', 'InvalidExpiresAt', 'InvalidRequest', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'] as const;
+
+/** The /tokens operations: routes, permissions and schemas in one place (the OpenAPI document reads them too). */
+export const tokenOperations = {
+  list: {
+    method: 'get', path: '/tokens', operationId: 'listTokens', tag: 'Tokens', summary: 'List tokens, newest change first, filtered and paged',
+    permissions: [Permissions.TokenRead], query: tokenListQuerySchema,
+    success: { status: 200, description: 'One page of tokens.', schema: ref('ApiTokenPage') }, errors: ['InvalidRequest'],
+  },
+  count: {
+    method: 'get', path: '/tokens/count', operationId: 'countTokens', tag: 'Tokens', summary: 'Count the tokens a filter matches',
+    permissions: [Permissions.TokenRead], query: tokenCountQuerySchema,
+    success: { status: 200, description: 'How many match.', schema: ref('Count') }, errors: ['InvalidRequest'],
+  },
+  get: {
+    method: 'get', path: '/tokens/:id', operationId: 'getToken', tag: 'Tokens', summary: 'Read one token',
+    permissions: [Permissions.TokenRead], query: emptyQuerySchema,
+    success: { status: 200, description: 'The token.', schema: ref('ApiToken') }, errors: ID_ERRORS,
+  },
+  create: {
+    method: 'post', path: '/tokens', operationId: 'createToken', tag: 'Tokens', summary: 'Create a token',
+    description: 'Without `secret` the server generates one and returns it in this answer only.',
+    permissions: [Permissions.TokenCreateUpdate], query: emptyQuerySchema, body: tokenCreateSchema,
+    success: { status: 201, description: 'The new token; with `secret` when the server generated it.', schema: { anyOf: [ref('ApiTokenWithSecret'), ref('ApiToken')] } },
+    errors: [...WRITE_ERRORS, 'InvalidId', 'IdInUse'],
+  },
+  update: {
+    method: 'patch', path: '/tokens/:id', operationId: 'updateToken', tag: 'Tokens', summary: 'Change a token (fields left out stay as they are)',
+    permissions: [Permissions.TokenCreateUpdate], query: emptyQuerySchema, body: tokenPatchSchema,
+    success: { status: 200, description: 'The token after the change.', schema: ref('ApiToken') }, errors: [...WRITE_ERRORS, 'NotFound'],
+  },
+  rotate: {
+    method: 'post', path: '/tokens/:id/rotate', operationId: 'rotateToken', tag: 'Tokens', summary: 'Give a token a new secret, optionally with a grace period for the old one',
+    permissions: [Permissions.TokenCreateUpdate], query: emptyQuerySchema, body: tokenRotateSchema,
+    success: { status: 200, description: 'The token; with `secret` when the server generated it.', schema: { anyOf: [ref('ApiTokenWithSecret'), ref('ApiToken')] } },
+    errors: [...WRITE_ERRORS, 'InvalidPreviousSecretExpiresAt', 'NotFound'],
+  },
+  remove: {
+    method: 'delete', path: '/tokens/:id', operationId: 'deleteToken', tag: 'Tokens', summary: 'Delete a token that no definition allows',
+    permissions: [Permissions.TokenDelete], query: emptyQuerySchema,
+    success: { status: 204, description: 'Deleted.' }, errors: [...ID_ERRORS, 'TokenInUse', 'CrossSiteRequest'],
+  },
+} as const satisfies Record<string, AdminOperation>;
+
+const validateCreate = bodyValidator<TokenCreateInput>(tokenOperations.create.body);
+const validatePatch = bodyValidator<TokenPatch>(tokenOperations.update.body);
+const validateRotate = bodyValidator<TokenRotateInput>(tokenOperations.rotate.body);
+const validateList = queryValidator<TokenFilterQuery & { limit?: number; cursor?: string }>(tokenOperations.list.query);
+const validateCount = queryValidator<TokenFilterQuery>(tokenOperations.count.query);
 const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
 
 function filterOf(query: TokenFilterQuery): TokenFilter {
@@ -50,45 +97,43 @@ function withSecret(token: ApiToken, secret: string | undefined): ApiToken | Api
 
 export function tokenRoutes(tokens: TokenService): Router {
   const router = Router();
-  const read = requirePermissions(Permissions.TokenRead);
-  const write = requirePermissions(Permissions.TokenCreateUpdate);
-  const remove = requirePermissions(Permissions.TokenDelete);
+  const ops = tokenOperations;
 
-  router.get('/tokens', read, async (req, res) => {
+  register(router, ops.list, async (req, res) => {
     const query = validateList(req.query);
     res.json(await tokens.list(filterOf(query), pageSize(query.limit), query.cursor));
   });
 
-  router.get('/tokens/count', read, async (req, res) => {
+  register(router, ops.count, async (req, res) => {
     res.json({ count: await tokens.count(filterOf(validateCount(req.query))) });
   });
 
-  router.get('/tokens/:id', read, async (req, res) => {
+  register(router, ops.get, async (req, res) => {
     validateNoQuery(req.query);
     res.json(await tokens.get(req.params.id as string));
   });
 
-  router.post('/tokens', write, async (req, res) => {
+  register(router, ops.create, async (req, res) => {
     validateNoQuery(req.query);
     const input = validateCreate(req.body);
     const { token, generatedSecret } = await tokens.create(input, adminState(req));
     res.status(201).json(withSecret(token, generatedSecret));
   });
 
-  router.patch('/tokens/:id', write, async (req, res) => {
+  register(router, ops.update, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
     res.json(await tokens.update(id, validatePatch(req.body, id), adminState(req)));
   });
 
-  router.post('/tokens/:id/rotate', write, async (req, res) => {
+  register(router, ops.rotate, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
     const { token, generatedSecret } = await tokens.rotate(id, validateRotate(req.body, id), adminState(req));
     res.json(withSecret(token, generatedSecret));
   });
 
-  router.delete('/tokens/:id', remove, async (req, res) => {
+  register(router, ops.remove, async (req, res) => {
     const id = req.params.id as string;
     validateNoQuery(req.query, id);
     await tokens.delete(id, adminState(req));

@@ -101,6 +101,12 @@ export class DefinitionService {
     );
   }
 
+  /** Every definition, by route: for documents that describe them all (at most the few thousand a server holds). */
+  async all(): Promise<ApiDefinition[]> {
+    const docs = await this.model.find({}).sort({ routeLower: 1, _id: 1 }).lean<ApiDefinitionDoc[]>().exec();
+    return docs.map(toApiDefinition);
+  }
+
   async count(filter: DefinitionFilter): Promise<number> {
     return this.model.countDocuments(queryOf(filter)).exec();
   }

@@ -1,0 +1,186 @@
+// JSON schemas of what the admin API answers: the OpenAPI document's components, checked against real answers by the tests.
+import { ErrorReasons } from '../errors';
+import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema, rateLimitSchema } from './schemas';
+import type { JsonSchema } from './operation';
+
+const isoTime = { type: 'string', description: 'ISO-8601 UTC time.' } as const;
+const nullableIsoTime = (description: string) => ({ anyOf: [isoTime, { type: 'null' }], description }) as const;
+const page = (item: string): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: { type: 'array', items: ref(item) },
+    nextCursor: { type: ['string', 'null'], description: 'Pass it as `cursor` for the next page; null on the last page.' },
+  },
+}) as const;
+
+/** A reference to one of {@link RESPONSE_SCHEMAS} from inside the OpenAPI document. */
+export function ref(name: string): JsonSchema {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+const audit = {
+  createdBy: { type: 'string' },
+  createdAt: isoTime,
+  lastModifiedBy: { type: 'string' },
+  lastModified: isoTime,
+} as const;
+
+const tokenProperties = {
+  id: { type: 'string', format: 'uuid' },
+  name: { type: 'string' },
+  isDisabled: { type: 'boolean' },
+  rateLimit: rateLimitSchema,
+  expiresAt: nullableIsoTime('After this time the secret is refused like an unknown one; null: never.'),
+  previousSecretExpiresAt: nullableIsoTime('While a rotation\'s grace period runs: until when the previous secret works too.'),
+  lastUsedAt: nullableIsoTime('The newest successful call, exact to about two lastUsedIntervalMs; null: never used.'),
+  ...audit,
+} as const;
+const TOKEN_FIELDS = Object.keys(tokenProperties);
+
+const errorItem = {
+  type: 'object',
+  required: ['reason', 'message'],
+  properties: {
+    reason: { enum: Object.keys(ErrorReasons) },
+    message: { type: 'string' },
+    id: { type: 'string', description: 'The object the error is about.' },
+    field: { type: 'string', description: 'The request field at fault (`tokens[3].rateLimit` in an import).' },
+    permission: { type: 'string', description: 'MissingPermission: the permission that is missing.' },
+    route: { type: 'string' },
+    conflictingDefinitionId: { type: 'string' },
+    apiDefinitionIdLinks: { type: 'array', items: { type: 'string' } },
+    unknownTokenIds: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
+/** Every named schema of the admin API's answers (and the backup format), by OpenAPI component name. */
+export const RESPONSE_SCHEMAS = {
+  ApiToken: {
+    type: 'object',
+    description: 'A token as the admin API shows it: never its secret, digest or hash.',
+    additionalProperties: false,
+    required: TOKEN_FIELDS,
+    properties: tokenProperties,
+  },
+  ApiTokenWithSecret: {
+    type: 'object',
+    description: 'The answer of a create or rotation whose secret the server generated: the only time a secret is shown.',
+    additionalProperties: false,
+    required: [...TOKEN_FIELDS, 'secret'],
+    properties: { ...tokenProperties, secret: { type: 'string' } },
+  },
+  ApiTokenPage: page('ApiToken'),
+  ApiDefinition: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'route', 'securitySettings', 'actionType', 'actionMeta', 'createdBy', 'createdAt', 'lastModifiedBy', 'lastModified'],
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      name: { type: 'string' },
+      description: { type: 'string' },
+      route: { type: 'string', description: 'The suffix after the endpoint\'s base path, e.g. tickets/{id}/status.' },
+      securitySettings: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['allowedTokens'],
+        properties: { allowedTokens: { type: 'array', items: { type: 'string' } } },
+      },
+      actionType: { enum: ['handler', 'procedure'] },
+      actionMeta: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: { name: { type: 'string' }, inputType: { enum: ['rawBody', 'parameters'] } },
+      },
+      ...audit,
+    },
+  },
+  ApiDefinitionPage: page('ApiDefinition'),
+  Count: { type: 'object', additionalProperties: false, required: ['count'], properties: { count: { type: 'integer', minimum: 0 } } },
+  ActionList: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'kind'],
+          properties: {
+            name: { type: 'string' },
+            kind: { enum: ['handler', 'procedure'] },
+            parameters: { type: 'array', items: { type: 'string' }, description: 'Procedures only: the body parameters they require.' },
+          },
+        },
+      },
+    },
+  },
+  ChangeEvent: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'name', 'objectType', 'action', 'objectId', 'user', 'at', 'message'],
+    properties: {
+      id: { type: 'string' },
+      name: { const: 'User-defined APIs' },
+      objectType: { enum: ['ApiToken', 'ApiDefinition'] },
+      action: { enum: ['created', 'updated', 'deleted'] },
+      objectId: { type: 'string' },
+      tokenName: { type: 'string' },
+      route: { type: 'string' },
+      user: { type: 'string' },
+      at: isoTime,
+      message: { type: 'string' },
+    },
+  },
+  ChangeEventPage: page('ChangeEvent'),
+  AdminUser: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'permissions'],
+    properties: { name: { type: 'string' }, permissions: { type: 'array', items: { type: 'string' } } },
+  },
+  Explanation: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['verdict', 'status', 'errorCode', 'explanation', 'token', 'definition', 'rateLimitChecked'],
+    properties: {
+      verdict: { enum: ['allowed', 'methodNotAllowed', 'emptyRoute', 'unknownSecret', 'disabled', 'expired', 'rateLimited', 'noDefinition', 'notAllowed', 'actionMissing'] },
+      status: { type: 'integer' },
+      errorCode: { type: ['integer', 'null'] },
+      explanation: { type: 'string' },
+      token: {
+        anyOf: [{ type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } }, { type: 'null' }],
+      },
+      definition: {
+        anyOf: [{ type: 'object', additionalProperties: false, required: ['id', 'route'], properties: { id: { type: 'string' }, route: { type: 'string' } } }, { type: 'null' }],
+      },
+      rateLimitChecked: { type: 'boolean', description: 'False when the rate-limit store cannot be read without counting.' },
+    },
+  },
+  ImportResult: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tokens', 'definitions'],
+    properties: { tokens: { type: 'integer', minimum: 0 }, definitions: { type: 'integer', minimum: 0 } },
+  },
+  BackupToken: backupTokenSchema,
+  BackupDefinition: backupDefinitionSchema,
+  Backup: {
+    ...backupEnvelopeSchema,
+    properties: {
+      ...backupEnvelopeSchema.properties,
+      tokens: { ...backupEnvelopeSchema.properties.tokens, items: ref('BackupToken') },
+      definitions: { ...backupEnvelopeSchema.properties.definitions, items: ref('BackupDefinition') },
+    },
+  },
+  AdminErrorBody: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['errors'],
+    properties: { errors: { type: 'array', minItems: 1, items: errorItem } },
+  },
+} as const satisfies Record<string, JsonSchema>;
