@@ -20,9 +20,18 @@ export function announcesBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
+/**
+ * Whether a parser of the host (its own `express.json()` and friends) has read the body already: Express 5's
+ * parsers leave the stream ended, Express 4's also set `_body`. Not `req.body !== undefined`: Express 4's
+ * parsers set `req.body = {}` on requests they do not parse, whose body is still unread.
+ */
+export function alreadyRead(req: Request): boolean {
+  return req.readableEnded || (req as { _body?: boolean })._body === true;
+}
+
 /** Whether readBody has anything to read (or re-serialise); when not, the body is empty. */
 export function hasBody(req: Request): boolean {
-  return announcesBody(req) || (req as { _body?: boolean })._body === true;
+  return announcesBody(req) || alreadyRead(req);
 }
 
 /**
@@ -30,10 +39,14 @@ export function hasBody(req: Request): boolean {
  * req.body) is re-serialised, since its stream is gone; mount the endpoint before such parsers to get it verbatim.
  */
 export async function readBody(req: Request, limitBytes: number): Promise<Buffer> {
-  const parsed: unknown = req.body;
-  if (parsed !== undefined && (req as { _body?: boolean })._body === true) {
-    if (Buffer.isBuffer(parsed)) return parsed;
-    return Buffer.from(typeof parsed === 'string' ? parsed : JSON.stringify(parsed), 'utf8');
+  if (alreadyRead(req)) {
+    // Listening to an ended stream would wait forever; what the host's parser made of the body is all there is.
+    const parsed: unknown = req.body;
+    const body = Buffer.isBuffer(parsed) ? parsed
+      : Buffer.from(typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? ''), 'utf8');
+    // The host's parser had its own limit; a chunked body's size is known only now.
+    if (body.length > limitBytes) throw new BodyTooLargeError();
+    return body;
   }
   if (!announcesBody(req)) return Buffer.alloc(0);
   return new Promise<Buffer>((resolve, reject) => {

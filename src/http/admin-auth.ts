@@ -32,7 +32,7 @@ export function authenticate(
   authenticateAdmin: (req: Request) => AdminUser | null | undefined | Promise<AdminUser | null | undefined>,
   newTraceId: () => string,
 ): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+  const resolve = async (req: Request): Promise<void> => {
     const user = await authenticateAdmin(req);
     if (user === null || user === undefined) {
       throw AdminError.of('Unauthenticated', 'Sign in as an administrator to use this API.');
@@ -41,7 +41,10 @@ export function authenticate(
       throw new TypeError('authenticateAdmin must resolve to { name: string, permissions: string[] } or null');
     }
     (req as WithState)[STATE] = { user: { name: user.name, permissions: [...user.permissions] }, traceId: newTraceId() };
-    next();
+  };
+  // Not an async middleware: an Express 4 router would drop its rejection and leave the request hanging.
+  return (req: Request, _res: Response, next: NextFunction) => {
+    resolve(req).then(() => next(), next);
   };
 }
 

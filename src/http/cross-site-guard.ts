@@ -34,8 +34,24 @@ function sameOriginHeader(req: Request): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {
-    return new URL(origin).host === req.host;
+    return new URL(origin).host === requestHost(req);
   } catch {
     return false; // "null" (a sandboxed or privacy-sensitive context) or garbage
   }
+}
+
+type TrustProxy = (address: string | undefined, hop: number) => boolean;
+
+/**
+ * Host and port the client addressed, as Express 5's `req.host` computes them (X-Forwarded-Host only from a proxy
+ * the app's `trust proxy` trusts). Not `req.host` itself: in an Express 4 app it is the host name without the port.
+ * Lower case, as `URL` gives the origin's.
+ */
+function requestHost(req: Request): string | undefined {
+  const trust = (req.app as { get?: (name: string) => unknown } | undefined)?.get?.('trust proxy fn') as TrustProxy | undefined;
+  const forwarded = req.headers['x-forwarded-host'];
+  const host = typeof forwarded === 'string' && forwarded !== '' && trust?.(req.socket.remoteAddress, 0) === true
+    ? forwarded.split(',')[0]!.trim()
+    : req.headers.host;
+  return host?.toLowerCase();
 }
