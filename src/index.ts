@@ -15,6 +15,17 @@ export { RegistrationError } from './actions/registry';
 export { createRedisRateLimitStore, type RedisClientLike, type RedisRateLimitStoreOptions } from './endpoint/redis-rate-limit-store';
 export { MemorySlidingWindow as MemoryRateLimitStore, type RateLimitStore } from './endpoint/sliding-window';
 export type {
+  CounterLike,
+  GaugeLike,
+  HistogramConfigurationLike,
+  HistogramLike,
+  MetricConfigurationLike,
+  MetricLabelsLike,
+  PromClientLike,
+  RegistryLike,
+} from './metrics/prom-client-like';
+export type { AuthFailureReason } from './metrics/endpoint-metrics';
+export type {
   ActionContext,
   ActionHandler,
   ActionInfo,
@@ -35,6 +46,7 @@ export type {
   ChangeAction,
   ChangeEvent,
   Logger,
+  MetricsOptions,
   ObjectType,
   Page,
   RateLimit,

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Request } from 'express';
 import type { Connection } from 'mongoose';
 import type { RateLimitStore } from './endpoint/sliding-window';
+import type { MetricsConfig } from './metrics/plugin-metrics';
 import type { AdminUser, Logger, UserDefinedApisOptions } from './types';
 import { NOOP_LOGGER } from './logging';
 
@@ -34,6 +35,7 @@ export interface Config {
   readonly importBodyLimitBytes: number;
   readonly rateLimitStore: RateLimitStore | null;
   readonly adminUi: boolean;
+  readonly metrics: MetricsConfig | null;
 }
 
 const MIB = 1024 * 1024;
@@ -43,6 +45,7 @@ const KNOWN_OPTIONS = new Set([
   'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
   'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
   'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'importBodyLimitBytes', 'rateLimitStore', 'adminUi',
+  'metrics',
 ]);
 
 /** Raised for a bad option; the message says how to fix it. */
@@ -78,6 +81,39 @@ function looksLikeLogger(value: unknown): value is Logger {
   if (typeof value !== 'object' || value === null) return false;
   const logger = value as Record<string, unknown>;
   return ['debug', 'info', 'warn', 'error', 'child'].every((method) => typeof logger[method] === 'function');
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  if (typeof value !== 'object' && typeof value !== 'function') return false;
+  if (value === null) return false;
+  const record = value as Record<string, unknown>;
+  return names.every((name) => typeof record[name] === 'function');
+}
+
+/** A Prometheus metric name is [a-zA-Z_:][a-zA-Z0-9_:]*; colons are for recording rules, so the prefix leaves them out. */
+const METRIC_PREFIX = /^(?:[A-Za-z_][A-Za-z0-9_]{0,99})?$/;
+
+function metricsOption(value: unknown): MetricsConfig | null {
+  if (value === undefined) return null;
+  const howTo = "e.g. { promClient: require('prom-client') } or { promClient, registry, prefix: 'udapi_' }";
+  if (typeof value !== 'object' || value === null) throw new OptionsError(`\`metrics\` must be an object, ${howTo}.`);
+  const { promClient, registry, prefix, ...unknown } = value as { promClient?: unknown; registry?: unknown; prefix?: unknown };
+  const unknownKey = Object.keys(unknown)[0];
+  if (unknownKey !== undefined) throw new OptionsError(`unknown option \`metrics.${unknownKey}\`; use promClient, registry or prefix.`);
+  if (!hasMethods(promClient, ['Registry', 'Counter', 'Gauge', 'Histogram'])) {
+    throw new OptionsError(`\`metrics.promClient\` must be the prom-client module (v15, with Registry, Counter, Gauge and Histogram), ${howTo}.`);
+  }
+  if (registry !== undefined && (!hasMethods(registry, ['metrics', 'registerMetric']) || typeof (registry as { contentType?: unknown }).contentType !== 'string')) {
+    throw new OptionsError('`metrics.registry` must be a prom-client Registry (e.g. new promClient.Registry() or promClient.register); leave it out for a registry of its own.');
+  }
+  if (prefix !== undefined && (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix))) {
+    throw new OptionsError(`\`metrics.prefix\` must be letters, digits and underscores, not starting with a digit, at most 100 characters (got ${JSON.stringify(prefix) ?? typeof prefix}); leave it out for "udapi_".`);
+  }
+  return Object.freeze({
+    promClient: promClient as MetricsConfig['promClient'],
+    registry: (registry as MetricsConfig['registry'] | undefined) ?? null,
+    prefix: typeof prefix === 'string' ? prefix : 'udapi_',
+  });
 }
 
 /** Validates the public options and fills in defaults. Never mutates its argument. */
@@ -177,6 +213,7 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', 100, 3_600_000, 60_000),
     rateLimitStore: options.rateLimitStore ?? null,
     adminUi: options.adminUi ?? true,
+    metrics: metricsOption(options.metrics),
     healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),
     adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', 1024, 10 * 1024 * 1024, 64 * 1024),
     importBodyLimitBytes: integerOption(options.importBodyLimitBytes, 'importBodyLimitBytes', 1024, 1024 * MIB, 64 * MIB),

@@ -15,7 +15,8 @@ import { HealthMonitor } from './health';
 import { apiDefinitionModel, type ApiDefinitionDoc } from './models/api-definition';
 import { apiTokenModel, type ApiTokenDoc } from './models/api-token';
 import { eventModel } from './models/event';
-import { parseOptions } from './options';
+import { createPluginMetrics } from './metrics/plugin-metrics';
+import { OptionsError, parseOptions } from './options';
 import { errorSummary, streamLogger } from './logging';
 import { createAdminRouter } from './http/admin-router';
 import { Explainer } from './services/explainer';
@@ -31,21 +32,37 @@ import type { ChangeEvent, ObjectType, UserDefinedApisOptions } from './types';
 export interface UserDefinedApis {
   /** The admin REST API (mount it where admins reach it, e.g. `/admin/udapi`). Each call builds a new router. */
   adminRouter(): Router;
-  /** Resolves once the connection is open and the indexes exist. Call it before serving traffic. */
+  /**
+   * Resolves once the connection is open, the indexes exist and the in-memory view is loaded; until then the
+   * endpoint answers 503, code 7. Call it before serving traffic; after a failure it may be called again.
+   */
   ready(): Promise<void>;
-  /** Stops background timers. The host's connection stays open: it belongs to the host. */
+  /**
+   * Stops background timers, waiting up to 2 s for a change poll under way and up to 2 s to write pending last-use
+   * times. The host's connection stays open: it belongs to the host.
+   */
   close(): Promise<void>;
   /**
    * The user-defined APIs themselves: mount it at the base path (default `/api/custom`), before any body
    * parser. Consumers call it with `Authorization: Bearer <secret>`.
    */
   endpoint(): RequestHandler;
-  /** Registers a handler that definitions with actionType `handler` can run. Throws on a bad or taken name. */
+  /** Registers a handler `(input) => output` that definitions with actionType `handler` can run. Throws `RegistrationError` on a bad or taken name. */
   registerHandler(name: string, handler: ActionHandler): UserDefinedApis;
-  /** Registers a procedure (actionType `procedure`) and the body parameters it requires. Throws on a bad or taken name. */
+  /**
+   * Registers a procedure `(parameters, context) => void` (actionType `procedure`) and the body parameters it requires
+   * (at most 100). Throws `RegistrationError` on a bad or taken name.
+   */
   registerProcedure(name: string, options: ProcedureOptions, procedure: ProcedureHandler): UserDefinedApis;
-  /** Subscribes to information events (create, update, delete of tokens and definitions). */
+  /**
+   * Serves the Prometheus metrics (text exposition of the `metrics` registry) to GET and HEAD; mount it where your
+   * scraper reaches it, e.g. `app.get('/metrics', udapi.metricsHandler())`. Throws an `OptionsError` when the
+   * `metrics` option was not given.
+   */
+  metricsHandler(): RequestHandler;
+  /** Subscribes to information events (create, update, delete of tokens and definitions); a throwing listener is logged, never fails the request. */
   on(event: 'change', listener: (event: ChangeEvent) => void): UserDefinedApis;
+  /** Unsubscribes a listener given to `on`. */
   off(event: 'change', listener: (event: ChangeEvent) => void): UserDefinedApis;
 }
 
@@ -147,11 +164,27 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
   const rateLimits = config.rateLimitStore ?? new MemorySlidingWindow();
   const explainer = new Explainer({ basePath: config.basePath, catalog, verifier, actions, rateLimits });
+  const metrics = config.metrics && createPluginMetrics(config.metrics, {
+    bcryptQueued: () => bcrypt.queued,
+    revisionLagSeconds: () => feed.lagSeconds(),
+    ready: () => health.ready,
+  });
 
   let readyPromise: Promise<void> | undefined;
   const udapi: UserDefinedApis = {
     adminRouter: () => createAdminRouter(config, { tokens, definitions, actions, events, explainer, backups }, managerLog),
-    endpoint: () => createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog, recordUse: (id) => lastUse.record(id) }),
+    endpoint: () => {
+      const handler = createEndpointHandler({ config, catalog, health, verifier, actions, rateLimits, log: endpointLog,
+        recordUse: (id) => lastUse.record(id), metrics: metrics?.endpoint ?? null });
+      metrics?.watchLimiter(handler.limiter);
+      return handler;
+    },
+    metricsHandler: () => {
+      if (!metrics) {
+        throw new OptionsError("metricsHandler() needs the `metrics` option: createUserDefinedApis({ ..., metrics: { promClient: require('prom-client') } }).");
+      }
+      return metrics.handler();
+    },
     registerHandler: (name, handler) => {
       actions.registerHandler(name, handler);
       return udapi;

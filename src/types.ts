@@ -2,6 +2,7 @@
 import type { Request } from 'express';
 import type { Connection } from 'mongoose';
 import type { RateLimitStore } from './endpoint/sliding-window';
+import type { PromClientLike, RegistryLike } from './metrics/prom-client-like';
 
 /** The admin user `authenticateAdmin` resolves a request to. */
 export interface AdminUser {
@@ -13,10 +14,15 @@ export interface AdminUser {
 
 /** A pino-compatible logger. Only these methods are used. */
 export interface Logger {
+  /** Detail for troubleshooting (e.g. a refused call's reason). */
   debug(obj: object, msg?: string): void;
+  /** Normal operation: start-up, changes made through the admin API. */
   info(obj: object, msg?: string): void;
+  /** Something to look at that the package handled (e.g. a listener that threw, a slow database). */
   warn(obj: object, msg?: string): void;
+  /** A failure: an action that threw, a database error behind a 500 or 503. */
   error(obj: object, msg?: string): void;
+  /** A logger whose lines carry `bindings` too; the package makes one per stream (`manager`, `endpoint`). */
   child(bindings: Record<string, unknown>): Logger;
 }
 
@@ -41,21 +47,24 @@ export interface UserDefinedApisOptions {
   bcryptRounds?: number;
   /** How many bcrypt operations may run at once (they run on the libuv thread pool), 1-64. Default 2. */
   bcryptConcurrency?: number;
-  /** How many bcrypt operations may wait for a slot before new ones are refused, 1-100000. Default 1000. */
+  /** How many bcrypt operations may wait for a slot before new ones are refused (the admin API answers 503), 1-100000. Default 1000. */
   bcryptQueueLimit?: number;
-  /** How many verified secrets this instance remembers so that they cost no bcrypt again, 0-10000000. Default 100000. */
+  /** How many verified secrets this instance remembers (least recently used dropped first) so that they cost no bcrypt again, 0-10000000. Default 100000. */
   verifiedSecretCacheSize?: number;
-  /** The path the endpoint router is mounted at; counts towards the 260-character URL limit of routes. Default /api/custom. */
+  /**
+   * The path consumers call the endpoint at: where it is mounted, unless a proxy maps one to the other. The admin UI
+   * shows it, POST /explain strips it, and base plus route may be at most 260 characters. Default /api/custom.
+   */
   basePath?: string;
-  /** Largest request body the endpoint accepts, in bytes (413, code 1009 beyond). Default 29 MiB. */
+  /** Largest request body the endpoint accepts, in bytes, 0-1 GiB (413, code 1009 beyond). Default 29 MiB. */
   maxBodyBytes?: number;
-  /** Largest response body an action may return, in bytes (500, code 17 beyond). Default 29 MiB. */
+  /** Largest response body an action may return, in bytes, 0-1 GiB (500, code 17 beyond). Default 29 MiB. */
   maxResponseBodyBytes?: number;
-  /** How long an action may take, queue time included, in ms (504, code 2001). Default 90000. */
+  /** How long an action may take, queue time included, in ms, 1-3600000 (504, code 2001; the action's `signal` fires). Default 90000. */
   actionTimeoutMs?: number;
-  /** Actions running at once. Default max(4, number of CPUs). */
+  /** Actions running at once, 1-10000 (logged at start-up). Default max(4, number of CPUs). */
   maxConcurrentActions?: number;
-  /** Actions waiting for a slot; one more is refused with 503, code 2002. Default 1000. */
+  /** Actions waiting for a slot, 0-1000000; one more is refused with 503, code 2002. Default 1000. */
   maxQueuedActions?: number;
   /**
    * Failed authentications (401, code 1010) allowed per client address in a rolling window before the address gets
@@ -63,43 +72,83 @@ export interface UserDefinedApisOptions {
    * host's `trust proxy` setting.
    */
   failedAuthThrottle?: { limit: number; windowSeconds: number } | false;
-  /** How often the database is pinged; an outage shows as 503, code 7 within about twice this. Default 250. */
+  /** How often the database is pinged, in ms, 20-60000; an outage shows as 503, code 7 within about twice this. Default 250. */
   healthCheckIntervalMs?: number;
-  /** How often this instance applies changes made by other instances, in ms. Default 250 (enforced everywhere within 1 s). */
+  /** How often this instance applies changes made by other instances, in ms, 20-60000. Default 250 (enforced everywhere within 1 s). */
   changePollIntervalMs?: number;
-  /** How often the whole in-memory view is reloaded as a safety net, in ms. Default 300000 (5 minutes): each reload reads every token and definition. */
+  /**
+   * How often the whole in-memory view is reloaded as a safety net, healing what the change log cannot show, in ms,
+   * 1000-86400000. Default 300000 (5 minutes): each reload reads every token and definition.
+   */
   fullReloadIntervalMs?: number;
   /**
-   * How often this instance writes its tokens' last-use times (one conditional update per used token) and reads
-   * the other instances' back, in ms. Default 60000: `lastUsedAt` is exact to about two of these.
+   * How often this instance writes its tokens' last-use times (one conditional update per used token, batches of
+   * 50) and reads the other instances' back, in ms, 100-3600000. Default 60000: `lastUsedAt` is exact to about two of these.
    */
   lastUsedIntervalMs?: number;
-  /** The largest POST /import body in bytes. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
+  /** The largest POST /import body in bytes, 1024-1 GiB. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
   importBodyLimitBytes?: number;
   /**
    * Where per-token rate-limit counters live. Default: this process's memory (limits per instance, as the
-   * original). Pass `createRedisRateLimitStore(redisClient)` to share them across instances.
+   * original). Pass `createRedisRateLimitStore(redisClient)` to share them across instances. A store of your own
+   * implements `hit(key, limit, windowMs)` and, optionally, `peek` with the same arguments (reads without counting,
+   * for POST /explain).
    */
   rateLimitStore?: RateLimitStore;
-  /** How long information events are kept, in days, 1-3650. Default 90. */
+  /** How long information events are kept, in days, 1-3650 (older ones are pruned hourly). Default 90. */
   eventRetentionDays?: number;
   /** Serve the admin web UI at `/ui` of the admin router. Default true; false answers 404 there. */
   adminUi?: boolean;
   /** Largest admin request body, in bytes, 1024-10485760. Default 65536. */
   adminBodyLimitBytes?: number;
+  /**
+   * Prometheus metrics (see README, Metrics). Pass your prom-client module; then mount `udapi.metricsHandler()`
+   * where your scraper reaches it. Default: no metrics, and no cost on the endpoint's path.
+   */
+  metrics?: MetricsOptions;
+}
+
+/**
+ * The `metrics` option. prom-client is an optional peer dependency: the package never loads it itself, it uses
+ * the module you pass, so an app without metrics does not need it installed.
+ * @example
+ * import * as promClient from 'prom-client';
+ * const udapi = createUserDefinedApis({ ..., metrics: { promClient } });
+ * app.get('/metrics', udapi.metricsHandler());
+ */
+export interface MetricsOptions {
+  /** The prom-client module (v15): `import * as promClient from 'prom-client'` or `require('prom-client')`. */
+  promClient: PromClientLike;
+  /**
+   * The registry the metrics are registered on and `metricsHandler()` serves. Default: a new registry of their
+   * own. Pass `promClient.register` to add them to your app's global registry (and serve that from your own
+   * route if you like); the names must then be free there.
+   */
+  registry?: RegistryLike;
+  /**
+   * Prepended to every metric name: letters, digits and underscores, not starting with a digit, at most 100
+   * characters; may be empty. Default `udapi_`.
+   */
+  prefix?: string;
 }
 
 /** A token's rate limit: at most `limit` requests in any rolling `windowSeconds`. */
 export interface RateLimit {
+  /** Requests allowed in the window, 1-100. */
   limit: number;
+  /** Length of the rolling window, in seconds, 1-86400. */
   windowSeconds: number;
 }
 
 /** An API token as the admin API returns it: never its secret, digest or hash. */
 export interface ApiToken {
+  /** The token's UUID: what `securitySettings.allowedTokens` of a definition lists. */
   id: string;
+  /** A name for people (e.g. the consumer's); not unique, never used to authenticate. */
   name: string;
+  /** A disabled token's calls are refused like an unknown secret's (401, code 1010); its definitions stay. */
   isDisabled: boolean;
+  /** The token's own limit, shared by every API it may call; null: unlimited. */
   rateLimit: RateLimit | null;
   /** ISO-8601 UTC time after which the secret is refused like an unknown one; null: never expires. */
   expiresAt: string | null;
@@ -110,14 +159,19 @@ export interface ApiToken {
   previousSecretExpiresAt: string | null;
   /** ISO-8601 UTC time of the newest successful call, recorded at most once per `lastUsedIntervalMs`; null: never used. */
   lastUsedAt: string | null;
+  /** The admin user (`AdminUser.name`) who created the token. */
   createdBy: string;
+  /** ISO-8601 UTC creation time. */
   createdAt: string;
+  /** The admin user who last changed the token (the creator until a change). */
   lastModifiedBy: string;
+  /** ISO-8601 UTC time of the last change (the creation time until a change). */
   lastModified: string;
 }
 
 /** The response of a create or rotation whose secret the server generated: the only time a secret is shown. */
 export interface ApiTokenWithSecret extends ApiToken {
+  /** The bearer secret to hand to the consumer. Only its digest and hash are stored: it cannot be shown again. */
   secret: string;
 }
 
@@ -134,17 +188,30 @@ export interface ActionMeta {
 
 /** An API definition as the admin API returns it. */
 export interface ApiDefinition {
+  /** The definition's UUID. */
   id: string;
+  /** An optional name for people. */
   name?: string;
+  /** An optional description for people (what the API is for, who calls it). */
   description?: string;
   /** The suffix after the endpoint's base path, e.g. `tickets/{id}/status`. */
   route: string;
-  securitySettings: { allowedTokens: string[] };
+  /** Who may call the API. */
+  securitySettings: {
+    /** Ids of the tokens whose secrets are accepted; empty: nobody can call it yet. */
+    allowedTokens: string[];
+  };
+  /** Whether the API runs a handler or a procedure. */
   actionType: ActionType;
+  /** Which registered action the API runs. */
   actionMeta: ActionMeta;
+  /** The admin user (`AdminUser.name`) who created the definition. */
   createdBy: string;
+  /** ISO-8601 UTC creation time. */
   createdAt: string;
+  /** The admin user who last changed the definition (the creator until a change). */
   lastModifiedBy: string;
+  /** ISO-8601 UTC time of the last change (the creation time until a change). */
   lastModified: string;
 }
 
@@ -156,22 +223,32 @@ export type ChangeAction = 'created' | 'updated' | 'deleted';
 
 /** An information event: persisted (readable at GET /events) and emitted as `change`. */
 export interface ChangeEvent {
+  /** The event's UUID. */
   id: string;
+  /** The source of every event of this package, for hosts that mix event sources. */
   name: 'User-defined APIs';
+  /** What kind of object changed. */
   objectType: ObjectType;
+  /** What happened to it. */
   action: ChangeAction;
+  /** The id of the token or definition that changed. */
   objectId: string;
   /** For ApiToken events. */
   tokenName?: string;
   /** For ApiDefinition events. */
   route?: string;
+  /** The admin user (`AdminUser.name`) who made the change. */
   user: string;
+  /** ISO-8601 UTC time of the change. */
   at: string;
+  /** A sentence for people, e.g. for an activity feed; never holds a secret. */
   message: string;
 }
 
 /** A page of a list: `nextCursor` is null on the last page. */
 export interface Page<T> {
+  /** The objects of this page, in the list's order. */
   items: T[];
+  /** Pass it as `cursor` to get the next page; null on the last page. */
   nextCursor: string | null;
 }

@@ -1,4 +1,5 @@
 // Keeps every instance's in-memory view coherent without change streams: a revision log that each instance polls.
+import { performance } from 'node:perf_hooks';
 import { EVERYTHING, revisionKey, revisionOf, type ChangedObjectType, type ChangeModel } from '../models/change';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from '../services/mongo-errors';
@@ -41,6 +42,11 @@ export class ChangeFeed {
   private pollTimer: NodeJS.Timeout | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private inFlightPoll: Promise<void> | undefined;
+  /**
+   * performance.now() at the start of the newest poll or reload that succeeded: every change logged before
+   * that moment is applied to this view. Null until the first one.
+   */
+  private syncedFrom: number | null = null;
 
   constructor(
     private readonly model: ChangeModel,
@@ -50,6 +56,20 @@ export class ChangeFeed {
 
   get revision(): number {
     return this.lastRevision;
+  }
+
+  /**
+   * An upper bound on how far this view is behind the log, in seconds: the time since the start of the newest
+   * successful poll or reload. About the poll interval while all is well; it grows while polls fail. Infinity
+   * before the first load.
+   */
+  lagSeconds(now = performance.now()): number {
+    return this.syncedFrom === null ? Infinity : Math.max(0, now - this.syncedFrom) / 1000;
+  }
+
+  private markSynced(from: number): void {
+    // A reload and a poll can overlap (the health check reloads): keep the later start.
+    if (this.syncedFrom === null || from > this.syncedFrom) this.syncedFrom = from;
   }
 
   /** Appends a change record; returns its revision. */
@@ -92,9 +112,11 @@ export class ChangeFeed {
 
   /** Reads everything, positioned at the revision taken before the read. */
   async reload(): Promise<void> {
+    const started = performance.now();
     const revision = await this.latest();
     await this.catalog.load();
     this.lastRevision = Math.max(this.lastRevision, revision);
+    this.markSynced(started);
   }
 
   /**
@@ -109,9 +131,11 @@ export class ChangeFeed {
   /** Applies the changes recorded since the last applied revision. */
   async poll(): Promise<void> {
     if (this.inFlightPoll || !this.catalog.loaded) return;
+    const started = performance.now();
     this.inFlightPoll = this.applyNewChanges();
     try {
       await this.inFlightPoll;
+      this.markSynced(started);
     } finally {
       this.inFlightPoll = undefined;
     }

@@ -7,6 +7,7 @@ import type { ActionContext, HandlerInput, RequestMethod } from '../actions/type
 import { hasExpired, type CachedDefinition, type CachedToken, type Catalog } from '../catalog/catalog';
 import type { HealthMonitor } from '../health';
 import { errorSummary, NOOP_LOGGER } from '../logging';
+import type { AuthFailureReason, EndpointMetrics } from '../metrics/endpoint-metrics';
 import type { Config } from '../options';
 import type { SecretVerifier } from '../security/secret-verifier';
 import type { Logger } from '../types';
@@ -75,6 +76,8 @@ export interface EndpointDeps {
   log: Logger;
   /** Notes a successful authorization (coalesced into lastUsedAt off the request path). */
   recordUse: (tokenId: string) => void;
+  /** Null when metrics are off: then each call pays one null check for them. */
+  metrics: EndpointMetrics | null;
 }
 
 interface Authorized {
@@ -89,11 +92,13 @@ interface PreparedAction {
   parameters: Record<string, string>;
 }
 
-/** What the end log line reports about one request. */
+/** What the end log line and the metrics report about one request. */
 interface Trace {
   requestId: string;
   route: string;
   tokenId: string | undefined;
+  /** The matched definition's id, once a definition matched. */
+  definitionId: string | undefined;
   started: number;
 }
 
@@ -104,7 +109,7 @@ function mediaType(header: string): string {
 }
 
 export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { limiter: ConcurrencyLimiter } {
-  const { config, catalog, health, verifier, actions, rateLimits, log, recordUse } = deps;
+  const { config, catalog, health, verifier, actions, rateLimits, log, recordUse, metrics } = deps;
   const limiter = new ConcurrencyLimiter(config.maxConcurrentActions, config.maxQueuedActions);
   const inFlight = new InFlightRegistry(config.actionTimeoutMs);
   // Without a logger the per-request lines are not even formatted; server-side failures are still reported.
@@ -112,9 +117,13 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   const failedAuth = config.failedAuthThrottle ? new MemorySlidingWindow() : null;
   log.info({ maxConcurrentActions: limiter.maxRunning, maxQueuedActions: limiter.maxWaiting }, 'Endpoint action concurrency limit');
 
-  /** Refuses authentication with the one 401 all failures share, and counts it against the client address. */
-  const authenticationFailed = (req: Request): EndpointError => {
+  /**
+   * Refuses authentication with the one 401 all failures share, and counts it against the client address. The
+   * reason goes to the metrics only: the caller never learns which it was.
+   */
+  const authenticationFailed = (req: Request, reason: AuthFailureReason): EndpointError => {
     if (failedAuth && config.failedAuthThrottle) failedAuth.hit(req.ip ?? '', Number.MAX_SAFE_INTEGER, config.failedAuthThrottle.windowMs);
+    if (metrics) metrics.authFailed(reason);
     return endpointError('AuthenticationFailed');
   };
 
@@ -136,18 +145,24 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   /** Steps 4-7: who is calling, may they, and which definition answers. Synchronous unless a store or bcrypt is awaited. */
   const authorize = (req: Request, segments: string[], trace: Trace): MaybePromise<Authorized> => {
     const match = BEARER.exec(req.headers.authorization ?? '');
-    if (!match) throw endpointError('AuthenticationHeaderInvalid');
+    if (!match) {
+      if (metrics) metrics.authFailed('header_invalid');
+      throw endpointError('AuthenticationHeaderInvalid');
+    }
     if (!health.ready) throw new EndpointError('NotReady', { retryAfterSeconds: 1 });
     const throttle = config.failedAuthThrottle;
     if (failedAuth && throttle && failedAuth.count(req.ip ?? '', throttle.windowMs) >= throttle.limit) {
+      if (metrics) metrics.authFailed('throttled');
       throw new EndpointError('TooManyFailedAuthentications', { retryAfterSeconds: throttle.windowMs / 1000 });
     }
     const secret = match[1] ?? '';
     const token = verifier.lookup(secret);
     // Unknown, disabled and expired: one answer, so that a caller learns nothing about which it was.
-    if (!token || token.isDisabled || hasExpired(token.expiresAt)) throw authenticationFailed(req);
+    if (!token) throw authenticationFailed(req, 'unknown_secret');
+    if (token.isDisabled) throw authenticationFailed(req, 'disabled');
+    if (hasExpired(token.expiresAt)) throw authenticationFailed(req, 'expired');
     trace.tokenId = token.id;
-    if (!token.rateLimit) return findDefinition(req, segments, secret, token);
+    if (!token.rateLimit) return findDefinition(req, segments, secret, token, trace);
     let pending: ReturnType<RateLimitStore['hit']>;
     try {
       pending = rateLimits.hit(`token:${token.id}`, token.rateLimit.limit, token.rateLimit.windowSeconds * 1000);
@@ -157,12 +172,12 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     // The memory store answers synchronously; only a real promise (a shared store) is waited for.
     if (!isThenable(pending)) {
       enforceRateLimit(pending);
-      return findDefinition(req, segments, secret, token);
+      return findDefinition(req, segments, secret, token, trace);
     }
     return Promise.resolve(pending).then(
       (verdict) => {
         enforceRateLimit(verdict);
-        return findDefinition(req, segments, secret, token);
+        return findDefinition(req, segments, secret, token, trace);
       },
       (error: unknown) => {
         throw rateLimitStoreFailed(error, trace);
@@ -177,13 +192,16 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   };
 
   const enforceRateLimit = (verdict: { allowed: boolean; retryAfterMs: number }): void => {
-    if (!verdict.allowed) throw new EndpointError('RateLimitExceeded', { retryAfterSeconds: verdict.retryAfterMs / 1000 });
+    if (verdict.allowed) return;
+    if (metrics) metrics.rateLimited();
+    throw new EndpointError('RateLimitExceeded', { retryAfterSeconds: verdict.retryAfterMs / 1000 });
   };
 
-  const findDefinition = (req: Request, segments: string[], secret: string, token: CachedToken): MaybePromise<Authorized> => {
+  const findDefinition = (req: Request, segments: string[], secret: string, token: CachedToken, trace: Trace): MaybePromise<Authorized> => {
     const matched = catalog.match(segments);
     if (!matched) throw endpointError('DefinitionNotFound');
-    if (!matched.definition.allowedTokens.has(token.id)) throw authenticationFailed(req);
+    trace.definitionId = matched.definition.id;
+    if (!matched.definition.allowedTokens.has(token.id)) throw authenticationFailed(req, 'not_allowed');
     const authorized: Authorized = { token, definition: matched.definition, routeParameters: matched.routeParameters };
     if (verifier.isConfirmed(token)) {
       recordUse(token.id);
@@ -191,7 +209,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     }
     // bcrypt (once per secret and instance) only for a call that would succeed: refusals never pay for it.
     return verifier.confirm(secret, token).then((confirmed) => {
-      if (!confirmed) throw authenticationFailed(req);
+      if (!confirmed) throw authenticationFailed(req, 'wrong_secret');
       recordUse(token.id);
       return authorized;
     });
@@ -300,9 +318,13 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     res.end(prepared.body);
   };
 
+  /** Every call ends here exactly once, whatever its outcome (499: the client went away): the end log line and the metrics. */
   const logEnd = (trace: Trace, status: number, outcome: string): void => {
+    if (!logging && !metrics && status < 500) return;
+    const elapsedMs = performance.now() - trace.started;
+    if (metrics) metrics.callEnded(trace.definitionId, status, elapsedMs / 1000);
     if (!logging && status < 500) return;
-    const durationMs = Math.round((performance.now() - trace.started) * 1000) / 1000;
+    const durationMs = Math.round(elapsedMs * 1000) / 1000;
     const fields = { requestId: trace.requestId, route: trace.route, durationMs, status, tokenId: trace.tokenId ?? null };
     const message = `Handling API trigger ${trace.requestId} for route '${trace.route}' ${outcome} after ${durationMs} ms. Response code: ${status}. (Token ID: ${trace.tokenId ?? 'none'})`;
     if (status === 500) log.error(fields, message);
@@ -369,7 +391,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   };
 
   const handler = (req: Request, res: Response): MaybePromise<void> => {
-    const trace: Trace = { requestId: randomUUID(), route: '', tokenId: undefined, started: performance.now() };
+    const trace: Trace = { requestId: randomUUID(), route: '', tokenId: undefined, definitionId: undefined, started: performance.now() };
     const path = parseRequestPath(req.url);
     trace.route = path.route;
     if (logging) log.info({ requestId: trace.requestId, route: path.route }, `Started handling API trigger ${trace.requestId} for route '${path.route}'`);
@@ -383,7 +405,20 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     return outcome.then((prepared) => succeed(res, trace, prepared), (error: unknown) => fail(res, trace, error));
   };
 
+  /**
+   * Routes match from wherever the endpoint is mounted; basePath only says where consumers call it (the admin UI's
+   * URLs, explain, the length limit). A mount path that differs is usually a forgotten option: said once.
+   */
+  let mountChecked = false;
+  const checkMount = (req: Request): void => {
+    mountChecked = true;
+    const mountPath = req.baseUrl ?? ''; // undefined outside Express (a bare http server)
+    if (mountPath.toLowerCase() === config.basePath.toLowerCase()) return;
+    log.warn({ mountPath, basePath: config.basePath }, `The endpoint is mounted at '${mountPath}' but the basePath option is '${config.basePath}': the admin UI shows, and explain strips, basePath. Set basePath to the path consumers call, unless a proxy maps one to the other.`);
+  };
+
   const middleware = ((req, res, next) => {
+    if (!mountChecked) checkMount(req);
     try {
       const pending = handler(req, res);
       if (pending) pending.catch(next);

@@ -21,6 +21,11 @@ export class BcryptPool {
     private readonly queueLimit: number,
   ) {}
 
+  /** Operations waiting for a slot (the metrics' bcrypt queue depth). */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   async hash(secret: string): Promise<string> {
     return this.run(() => {
       this.stats.hashes += 1;
