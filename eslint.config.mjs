@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', 'testdb/', 'test-output/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', 'testdb/', 'test-output/', '.tmp/'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -6,24 +6,32 @@ export interface QueryParameters {
   get(key: string): string | undefined;
   /** Every value of `key`, in order (empty when absent). */
   getAll(key: string): string[];
+  /** Whether `key` is present (even with an empty value). */
   has(key: string): boolean;
+  /** The distinct keys, in order of first appearance. */
   keys(): string[];
 }
 
 /** Facts about the call, for handlers and procedures. */
 export interface ActionContext {
+  /** Id of the token whose secret authenticated the call: who is calling. */
   tokenId: string;
+  /** That token's name, as it was when the call arrived (for logs and messages). */
   tokenName: string;
+  /** Id of the API definition the request matched. */
   definitionId: string;
+  /** This call's id, also in the endpoint log: quote it in your own logs to tie them together. */
   requestId: string;
   /** Fires when the action times out or the client goes away: stop work and return. */
   signal: AbortSignal;
 }
 
+/** The methods the endpoint serves; any other is answered 405, code 3. */
 export type RequestMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
 
 /** What a handler receives. */
 export interface HandlerInput {
+  /** The HTTP method of the call; one definition serves every method, so a handler may branch on it. */
   requestMethod: RequestMethod;
   /** The concrete request path after the base path (normalised, casing as received). */
   route: string;
@@ -33,14 +41,17 @@ export interface HandlerInput {
   rawBody: string;
   /** The body parsed as a flat JSON object of strings when the definition's inputType is `parameters`; else {}. */
   parameters: Record<string, string>;
+  /** The query string, decoded; a key may repeat. */
   queryParameters: QueryParameters;
   /** Values of the `{name}` segments, percent-decoded once; {} for static routes. */
   routeParameters: Record<string, string>;
+  /** Who is calling through which definition, and the abort signal. */
   context: ActionContext;
 }
 
 /** What a handler returns. `responseBodyBytes` wins over `responseBody`. */
 export interface HandlerOutput {
+  /** The HTTP status to answer with, an integer from 200 to 599 (else 500, code 1002). */
   responseCode: number;
   /** A string is sent as is; any other JSON value is serialised. Default Content-Type: application/json. */
   responseBody?: unknown;
@@ -58,12 +69,15 @@ export type ProcedureHandler = (parameters: Record<string, string>, context: Act
 
 /** The declaration of a procedure: the body parameters it requires. */
 export interface ProcedureOptions {
+  /** Names of the body parameters the procedure requires; a call missing one is refused (400, code 16). */
   parameters: readonly string[];
 }
 
 /** One entry of GET /actions. */
 export interface ActionInfo {
+  /** The name the action was registered under: what `actionMeta.name` refers to. */
   name: string;
+  /** Whether it was registered with `registerHandler` or `registerProcedure`. */
   kind: 'handler' | 'procedure';
   /** Procedures only. */
   parameters?: string[];

@@ -38,9 +38,16 @@ return {1, 0}
 
 /** An ioredis client (`call`) or a node-redis v4+ client (`sendCommand`); only one raw command is used. */
 export type RedisClientLike =
-  | { call(command: string, ...args: (string | number)[]): Promise<unknown> }
-  | { sendCommand(args: string[]): Promise<unknown> };
+  | {
+      /** ioredis: runs one raw command (`EVAL`). */
+      call(command: string, ...args: (string | number)[]): Promise<unknown>;
+    }
+  | {
+      /** node-redis v4+: runs one raw command (`EVAL`), given as its words. */
+      sendCommand(args: string[]): Promise<unknown>;
+    };
 
+/** Options of `createRedisRateLimitStore`. */
 export interface RedisRateLimitStoreOptions {
   /** Prefix of the Redis keys. Default 'udapi:rl:'. */
   prefix?: string;

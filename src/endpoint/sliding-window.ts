@@ -14,12 +14,17 @@ export interface RateLimitStore {
 /**
  * One timestamp log per key, trimmed on every hit, so a key holds at most `limit` entries. The map is an LRU
  * bounded by `maxKeys`: an evicted key (the least recently used) starts afresh, which can only admit more.
+ * Exported as `MemoryRateLimitStore`, the default `rateLimitStore`.
+ * @example
+ * createUserDefinedApis({ ..., rateLimitStore: new MemoryRateLimitStore(10_000) });
  */
 export class MemorySlidingWindow implements RateLimitStore {
   private readonly logs = new Map<string, number[]>();
 
+  /** @param maxKeys - How many keys keep a log before the least recently used one is dropped. Default 100000. */
   constructor(private readonly maxKeys = 100_000) {}
 
+  /** As `RateLimitStore.hit`; `now` is for tests. */
   hit(key: string, limit: number, windowMs: number, now = Date.now()): { allowed: boolean; retryAfterMs: number } {
     const log = this.logs.get(key) ?? [];
     this.logs.delete(key);
@@ -42,6 +47,7 @@ export class MemorySlidingWindow implements RateLimitStore {
     return result;
   }
 
+  /** As `RateLimitStore.peek`; `now` is for tests. */
   peek(key: string, limit: number, windowMs: number, now = Date.now()): { allowed: boolean; retryAfterMs: number } {
     const recent = (this.logs.get(key) ?? []).filter((time) => time > now - windowMs);
     return recent.length >= limit ? { allowed: false, retryAfterMs: recent[recent.length - limit]! + windowMs - now } : { allowed: true, retryAfterMs: 0 };
@@ -54,6 +60,7 @@ export class MemorySlidingWindow implements RateLimitStore {
     return log.filter((time) => time > now - windowMs).length;
   }
 
+  /** How many keys hold a log now (at most `maxKeys`). */
   get size(): number {
     return this.logs.size;
   }
