@@ -27,7 +27,7 @@ export const referenceOperations = {
     success: { status: 200, description: 'The user as the host\'s authenticateAdmin resolved it.', schema: ref('AdminUser') }, errors: ['InvalidRequest'],
   },
   adminDocument: {
-    method: 'get', path: '/openapi.json', operationId: 'getAdminOpenApi', tag: 'Reference', summary: 'This document: the admin REST API in OpenAPI 3.1',
+    method: 'get', path: '/openapi.json', operationId: 'getAdminOpenApi', tag: 'Reference', summary: 'The admin REST API as an OpenAPI 3.1 document',
     permissions: [], query: emptyQuerySchema,
     success: { status: 200, description: 'The document; its server URL is where the admin router is mounted.', schema: OPENAPI_DOCUMENT }, errors: ['InvalidRequest'],
   },
