@@ -16,21 +16,37 @@ const usersFile = process.env.UDAPI_USERS_FILE ?? path.join(here, 'users.json');
 const log = jsonLogger(process.env.LOG_LEVEL ?? 'info', { app: 'example' });
 
 const database = await openDatabase({ dataDir, log });
+// Prometheus metrics when prom-client is installed (an optional peer dependency): the package never loads it itself.
+const promClient = await import('prom-client').then((module) => module.default, () => null);
+const authenticateAdmin = basicAuthenticator(JSON.parse(readFileSync(usersFile, 'utf8')));
 const udapi = createUserDefinedApis({
   connection: database.connection,
   pepper: loadPepper({ dataDir, log }),
-  authenticateAdmin: basicAuthenticator(JSON.parse(readFileSync(usersFile, 'utf8'))),
+  authenticateAdmin,
   logger: log,
   // How often last-use times are written; the default (60 s) suits production, tests shorten it.
   lastUsedIntervalMs: process.env.UDAPI_LAST_USED_INTERVAL_MS ? Number(process.env.UDAPI_LAST_USED_INTERVAL_MS) : undefined,
+  metrics: promClient ? { promClient } : undefined,
 });
 registerExampleActions(udapi);
 
 const app = express();
 app.disable('x-powered-by');
 app.get('/', (_req, res) => {
-  res.type('text').send('Example host of express-user-defined-apis. Admin API: /admin/udapi (HTTP Basic, admin/admin or viewer/viewer). APIs: /api/custom/<route> (Bearer secret).\n');
+  res.type('text').send([
+    'Example host of express-user-defined-apis.',
+    'Admin API: /admin/udapi (HTTP Basic, admin/admin or viewer/viewer); web UI: /admin/udapi/ui/; OpenAPI: /admin/udapi/openapi.json and /admin/udapi/openapi/apis.json.',
+    'APIs: /api/custom/<route> (Bearer secret).',
+    promClient ? 'Metrics: /metrics (admin users).' : 'Metrics: install prom-client to get /metrics.',
+    '',
+  ].join('\n'));
 });
+// Metrics name definitions and count calls: for operators, so behind the admin sign-in here.
+const adminOnly = async (req, res, next) => {
+  if (await authenticateAdmin(req)) next();
+  else res.status(401).type('text').send('Sign in as an administrator.\n');
+};
+if (promClient) app.get('/metrics', basicChallenge('User-defined APIs admin'), adminOnly, udapi.metricsHandler());
 // The endpoint comes before any body parser, so handlers get the body exactly as sent.
 app.use('/api/custom', udapi.endpoint());
 app.use('/admin/udapi', basicChallenge('User-defined APIs admin'), udapi.adminRouter());

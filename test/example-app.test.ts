@@ -62,5 +62,16 @@ describe('example app', () => {
     expect(missing.body.errors[0]).toMatchObject({ errorCode: 16, missingScriptParameters: ['encoderId'] });
     expect((await request(baseUrl).get('/api/custom/encoders').set('Authorization', 'Bearer wrong')).status).toBe(401);
     expect(app!.output()).not.toContain(token.body.secret);
+
+    // The calls above show in the metrics (for admin users only), and the APIs in the consumers' OpenAPI document.
+    expect((await request(baseUrl).get('/metrics')).status).toBe(401);
+    const metrics = await request(baseUrl).get('/metrics').auth('viewer', 'viewer');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/^udapi_calls_total\{definition="[0-9a-f-]{36}",status="200"\} [1-9]/m);
+    expect(metrics.text).toMatch(/^udapi_auth_failures_total\{reason="unknown_secret"\} [1-9]/m);
+    expect(metrics.text).not.toContain(token.body.secret);
+    const apis = await request(baseUrl).get('/admin/udapi/openapi/apis.json').auth('viewer', 'viewer');
+    expect(apis.status).toBe(200);
+    expect(Object.keys(apis.body.paths)).toEqual(expect.arrayContaining(['/encoders', '/encoders/{id}', '/tickets', '/encoders/{id}/restart']));
   });
 });
