@@ -13,6 +13,8 @@ const CALLS = 200_000;
 const EXTRA_TOKENS = Number(process.env.PIPELINE_TOKENS ?? 0);
 /** Extra definitions (PIPELINE_DEFINITIONS), half of them dynamic, as in the bench. */
 const EXTRA_DEFINITIONS = Number(process.env.PIPELINE_DEFINITIONS ?? 0);
+/** PIPELINE_METRICS=1: with Prometheus metrics on, to see what they add per call. */
+const promClient = process.env.PIPELINE_METRICS === '1' ? (await import('prom-client')).default : null;
 
 const database = process.env.MONGODB_URI ? null : await startTestDb({});
 const connection = await mongoose.createConnection(process.env.MONGODB_URI ?? database.uri, { dbName: `udapi_pipeline_${process.pid}` }).asPromise();
@@ -20,6 +22,7 @@ const udapi = createUserDefinedApis({
   connection,
   pepper: 'bench-pepper-0123456789-abcdefghijklmnopqrstuvwxyz',
   failedAuthThrottle: false,
+  metrics: promClient ? { promClient } : undefined,
   authenticateAdmin: () => ({ name: 'bench', permissions: ALL_PERMISSIONS }),
 });
 udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: '{"ok":true}' }));
@@ -70,7 +73,7 @@ try {
     res.setHeader('Content-Type', 'application/json');
     res.end('{"ok":true}');
   });
-  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions (${CALLS} calls, response object cost subtracted)`);
+  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions, metrics ${promClient ? 'on' : 'off'} (${CALLS} calls, response object cost subtracted)`);
 } finally {
   await udapi.close();
   await connection.dropDatabase();

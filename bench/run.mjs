@@ -182,15 +182,17 @@ async function revocationTimes(a, b, trials) {
   };
   await until(200);
   const times = [];
+  const writes = [];
   for (let i = 0; i < trials; i += 1) {
     // Timed from the moment the disable is sent, so the write's own latency counts too.
     const sent = performance.now();
     await http('PATCH', `${a.url}/admin/udapi/tokens/${token.body.id}`, { isDisabled: true });
+    writes.push(performance.now() - sent);
     times.push(await until(401, sent));
     await http('PATCH', `${a.url}/admin/udapi/tokens/${token.body.id}`, { isDisabled: false });
     await until(200);
   }
-  return times;
+  return { times, writes };
 }
 
 /**
@@ -309,7 +311,7 @@ try {
   }
   log('revocation across two instances');
   const second = await startServer('udapi', { INSTANCE_ID: 'bench-2' });
-  const revocations = await revocationTimes(big, second, 10);
+  const { times: revocations, writes: revocationWrites } = await revocationTimes(big, second, 10);
   log('refusal timing: unknown, disabled and not-allowed secrets');
   const timing = await refusalTiming(big, pingUrl(big), token.body.id, TIMING_SAMPLES);
 
@@ -333,7 +335,7 @@ try {
     { scenario: `Token create, median: ${bigStats.tokens} vs 1 token`, measured: `${createBig.toFixed(1)} vs ${createSmall.toFixed(1)} ms`, ratio: createBig / createSmall, target: '≤ 1.2', pass: createBig / createSmall <= 1.2 },
     { scenario: `Admin list, 100 of ${bigStats.tokens} tokens, filtered, median`, measured: `${median(listTimes).toFixed(1)} ms`, ratio: null, value: median(listTimes), target: '≤ 50 ms', pass: median(listTimes) <= 50 },
     { scenario: `Refusal timing: unknown vs disabled vs not-allowed token (${timing.samples} each, Mann-Whitney)`, measured: `medians ${timing.medians.unknown} / ${timing.medians.disabled} / ${timing.medians.notAllowed} ms; largest z in absolute value ${timing.maxAbsZ.toFixed(2)}`, ratio: null, value: timing.maxAbsZ, target: 'below 3.29 (no difference at p = 0.001)', pass: timing.maxAbsZ < 3.29 },
-    { scenario: 'Revocation seen by another instance (max of 10)', measured: `${Math.max(...revocations).toFixed(0)} ms (median ${median(revocations).toFixed(0)} ms)`, ratio: null, value: Math.max(...revocations), target: '≤ 1000 ms', pass: Math.max(...revocations) <= 1000 },
+    { scenario: 'Revocation seen by another instance (max of 10)', measured: `${Math.max(...revocations).toFixed(0)} ms (median ${median(revocations).toFixed(0)} ms, of which the disable's own write ${median(revocationWrites).toFixed(0)} ms)`, ratio: null, value: Math.max(...revocations), target: '≤ 1000 ms', pass: Math.max(...revocations) <= 1000 },
   ];
   const memoryBig = bigStats.memory;
   results.memory = {

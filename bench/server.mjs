@@ -32,6 +32,8 @@ if (mode === 'bare') {
     authenticateAdmin: (req) => (req.headers['x-bench-admin'] ? { name: 'bench', permissions: ALL_PERMISSIONS } : null),
     // The flood scenario sends only unknown secrets; the throttle would turn it into 429s, which is not what is measured.
     failedAuthThrottle: false,
+    // BENCH_LAST_USED_INTERVAL_MS: to see what the periodic last-use writes and read-backs cost the other scenarios.
+    lastUsedIntervalMs: process.env.BENCH_LAST_USED_INTERVAL_MS ? Number(process.env.BENCH_LAST_USED_INTERVAL_MS) : undefined,
   });
   udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: JSON.stringify(trivial) }));
   app.get('/__bench/stats', (_req, res) => {
