@@ -49,7 +49,12 @@ export async function stopHostileSuite(): Promise<void> {
   }
 }
 
-function json(method: string, path: string, body: unknown): RawRequest {
+/** Sends one request through the suite's client, for a fixture a surface needs. */
+export function send(req: RawRequest): Promise<RawResponse> {
+  return client.send(req);
+}
+
+export function json(method: string, path: string, body: unknown): RawRequest {
   return { method, path, headers: { ...ADMIN, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
 }
 
@@ -203,8 +208,10 @@ export async function document(collection: string, id: string): Promise<string> 
   return JSON.stringify(await db.connection.collection(collection).findOne({ _id: id as never }));
 }
 
-/** Runs RUNS cases of a surface; `stateOf` is read before and after each refused case and must not change. */
-export async function fuzz(surface: string, requests: fc.Arbitrary<RawRequest>, check: (req: RawRequest, res: RawResponse) => void, stateOf = storedState): Promise<void> {
+/** Runs `runs` cases of a surface; `stateOf` is read before and after each refused case and must not change. */
+export async function fuzz(
+  surface: string, requests: fc.Arbitrary<RawRequest>, check: (req: RawRequest, res: RawResponse) => void, stateOf = storedState, runs = RUNS,
+): Promise<void> {
   casesRun[surface] = 0;
   // Only a success may change what is stored, so the state after one case is the state before the next.
   let known = await stateOf();
@@ -217,7 +224,7 @@ export async function fuzz(surface: string, requests: fc.Arbitrary<RawRequest>, 
       if (res.status >= 400 && now !== known) fail('a refused request changed what is stored', req, res);
       known = now;
     }),
-    { numRuns: RUNS },
+    { numRuns: runs },
   );
 }
 
