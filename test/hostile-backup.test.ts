@@ -58,20 +58,13 @@ describe('hostile input to the backup routes', () => {
     );
   });
 
-  it('POST /import: a hostile token in a valid envelope', async () => {
+  it.each([
+    ['token', 'tokens', freshToken],
+    ['definition', 'definitions', freshDefinition],
+  ] as const)('POST /import: a hostile %s in a valid envelope', async (kind, field, fresh) => {
     await fuzz(
-      'POST /import (token)',
-      hostileBody(freshToken()).map(({ body, contentType }) => adminRequest('POST', '/admin/udapi/import')({ body: envelopeWith('tokens', body), contentType })),
-      checkAdminAnswer,
-      undefined,
-      IMPORT_RUNS,
-    );
-  });
-
-  it('POST /import: a hostile definition in a valid envelope', async () => {
-    await fuzz(
-      'POST /import (definition)',
-      hostileBody(freshDefinition()).map(({ body, contentType }) => adminRequest('POST', '/admin/udapi/import')({ body: envelopeWith('definitions', body), contentType })),
+      `POST /import (${kind})`,
+      hostileBody(fresh()).map(({ body, contentType }) => adminRequest('POST', '/admin/udapi/import')({ body: envelopeWith(field, body), contentType })),
       checkAdminAnswer,
       undefined,
       IMPORT_RUNS,
