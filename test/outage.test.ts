@@ -21,7 +21,10 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'udapi-outage-'));
   database = await startTestDb({ dataDir });
   port = Number(new URL(database.uri).port);
-  connection = mongoose.createConnection(database.uri, { dbName: 'outage', serverSelectionTimeoutMS: 2000 });
+  // connectTimeoutMS: the driver's monitor can connect to the restarted database while it is still starting and then
+  // wait for the handshake's answer up to this long (30 s by default), serving nothing meanwhile; hosts that want a
+  // quick recovery set it low, as here.
+  connection = mongoose.createConnection(database.uri, { dbName: 'outage', serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
   await connection.asPromise();
   t = await createTestApp({ connection, name: 'outage', drop: () => Promise.resolve() });
   host.use('/admin/udapi', t.udapi.adminRouter());
@@ -107,7 +110,10 @@ describe('database outage', () => {
     const writers = Array.from({ length: 4 }, (_, client) => writer(client));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await database.stop();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Down until the writers have felt it: a restart quicker than the driver's server selection timeout (2 s) would
+    // let every pending write wait and succeed, and the test would prove nothing about retries (seen once in CI).
+    await pollUntil(() => Promise.resolve(refusedDuringOutage > 0), 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     database = await startTestDb({ dataDir, port });
     await pollUntil(async () => (await request(host).get('/admin/udapi/tokens/count').set(ADMIN)).status === 200, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1000));
