@@ -45,6 +45,22 @@ async function openUi(user: 'admin' | 'viewer'): Promise<{ context: BrowserConte
 const row = (page: Page, panel: 'apis' | 'tokens', text: string) => page.locator(`#${panel}-panel tbody tr`, { hasText: text });
 
 /** Waits until the element's text is `expected` (or, with `contains`, includes it); fails with the last text seen. */
+/**
+ * Clicks a button that opens the confirmation dialog and waits for the dialog to show `title`. Right after a tab
+ * switch the list re-renders, and a click can land on the row being replaced (seen once in CI): click again then.
+ */
+async function openConfirm(page: Page, button: Locator, title: string): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    await button.click();
+    try {
+      await page.locator('#confirm-title', { hasText: title }).waitFor({ state: 'visible', timeout: 5000 });
+      return;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
 async function expectText(locator: Locator, expected: string, { contains = false, timeoutMs = 10_000 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let text: string | null = null;
@@ -223,12 +239,12 @@ describe('admin web UI', () => {
 
       // Delete the API, then the token.
       await page.click('#tab-apis');
-      await apiRow.getByRole('button', { name: /Delete API/ }).click();
+      await openConfirm(page, apiRow.getByRole('button', { name: /Delete API/ }), 'Delete the API');
       await page.click('#confirm-ok');
       await apiRow.waitFor({ state: 'detached' });
       expect((await request(app!.baseUrl).get(`/admin/udapi/definitions/${apiId}`).auth('admin', 'admin')).status).toBe(404);
       await page.click('#tab-tokens');
-      await tokenRow.getByRole('button', { name: 'Delete token ui-consumer' }).click();
+      await openConfirm(page, tokenRow.getByRole('button', { name: 'Delete token ui-consumer' }), 'Delete token ui-consumer?');
       await page.click('#confirm-ok');
       await tokenRow.waitFor({ state: 'detached' });
       const gone = await request(app!.baseUrl).get(`/admin/udapi/tokens/${tokenId}`).auth('admin', 'admin');
