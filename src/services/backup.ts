@@ -1,11 +1,11 @@
 // Export and import of every token (digests and hashes, never secrets) and definition: backup and restore.
 import { createHmac } from 'node:crypto';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { AdminError, type AdminErrorItem, type ErrorReason } from '../errors';
 import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
 import { isoOrNull, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
 import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema } from '../http/schemas';
-import type { Logger, RateLimit } from '../types';
+import type { ApiToken, Logger } from '../types';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from './mongo-errors';
 import { batchesOf } from './batches';
@@ -24,23 +24,12 @@ const WRITE_BATCH = 500;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;
 const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 
-/** A token in a backup: its stored state, with the secret's digest and bcrypt hash (never the secret). */
-export interface BackupToken {
-  id: string;
-  name: string;
-  isDisabled: boolean;
-  rateLimit: RateLimit | null;
-  expiresAt: string | null;
+/** A token in a backup: its public view plus the secret's digest and bcrypt hash (never the secret). */
+export interface BackupToken extends ApiToken {
   secretDigest: string;
   secretHash: string;
   previousSecretDigest: string | null;
   previousSecretHash: string | null;
-  previousSecretExpiresAt: string | null;
-  lastUsedAt: string | null;
-  createdBy: string;
-  createdAt: string;
-  lastModifiedBy: string;
-  lastModified: string;
 }
 
 /** A definition in a backup: the public shape. */
@@ -217,18 +206,9 @@ export class BackupService {
     const ids = new Set<string>();
     const digests = new Set<string>();
     tokens.forEach((raw, index) => {
-      const field = `tokens[${index}]`;
-      if (!validToken(raw)) {
-        const error = validToken.errors?.[0];
-        problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed token: ${error?.message ?? 'malformed'}.`);
-        return;
-      }
-      const token = raw;
-      const id = token.id.toLowerCase();
-      fields.set(`token:${id}`, field);
-      if (!isUuid(id)) problems.add('InvalidId', token.id, `${field}.id`, 'The id must be a UUID.');
-      if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, 'Two tokens in the backup have this id.');
-      ids.add(id);
+      const identified = identify(raw, index, 'token', validToken, problems, fields, ids);
+      if (!identified) return;
+      const { value: token, id, field } = identified;
       const nameIssue = nameProblem(token.name);
       if (nameIssue) problems.add('InvalidName', id, `${field}.name`, nameIssue);
       const rateIssue = rateLimitProblem(token.rateLimit);
@@ -276,18 +256,9 @@ export class BackupService {
     const ids = new Set<string>();
     const routes = new Map<string, string>();
     definitions.forEach((raw, index) => {
-      const field = `definitions[${index}]`;
-      if (!validDefinition(raw)) {
-        const error = validDefinition.errors?.[0];
-        problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed definition: ${error?.message ?? 'malformed'}.`);
-        return;
-      }
-      const definition = raw;
-      const id = definition.id.toLowerCase();
-      fields.set(`definition:${id}`, field);
-      if (!isUuid(id)) problems.add('InvalidId', definition.id, `${field}.id`, 'The id must be a UUID.');
-      if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, 'Two definitions in the backup have this id.');
-      ids.add(id);
+      const identified = identify(raw, index, 'definition', validDefinition, problems, fields, ids);
+      if (!identified) return;
+      const { value: definition, id, field } = identified;
       const fieldProblems: AdminErrorItem[] = [];
       const stored = this.definitions.checkFields(id, definition, fieldProblems, checkActions);
       for (const item of fieldProblems) problems.add(item.reason, id, field, item.message);
@@ -388,6 +359,27 @@ export class BackupService {
       this.log.error({ err: errorSummary(undoError) }, 'An import failed midway and could not be fully undone; some imported objects may remain');
     }
   }
+}
+
+/**
+ * The rules every object of a backup shares: its shape, then a UUID id used once in the backup. Records where the id
+ * sits (`fields`) for later problems; null when the shape is wrong (already reported).
+ */
+function identify<T extends { id: string }>(
+  raw: unknown, index: number, kind: 'token' | 'definition', validate: ValidateFunction<T>, problems: Problems, fields: Map<string, string>, ids: Set<string>,
+): { value: T; id: string; field: string } | null {
+  const field = `${kind}s[${index}]`;
+  if (!validate(raw)) {
+    const error = validate.errors?.[0];
+    problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed ${kind}: ${error?.message ?? 'malformed'}.`);
+    return null;
+  }
+  const id = raw.id.toLowerCase();
+  fields.set(`${kind}:${id}`, field);
+  if (!isUuid(id)) problems.add('InvalidId', raw.id, `${field}.id`, 'The id must be a UUID.');
+  if (ids.has(id)) problems.add('IdInUse', id, `${field}.id`, `Two ${kind}s in the backup have this id.`);
+  ids.add(id);
+  return { value: raw, id, field };
 }
 
 function idOf(raw: unknown): string | undefined {
