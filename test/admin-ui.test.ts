@@ -1,5 +1,6 @@
-// The admin web UI in a real browser (Debian's Chromium through playwright-core) against the example app as a real process.
-import { existsSync, mkdirSync } from 'node:fs';
+// The admin web UI in a real browser (Chromium from the npm package @sparticuz/chromium, or CHROMIUM_PATH, through playwright-core) against the example app as a real process.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
@@ -10,7 +11,6 @@ import { startExampleApp, type ExampleApp } from './helpers/example-app';
 // The test project has no DOM library; these are the browser globals the page functions below use.
 declare const navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = path.join(__dirname, '..', 'test-output', 'ui');
 const BASE_PATH = '/api/custom';
 
@@ -113,10 +113,11 @@ async function seedExampleContent(): Promise<{ remove(): Promise<void> }> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium package (or set CHROMIUM_PATH).`);
+  // CHROMIUM_PATH when set, else the build inside the npm package, unpacked once per machine (scripts/chromium.mjs).
+  const executablePath = execFileSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'chromium.mjs')], { encoding: 'utf8' }).trim();
   mkdirSync(SCREENSHOTS, { recursive: true });
   app = await startExampleApp(`udapi_w${process.env.JEST_WORKER_ID ?? '0'}_ui`);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }, 60_000);
 
 afterAll(async () => {
