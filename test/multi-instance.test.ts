@@ -3,10 +3,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import request from 'supertest';
 import { ensureBuilt, startInstance, type Instance } from './helpers/instances';
+import { itWithRedis, REDIS_URL } from './helpers/redis';
 
 const ADMIN = { 'x-test-user': 'alice' };
 const dbName = `udapi_w${process.env.JEST_WORKER_ID ?? '0'}_multi_${randomBytes(3).toString('hex')}`;
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const instances: Instance[] = [];
 
 async function start(count: number, env: Record<string, string> = {}): Promise<Instance[]> {
@@ -26,13 +26,37 @@ afterAll(async () => {
   await connection.close();
 });
 
-/** Milliseconds until `check` holds on every instance; fails past `limitMs`. */
-async function enforcedWithin(targets: Instance[], check: (instance: Instance) => Promise<boolean>, limitMs: number): Promise<number> {
+/** What a check saw on one instance: true when it holds, else a description of the answer that did not fit. */
+type Observation = true | string;
+
+/** Describes an endpoint answer for a timeout message: the status and, for the fixed error body, its code. */
+function answer(res: request.Response): string {
+  const code = (res.body as { errors?: { errorCode?: number }[] } | undefined)?.errors?.[0]?.errorCode;
+  return code === undefined ? String(res.status) : `${res.status}/${code}`;
+}
+
+/** An observation from endpoint answers: true when each has its expected status, else what each one was. */
+function expectStatuses(...pairs: [request.Response, number][]): Observation {
+  return pairs.every(([res, status]) => res.status === status) || pairs.map(([res, status]) => `${answer(res)} (want ${status})`).join(', ');
+}
+
+/**
+ * Milliseconds until `check` holds on every instance; past `limitMs` it fails naming each pending instance and the
+ * last answer it gave, so a timeout says whether a change did not arrive or something else answered.
+ */
+async function enforcedWithin(targets: Instance[], check: (instance: Instance) => Promise<Observation>, limitMs: number): Promise<number> {
   const started = Date.now();
-  const pending = new Set(targets);
+  const pending = new Map(targets.map((instance) => [instance, 'not asked yet']));
   while (pending.size > 0) {
-    if (Date.now() - started > limitMs) throw new Error(`not enforced on ${pending.size} instance(s) within ${limitMs} ms`);
-    for (const instance of [...pending]) if (await check(instance)) pending.delete(instance);
+    if (Date.now() - started > limitMs) {
+      const last = [...pending].map(([instance, seen]) => `${instance.url}: ${seen}`).join('; ');
+      throw new Error(`not enforced on ${pending.size} instance(s) within ${limitMs} ms; last answers: ${last}`);
+    }
+    for (const instance of [...pending.keys()]) {
+      const seen = await check(instance);
+      if (seen === true) pending.delete(instance);
+      else pending.set(instance, seen);
+    }
     if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return Date.now() - started;
@@ -49,7 +73,9 @@ describe('three instances on one database', () => {
   const call = (instance: Instance, path = route, key = secret) => request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${key}`);
 
   beforeAll(async () => {
-    [a, b, c] = (await start(3)) as [Instance, Instance, Instance];
+    // These tests poll with secrets an instance does not accept yet (or any more) every ~20 ms: each such 401 would
+    // count against the failed-auth throttle (30 a minute) and end in 429s. The throttle has its own test below.
+    [a, b, c] = (await start(3, { FAILED_AUTH_THROTTLE: 'off' })) as [Instance, Instance, Instance];
     const token = await request(a.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'shared' });
     tokenId = token.body.id;
     secret = token.body.secret;
@@ -60,22 +86,22 @@ describe('three instances on one database', () => {
 
   it('serves a token and definition created on one instance from the others within 1 s', async () => {
     expect((await call(a)).status).toBe(200);
-    expect(await enforcedWithin([b, c], async (instance) => (await call(instance)).status === 200, 1000)).toBeLessThan(1000);
+    expect(await enforcedWithin([b, c], async (instance) => expectStatuses([await call(instance), 200]), 1000)).toBeLessThan(1000);
   });
 
   it('enforces a disable made on one instance on the others within 1 s, and a re-enable', async () => {
     expect((await request(a.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: true })).status).toBe(200);
     expect((await call(a)).status).toBe(401);
-    await enforcedWithin([b, c], async (instance) => (await call(instance)).status === 401, 1000);
+    await enforcedWithin([b, c], async (instance) => expectStatuses([await call(instance), 401]), 1000);
     await request(b.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: false });
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance), 200]), 1000);
   });
 
   it('enforces a rotation made on one instance on the others within 1 s', async () => {
     const rotated = await request(b.url).post(`/admin/udapi/tokens/${tokenId}/rotate`).set(ADMIN);
     const old = secret;
     secret = rotated.body.secret;
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance, route, old)).status === 401 && (await call(instance)).status === 200, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance, route, old), 401], [await call(instance), 200]), 1000);
   });
 
   it('keeps the previous secret working on every instance during a grace period, and on none after it', async () => {
@@ -85,7 +111,7 @@ describe('three instances on one database', () => {
     expect(rotated.status).toBe(200);
     const old = secret;
     secret = rotated.body.secret;
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance), 200]), 1000);
     for (const instance of [a, b, c]) expect((await call(instance, route, old)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, graceEnd - Date.now())));
     // No write happens at the end of a grace period: each instance refuses by the clock alone.
@@ -101,22 +127,22 @@ describe('three instances on one database', () => {
       .send({ previousSecretExpiresAt: new Date(Date.now() + 3_600_000).toISOString() });
     const old = secret;
     secret = rotated.body.secret;
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance)).status === 200 && (await call(instance, route, old)).status === 200, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance), 200], [await call(instance, route, old), 200]), 1000);
     const ended = await request(b.url).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ previousSecretExpiresAt: null });
     expect([ended.status, ended.body.previousSecretExpiresAt]).toEqual([200, null]);
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance, route, old)).status === 401 && (await call(instance)).status === 200, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance, route, old), 401], [await call(instance), 200]), 1000);
   });
 
   it('applies a route change made on one instance on the others within 1 s', async () => {
     const moved = `${route}/v2`;
     expect((await request(c.url).patch(`/admin/udapi/definitions/${definitionId}`).set(ADMIN).send({ route: moved })).status).toBe(200);
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance, moved)).status === 200 && (await call(instance)).status === 404, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance, moved), 200], [await call(instance), 404]), 1000);
   });
 
   it('enforces deletes made on one instance on the others within 1 s', async () => {
     expect((await request(a.url).delete(`/admin/udapi/definitions/${definitionId}`).set(ADMIN)).status).toBe(204);
     expect((await request(a.url).delete(`/admin/udapi/tokens/${tokenId}`).set(ADMIN)).status).toBe(204);
-    await enforcedWithin([a, b, c], async (instance) => (await call(instance, `${route}/v2`)).status === 401, 1000);
+    await enforcedWithin([a, b, c], async (instance) => expectStatuses([await call(instance, `${route}/v2`), 401]), 1000);
   });
 });
 
@@ -130,8 +156,8 @@ describe('rate limits across two instances', () => {
 
   const hit = (instance: Instance, path: string, secret: string) => request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${secret}`);
 
-  it('holds one limit across instances with the Redis store', async () => {
-    const [x, y] = (await start(2, { REDIS_URL: redisUrl, REDIS_PREFIX: `udapi-test:${randomUUID()}:` })) as [Instance, Instance];
+  itWithRedis('holds one limit across instances with the Redis store', async () => {
+    const [x, y] = (await start(2, { REDIS_URL, REDIS_PREFIX: `udapi-test:${randomUUID()}:` })) as [Instance, Instance];
     const { secret, path } = await limitedToken(x, 4);
     // Give y the time to learn about the token (changes reach it within 1 s) without spending the limit.
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -156,17 +182,31 @@ describe('rate limits across two instances', () => {
   }, 30_000);
 });
 
+describe('the failed-auth throttle across two instances', () => {
+  it('refuses an address after its limit of failures on the instance that counted them', async () => {
+    const [x, y] = (await start(2, { FAILED_AUTH_THROTTLE: '5/60' })) as [Instance, Instance];
+    const unknown = `${'u'.repeat(40)}${randomBytes(4).toString('hex')}`;
+    const knock = (instance: Instance) => request(instance.url).get('/api/custom/anything').set('Authorization', `Bearer ${unknown}`);
+    const onX: string[] = [];
+    for (let i = 0; i < 6; i += 1) onX.push(answer(await knock(x)));
+    expect(onX).toEqual(['401/1010', '401/1010', '401/1010', '401/1010', '401/1010', '429/2003']);
+    // Without a shared store each instance counts its own failures.
+    expect(answer(await knock(y))).toBe('401/1010');
+  }, 30_000);
+});
+
 describe('last use across two instances', () => {
   it('shows a call made on one instance in the other one\'s lists within a few intervals', async () => {
-    const [x, y] = (await start(2, { LAST_USED_INTERVAL_MS: '200' })) as [Instance, Instance];
+    // y is polled with a secret it does not know yet: no throttle, or those 401s could end in 429s.
+    const [x, y] = (await start(2, { LAST_USED_INTERVAL_MS: '200', FAILED_AUTH_THROTTLE: 'off' })) as [Instance, Instance];
     const path = `used/${randomUUID().slice(0, 8)}`;
     const token = await request(x.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'used-elsewhere' });
     await request(x.url).post('/admin/udapi/definitions').set(ADMIN).send({ route: path, actionMeta: { name: 'echo' }, securitySettings: { allowedTokens: [token.body.id] } });
     const listed = async () => (await request(x.url).get(`/admin/udapi/tokens?ids=${token.body.id}`).set(ADMIN)).body.items[0].lastUsedAt as string | null;
     expect(await listed()).toBeNull();
-    await enforcedWithin([y], async (instance) => (await request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${token.body.secret}`)).status === 200, 1000);
+    await enforcedWithin([y], async (instance) => expectStatuses([await request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${token.body.secret}`), 200]), 1000);
     const calledAt = Date.now();
-    const waited = await enforcedWithin([x], async () => (await listed()) !== null, 2000);
+    const waited = await enforcedWithin([x], async () => (await listed()) !== null || 'lastUsedAt still null', 2000);
     expect(Date.parse((await listed())!)).toBeLessThanOrEqual(calledAt);
     expect(waited).toBeLessThan(2000);
     const unused = await request(x.url).get(`/admin/udapi/tokens/count?ids=${token.body.id}&unusedSince=${new Date(calledAt - 60_000).toISOString()}`).set(ADMIN);
