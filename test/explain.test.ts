@@ -6,6 +6,7 @@ import request from 'supertest';
 import { createRedisRateLimitStore } from '../src';
 import { ADMIN, createTestApp, userWith, type TestApp } from './helpers/app';
 import { openTestDb, type TestDb } from './helpers/db';
+import { itWithRedis, REDIS_URL } from './helpers/redis';
 
 let db: TestDb;
 let t: TestApp;
@@ -114,8 +115,8 @@ describe('POST /explain', () => {
     expect((await call('GET', `/api/custom/${prefix}/limited`, limited.secret)).status).toBe(429);
   });
 
-  it('peeks at the shared Redis store too', async () => {
-    redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true, maxRetriesPerRequest: 1 });
+  itWithRedis('peeks at the shared Redis store too', async () => {
+    redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
     const shared = await createTestApp(db, { rateLimitStore: createRedisRateLimitStore(redis, { prefix: `${prefix}:` }) });
     try {

@@ -16,10 +16,17 @@ describe('leak scanner', () => {
       { kind: 'event', text: `prefix${digest}suffix` },
     ];
     expect(leaksIn(texts, sensitive)).toEqual([
-      expect.stringMatching(/^response shows a secret/),
+      expect.stringMatching(/^response shows a secret in field "leaked"/),
       expect.stringMatching(/^log shows a secret/),
       expect.stringMatching(/^event shows a secret digest/),
     ]);
+  });
+
+  it('names the JSON field a value sits in, also after other fields and inside nested objects', () => {
+    const text = `POST /admin/udapi/tokens {} ${JSON.stringify({ id: 'x', nested: { a: 1, name: `${secret}!` } })}`;
+    const [line] = leaksIn([{ kind: 'response', text }], sensitive);
+    expect(line).toMatch(/^response shows a secret in field "name": POST \/admin\/udapi\/tokens/);
+    expect(line).not.toContain(secret);
   });
 
   it('finds any bcrypt hash, known or not', async () => {

@@ -1,13 +1,32 @@
 // The hostile-input harness (fast-check): hostile arbitraries, the checks every answer must pass, and a runner that
 // also verifies a refused request stored nothing. Used by the hostile-input test files, one app per file.
+import { createHash, randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import { ENDPOINT_ERROR_TITLE, ErrorCodes, ErrorReasons } from '../../src';
+import { secretProblem } from '../../src/security/secrets';
 import { ADMIN, createTestApp, type TestApp } from './app';
 import { openTestDb, type TestDb } from './db';
+import { registerSeeds } from './leak-registry';
 import { rawClient, type RawClient, type RawRequest, type RawResponse } from './raw-http';
+
+/** Marks the valid secrets the generators make (a fixed start no other generator produces). */
+const FUZZ_SECRET_MARK = 'fuzzSecret';
 
 /** Cases per surface; CI runs the default. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
+/** One seed per test file, printed, and replayed with FC_SEED=<seed>; each surface derives its own from it. */
+const FILE_SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : randomInt(2 ** 31);
+if (!Number.isSafeInteger(FILE_SEED)) throw new Error(`FC_SEED must be an integer, got '${process.env.FC_SEED}'`);
+const seeds: Record<string, number> = {};
+registerSeeds(() => `FC_SEED=${FILE_SEED} (surface seeds ${JSON.stringify(seeds)})`);
+
+/** The seed of one surface: a hash of the file's seed and the surface's name, so one FC_SEED replays every surface. */
+function surfaceSeed(surface: string): number {
+  const seed = createHash('sha256').update(`${FILE_SEED}:${surface}`).digest().readUInt32BE(0) | 0;
+  seeds[surface] = seed;
+  console.log(`fast-check ${surface}: seed ${seed} (replay the file with FC_SEED=${FILE_SEED})`);
+  return seed;
+}
 
 let db: TestDb;
 let t: TestApp;
@@ -84,6 +103,24 @@ const hostileKey = fc.oneof(
   fc.constantFrom('name', 'secret', 'id', 'isDisabled', 'rateLimit', 'expiresAt', 'route', 'actionMeta', 'actionType', 'securitySettings', 'description'),
   fc.string({ maxLength: 12 }),
 );
+
+/**
+ * What a `secret` field gets: hostile text that breaks the secret rules, or a valid secret made for this case alone.
+ * No other field ever draws from here, and nothing drawn here passes the secret rules unless it is unique, so a value
+ * stored as a secret never also appears as a name or description; the leak scan can then flag every secret it sees.
+ */
+const hostileSecret = fc.oneof(
+  nastyString.filter((text) => secretProblem(text) !== null),
+  fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.=+/'), minLength: 32, maxLength: 80 })
+    .map((random) => `${FUZZ_SECRET_MARK}${random}`),
+);
+/** A key and a value for it: `secret` keys take only hostile secrets. */
+const entryOf = (value: fc.Arbitrary<unknown>): fc.Arbitrary<[string, unknown]> =>
+  hostileKey.chain((key) => (key === 'secret' ? hostileSecret : value).map((v): [string, unknown] => [key, v]));
+/** An object of hostile entries (kept as entries so that keys like "__proto__" survive until they are written as JSON). */
+const entriesOf = (value: fc.Arbitrary<unknown>, maxKeys: number): fc.Arbitrary<[string, unknown][]> =>
+  fc.uniqueArray(entryOf(value), { maxLength: maxKeys, selector: ([key]) => key });
+
 const { value: hostileValue } = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -94,7 +131,7 @@ const { value: hostileValue } = fc.letrec<{ value: unknown }>((tie) => ({
     fc.constant(null),
     fc.constantFrom(...OPERATOR_SHAPES),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(hostileKey, tie('value'), { maxKeys: 4 }),
+    entriesOf(tie('value'), 4).map((entries) => JSON.parse(objectText(entries)) as unknown),
   ),
 }));
 
@@ -109,8 +146,8 @@ export const CONTENT_TYPES = ['application/json', 'application/json; charset=utf
 /** Bodies for a route that expects `valid`: one field replaced or added, a random value, or text that is not JSON. */
 export function hostileBody(valid: Record<string, unknown>): fc.Arbitrary<{ body: string; contentType: string }> {
   const text = fc.oneof(
-    { weight: 5, arbitrary: fc.tuple(hostileKey, hostileValue).map(([key, value]) => objectText([...Object.entries(valid).filter(([k]) => k !== key), [key, value]])) },
-    { weight: 2, arbitrary: fc.dictionary(hostileKey, hostileValue, { maxKeys: 6 }).map((object) => objectText(Object.entries(object))) },
+    { weight: 5, arbitrary: entryOf(hostileValue).map(([key, value]) => objectText([...Object.entries(valid).filter(([k]) => k !== key), [key, value]])) },
+    { weight: 2, arbitrary: entriesOf(hostileValue, 6).map(objectText) },
     { weight: 1, arbitrary: hostileValue.map((value) => JSON.stringify(value) ?? 'null') },
     { weight: 1, arbitrary: fc.constantFrom(...NOT_JSON) },
   );
@@ -213,6 +250,7 @@ export async function fuzz(
   surface: string, requests: fc.Arbitrary<RawRequest>, check: (req: RawRequest, res: RawResponse) => void, stateOf = storedState, runs = RUNS,
 ): Promise<void> {
   casesRun[surface] = 0;
+  const seed = surfaceSeed(surface);
   // Only a success may change what is stored, so the state after one case is the state before the next.
   let known = await stateOf();
   await fc.assert(
@@ -224,7 +262,7 @@ export async function fuzz(
       if (res.status >= 400 && now !== known) fail('a refused request changed what is stored', req, res);
       known = now;
     }),
-    { numRuns: runs },
+    { numRuns: runs, seed },
   );
 }
 

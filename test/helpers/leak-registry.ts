@@ -1,4 +1,4 @@
-// Where test helpers register what the suite-wide leak scan reads: log lines, events and process output.
+// Where test helpers register what the suite-wide leak scan reads (log lines, events, process output) and the seeds it names.
 
 type Source = () => unknown[];
 
@@ -11,4 +11,15 @@ export function registerLeakSource(kind: string, read: Source): void {
 
 export function leakSources(): readonly { kind: string; read: Source }[] {
   return sources;
+}
+
+const seedDescriptions: (() => string)[] = [];
+
+/** Registers how to replay the file's generated inputs, named by the leak scan when it finds something. */
+export function registerSeeds(describe: () => string): void {
+  seedDescriptions.push(describe);
+}
+
+export function seedsToReplay(): string[] {
+  return seedDescriptions.map((describe) => describe());
 }

@@ -2,7 +2,7 @@
 // log line, event and process output of the test file. The one-time secret of a create or rotation is the exception.
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import * as secrets from '../../src/security/secrets';
-import { leakSources } from '../helpers/leak-registry';
+import { leakSources, seedsToReplay } from '../helpers/leak-registry';
 import { leaksIn, maskBackupFields } from '../helpers/leak-scanner';
 
 const MAX_CAPTURED_BYTES = 1024 * 1024;
@@ -77,5 +77,8 @@ function findLeaks(): string[] {
 }
 
 afterAll(() => {
-  expect(findLeaks()).toEqual([]);
+  const leaks = findLeaks();
+  // The generated inputs that led here can be replayed: the seeds go with the report.
+  const seeds = seedsToReplay();
+  expect(leaks.length === 0 ? [] : [...leaks, ...seeds.map((line) => `replay: ${line}`)]).toEqual([]);
 });
