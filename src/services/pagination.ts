@@ -1,5 +1,6 @@
 // Opaque keyset cursors over (time field descending, _id descending), shared by every list of the admin API.
 import { AdminError } from '../errors';
+import { isUuid } from './validation-rules';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
@@ -13,6 +14,13 @@ export function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.getTime(), id]), 'utf8').toString('base64url');
 }
 
+/** The largest distance from the epoch, in ms, that a JavaScript Date (and so a BSON date from one) can hold. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Reads a cursor back, checking every part: a time a Date can hold and an id of the shape every list's ids have
+ * (a UUID). A cursor is client input: anything else reached the query as an Invalid Date and failed as a 500.
+ */
 export function decodeCursor(cursor: string): CursorPosition {
   const invalid = AdminError.of('InvalidRequest', 'The cursor is not one this API returned; start again without a cursor.', { field: 'cursor' });
   let parsed: unknown;
@@ -21,10 +29,11 @@ export function decodeCursor(cursor: string): CursorPosition {
   } catch {
     throw invalid;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(parsed[0]) || typeof parsed[1] !== 'string' || parsed[1].length > 100) {
-    throw invalid;
-  }
-  return { at: new Date(parsed[0] as number), id: parsed[1] };
+  if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid;
+  const [time, id] = parsed as unknown[];
+  if (!Number.isSafeInteger(time) || Math.abs(time as number) > MAX_DATE_MS) throw invalid;
+  if (typeof id !== 'string' || !isUuid(id)) throw invalid;
+  return { at: new Date(time as number), id };
 }
 
 /** The filter that continues after the cursor position in (timeField desc, _id desc) order. */

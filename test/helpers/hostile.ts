@@ -162,6 +162,24 @@ export const hostileSegment = fc.oneof(
   fc.uuid().map((id) => id.toUpperCase()),
 );
 
+/**
+ * A `cursor` that decodes (base64url JSON, as the lists return) to a pair near the real shape [ms, UUID], with each part
+ * at or past its edges: times a Date cannot hold, fractions, text, and ids of every shape. Random text almost never
+ * decodes at all, so only these reach the checks behind the decoding.
+ */
+const hostileCursor = fc.tuple(
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(8.64e15, 8.64e15 + 1, -8.64e15, -8.64e15 - 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 0, -0, 1.5, 1e300) },
+    { weight: 1, arbitrary: fc.integer() },
+    { weight: 1, arbitrary: fc.double() },
+    { weight: 1, arbitrary: fc.maxSafeInteger() },
+    { weight: 1, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: nastyString },
+  ),
+  fc.oneof(fc.uuid(), fc.uuid().map((id) => id.toUpperCase()), nastyString, fc.constantFrom(...OPERATOR_SHAPES), fc.integer()),
+).chain((pair) => fc.constantFrom<unknown>(pair, pair, pair, [...pair, 1], [pair[0]], { at: pair[0], id: pair[1] }))
+  .map((value) => Buffer.from(JSON.stringify(value) ?? 'null', 'utf8').toString('base64url'));
+
 /** A query string: known filter names and hostile names, with hostile values; sometimes raw broken escapes. */
 export function hostileQuery(knownNames: string[]): fc.Arbitrary<string> {
   const name = fc.oneof(
@@ -173,7 +191,10 @@ export function hostileQuery(knownNames: string[]): fc.Arbitrary<string> {
     nastyString.map((text) => encode(text.slice(0, 2000))),
     fc.constantFrom('%zz', '%', '0', '-1', '501', '1.5', 'true', 'TRUE', '1e3', '%00', 'null', '2026-13-45', '2026-01-01T25:00:00Z'),
   );
-  return fc.array(fc.tuple(name, value), { maxLength: 5 }).map((pairs) => pairs.map(([key, val]) => `${encode(key)}=${val}`).join('&'));
+  const query = fc.array(fc.tuple(name, value), { maxLength: 5 }).map((pairs) => pairs.map(([key, val]) => `${encode(key)}=${val}`).join('&'));
+  if (!knownNames.includes('cursor')) return query;
+  // Alone, or a hostile name next to it would have the query refused before the cursor is read.
+  return fc.oneof({ weight: 2, arbitrary: query }, { weight: 1, arbitrary: hostileCursor.map((cursor) => `cursor=${cursor}`) });
 }
 
 // ---- checks ------------------------------------------------------------------------------------------------
