@@ -167,7 +167,7 @@ export const ErrorCodes = {
     code: 1003,
     status: 415,
     detail: 'The Content-Type is not supported.',
-    when: 'An unsupported Content-Type, or a body without one.',
+    when: 'An unsupported Content-Type, a body without one, or a Content-Encoding other than identity.',
   },
   AuthenticationHeaderInvalid: {
     code: 1008,
@@ -202,12 +202,23 @@ export const ErrorCodes = {
     when: 'The token\'s rate limit is reached (Retry-After).',
   },
   ActionTimeout: { code: 2001, status: 504, detail: 'The action did not finish in time.', when: 'The action did not finish within actionTimeoutMs.' },
-  Overloaded: { code: 2002, status: 503, detail: 'Too many requests are waiting; retry later.', when: 'The action queue is full (Retry-After).' },
+  Overloaded: {
+    code: 2002,
+    status: 503,
+    detail: 'Too many requests are waiting; retry later.',
+    when: 'The action queue is full, the bodies being read would exceed maxBufferedBodyBytes, or too many first calls of new secrets wait for bcrypt (Retry-After).',
+  },
   TooManyFailedAuthentications: {
     code: 2003,
     status: 429,
     detail: 'Too many failed authentications from this address; retry later.',
-    when: 'Too many failed authentications from this client address (Retry-After).',
+    when: 'A failed authentication from a client address (IPv6: its /64) that had too many of them (Retry-After); a secret that authenticates is never refused.',
+  },
+  BodyTimeout: {
+    code: 2004,
+    status: 408,
+    detail: 'The request body did not arrive in time.',
+    when: 'The sender sent no body bytes for bodyIdleTimeoutMs; the connection is closed.',
   },
 } as const satisfies Record<string, { code: number; status: number; detail: string; when: string }>;
 

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { Request } from 'express';
 import type { Connection } from 'mongoose';
+import type { FailedAuthThrottleConfig } from './endpoint/failed-auth-throttle';
 import type { RateLimitStore } from './endpoint/sliding-window';
 import type { MetricsConfig } from './metrics/plugin-metrics';
 import type { AdminUser, Logger, UserDefinedApisOptions } from './types';
@@ -27,7 +28,9 @@ export interface Config {
   readonly actionTimeoutMs: number;
   readonly maxConcurrentActions: number;
   readonly maxQueuedActions: number;
-  readonly failedAuthThrottle: { readonly limit: number; readonly windowMs: number } | null;
+  readonly failedAuthThrottle: FailedAuthThrottleConfig | null;
+  readonly maxBufferedBodyBytes: number;
+  readonly bodyIdleTimeoutMs: number;
   readonly healthCheckIntervalMs: number;
   readonly changePollIntervalMs: number;
   readonly fullReloadIntervalMs: number;
@@ -45,7 +48,7 @@ const KNOWN_OPTIONS = new Set([
   'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
   'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
   'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'importBodyLimitBytes', 'rateLimitStore', 'adminUi',
-  'metrics',
+  'metrics', 'maxBufferedBodyBytes', 'bodyIdleTimeoutMs',
 ]);
 
 /** Raised for a bad option; the message says how to fix it. */
@@ -174,18 +177,21 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     throw new OptionsError('`adminUi` must be true (serve the admin web UI at /ui, the default) or false.');
   }
 
-  let failedAuthThrottle: Config['failedAuthThrottle'] = { limit: 30, windowMs: 60_000 };
+  let failedAuthThrottle: Config['failedAuthThrottle'] = { limit: 30, windowMs: 60_000, ipv6PrefixBits: 64 };
   if (options.failedAuthThrottle === false) {
     failedAuthThrottle = null;
   } else if (options.failedAuthThrottle !== undefined) {
     const throttle = options.failedAuthThrottle as unknown;
     if (typeof throttle !== 'object' || throttle === null) {
-      throw new OptionsError('`failedAuthThrottle` must be { limit, windowSeconds } or false.');
+      throw new OptionsError('`failedAuthThrottle` must be { limit, windowSeconds, ipv6Subnet } (each optional) or false.');
     }
-    const { limit, windowSeconds } = throttle as { limit?: unknown; windowSeconds?: unknown };
+    const { limit, windowSeconds, ipv6Subnet, ...unknown } = throttle as { limit?: unknown; windowSeconds?: unknown; ipv6Subnet?: unknown };
+    const unknownKey = Object.keys(unknown)[0];
+    if (unknownKey !== undefined) throw new OptionsError(`unknown option \`failedAuthThrottle.${unknownKey}\`; use limit, windowSeconds or ipv6Subnet.`);
     failedAuthThrottle = {
       limit: integerOption(limit, 'failedAuthThrottle.limit', 1, 1_000_000, 30),
       windowMs: integerOption(windowSeconds, 'failedAuthThrottle.windowSeconds', 1, 86_400, 60) * 1000,
+      ipv6PrefixBits: integerOption(ipv6Subnet, 'failedAuthThrottle.ipv6Subnet', 1, 128, 64),
     };
   }
 
@@ -208,6 +214,8 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     maxConcurrentActions: integerOption(options.maxConcurrentActions, 'maxConcurrentActions', 1, 10_000, Math.max(4, os.availableParallelism())),
     maxQueuedActions: integerOption(options.maxQueuedActions, 'maxQueuedActions', 0, 1_000_000, 1000),
     failedAuthThrottle,
+    maxBufferedBodyBytes: integerOption(options.maxBufferedBodyBytes, 'maxBufferedBodyBytes', 1024, 16 * 1024 * MIB, 256 * MIB),
+    bodyIdleTimeoutMs: integerOption(options.bodyIdleTimeoutMs, 'bodyIdleTimeoutMs', 100, 600_000, 30_000),
     changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', 20, 60_000, 250),
     fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 300_000),
     lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', 100, 3_600_000, 60_000),

@@ -67,11 +67,23 @@ export interface UserDefinedApisOptions {
   /** Actions waiting for a slot, 0-1000000; one more is refused with 503, code 2002. Default 1000. */
   maxQueuedActions?: number;
   /**
-   * Failed authentications (401, code 1010) allowed per client address in a rolling window before the address gets
-   * 429, code 2003. Default { limit: 30, windowSeconds: 60 }; false turns it off. Uses req.ip, so it honours the
-   * host's `trust proxy` setting.
+   * Failed authentications (401, codes 1008 and 1010) allowed per client address in a rolling window; past it, that
+   * address's failures get 429, code 2003, while a secret that authenticates is always served. IPv6 addresses are
+   * counted per network of `ipv6Subnet` leading bits (1-128, default 64). The counts live in `rateLimitStore` (so a
+   * Redis store shares them between instances). Default { limit: 30, windowSeconds: 60, ipv6Subnet: 64 }; false
+   * turns it off. Uses req.ip, so it honours the host's `trust proxy` setting.
    */
-  failedAuthThrottle?: { limit: number; windowSeconds: number } | false;
+  failedAuthThrottle?: { limit?: number; windowSeconds?: number; ipv6Subnet?: number } | false;
+  /**
+   * Request body bytes the endpoint may hold in memory at once, across all requests being read, 1 KiB-16 GiB. A
+   * body that would go over it is refused with 503, code 2002, and Retry-After. Default 256 MiB.
+   */
+  maxBufferedBodyBytes?: number;
+  /**
+   * How long the endpoint waits for the next bytes of a request body, in ms, 100-600000; a sender that stalls
+   * longer gets 408, code 2004, and the connection is closed. Default 30000.
+   */
+  bodyIdleTimeoutMs?: number;
   /** How often the database is pinged, in ms, 20-60000; an outage shows as 503, code 7 within about twice this. Default 250. */
   healthCheckIntervalMs?: number;
   /** How often this instance applies changes made by other instances, in ms, 20-60000. Default 250 (enforced everywhere within 1 s). */

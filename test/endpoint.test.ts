@@ -153,6 +153,20 @@ describe('request checks (codes 3, 1011, 1003, 1009, 1)', () => {
     expect(res.body.rawBody).toBe('{"a":"b"}');
   });
 
+  it.each(['gzip', 'deflate', 'br', 'gzip, identity', 'x-unknown'])('answers Content-Encoding %s with 415, code 1003, before authentication', async (encoding) => {
+    const { route, secret } = await api(unique());
+    const before = inputs.length;
+    const res = await keep(request(app).post(`/api/custom/${route}`).set(bearer(secret)).set('Content-Type', 'text/plain').set('Content-Encoding', encoding).send('x'));
+    expectError(res, 'InvalidContentType');
+    expect(inputs.length).toBe(before);
+  });
+
+  it('accepts Content-Encoding identity', async () => {
+    const { route, secret } = await api(unique());
+    const res = await keep(request(app).post(`/api/custom/${route}`).set(bearer(secret)).set('Content-Type', 'text/plain').set('Content-Encoding', 'Identity').send('plain'));
+    expect([res.status, res.body.rawBody]).toEqual([200, 'plain']);
+  });
+
   it('answers a declared body over the limit with 413, code 1009, before authentication', async () => {
     const res = await keep(request(app).post(`/api/custom/${unique()}`).set('Content-Type', 'text/plain').send('x'.repeat(64 * 1024 + 1)));
     expectError(res, 'BodyTooLarge');
@@ -217,7 +231,11 @@ describe('authentication (codes 1008, 1010) and the failed-auth throttle (2003)'
       keep(request(app).get(`/api/custom/${disabled.route}`).set(bearer(disabled.secret))),
       keep(request(app).get(`/api/custom/${allowed.route}`).set(bearer(other.secret))),
     ]);
-    for (const res of answers) expectError(res, 'AuthenticationFailed');
+    for (const res of answers) {
+      expectError(res, 'AuthenticationFailed');
+      // RFC 6750: every 401 names the scheme; a secret that was presented and failed is an invalid_token.
+      expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+    }
     expect(new Set(answers.map((res) => res.text)).size).toBe(1);
     expect(new Set(answers.map((res) => JSON.stringify([res.headers['content-type'], res.headers['content-length']]))).size).toBe(1);
   });
@@ -252,6 +270,50 @@ describe('authentication (codes 1008, 1010) and the failed-auth throttle (2003)'
     // Another address is not affected.
     expectError(await keep(from('203.0.113.8')), 'AuthenticationFailed');
     await throttled.udapi.close();
+  });
+
+  it('never refuses a secret that authenticates, even from a throttled address (a shared NAT or proxy)', async () => {
+    const throttled = await createTestApp(db, { failedAuthThrottle: { limit: 3, windowSeconds: 60 } });
+    const host = express();
+    host.set('trust proxy', true);
+    host.use('/admin/udapi', throttled.udapi.adminRouter());
+    host.use('/api/custom', throttled.udapi.endpoint());
+    const token = await request(host).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'behind-the-nat' });
+    secrets.push(token.body.secret);
+    const route = unique();
+    await request(host).post('/admin/udapi/definitions').set(ADMIN).send({ route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    const from = (ip: string, secret: string) => request(host).get(`/api/custom/${route}`).set('X-Forwarded-For', ip).set(bearer(secret));
+    for (let i = 0; i < 3; i += 1) expectError(await keep(from('198.51.100.9', 'q'.repeat(44))), 'AuthenticationFailed');
+    expectError(await keep(from('198.51.100.9', 'q'.repeat(44))), 'TooManyFailedAuthentications');
+    // The attacker's address is throttled; the consumer behind it is served, and its calls count nothing.
+    for (let i = 0; i < 5; i += 1) expect((await keep(from('198.51.100.9', token.body.secret))).status).toBe(200);
+    expectError(await keep(from('198.51.100.9', 'q'.repeat(44))), 'TooManyFailedAuthentications');
+    await throttled.udapi.close();
+  });
+
+  it('counts malformed headers (1008) as failures, and IPv6 addresses by their /64', async () => {
+    const throttled = await createTestApp(db, { failedAuthThrottle: { limit: 2, windowSeconds: 60 } });
+    const host = express();
+    host.set('trust proxy', true);
+    host.use('/api/custom', throttled.udapi.endpoint());
+    const from = (ip: string, header: string) => request(host).get('/api/custom/anything').set('X-Forwarded-For', ip).set('Authorization', header);
+    expectError(await keep(from('2001:db8:1:2::1', 'Basic x')), 'AuthenticationHeaderInvalid');
+    expectError(await keep(from('2001:db8:1:2:ffff:eeee:dddd:cccc', `Bearer ${'q'.repeat(44)}`)), 'AuthenticationFailed');
+    // A third address of the same /64: throttled, whatever its failure.
+    expectError(await keep(from('2001:db8:1:2:aaaa::7', 'Basic x')), 'TooManyFailedAuthentications');
+    expectError(await keep(from('2001:db8:1:2:aaaa::7', `Bearer ${'q'.repeat(44)}`)), 'TooManyFailedAuthentications');
+    // The next /64 has its own budget.
+    expectError(await keep(from('2001:db8:1:3::1', `Bearer ${'q'.repeat(44)}`)), 'AuthenticationFailed');
+    await throttled.udapi.close();
+
+    const wider = await createTestApp(db, { failedAuthThrottle: { limit: 1, windowSeconds: 60, ipv6Subnet: 48 } });
+    const widerHost = express();
+    widerHost.set('trust proxy', true);
+    widerHost.use('/api/custom', wider.udapi.endpoint());
+    const fromWider = (ip: string) => request(widerHost).get('/api/custom/anything').set('X-Forwarded-For', ip).set(bearer('q'.repeat(44)));
+    expectError(await keep(fromWider('2001:db8:1:2::1')), 'AuthenticationFailed');
+    expectError(await keep(fromWider('2001:db8:1:99::1')), 'TooManyFailedAuthentications');
+    await wider.udapi.close();
   });
 });
 

@@ -183,7 +183,7 @@ describe('rate limits across two instances', () => {
 });
 
 describe('the failed-auth throttle across two instances', () => {
-  it('refuses an address after its limit of failures on the instance that counted them', async () => {
+  it('refuses an address\'s failures after its limit on the instance that counted them (memory store)', async () => {
     const [x, y] = (await start(2, { FAILED_AUTH_THROTTLE: '5/60' })) as [Instance, Instance];
     const unknown = `${'u'.repeat(40)}${randomBytes(4).toString('hex')}`;
     const knock = (instance: Instance) => request(instance.url).get('/api/custom/anything').set('Authorization', `Bearer ${unknown}`);
@@ -192,6 +192,26 @@ describe('the failed-auth throttle across two instances', () => {
     expect(onX).toEqual(['401/1010', '401/1010', '401/1010', '401/1010', '401/1010', '429/2003']);
     // Without a shared store each instance counts its own failures.
     expect(answer(await knock(y))).toBe('401/1010');
+  }, 30_000);
+
+  itWithRedis('shares one budget per address across instances through the Redis store, and still serves valid secrets', async () => {
+    const [x, y] = (await start(2, { FAILED_AUTH_THROTTLE: '5/60', REDIS_URL, REDIS_PREFIX: `udapi-test:${randomUUID()}:` })) as [Instance, Instance];
+    const token = await request(x.url).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'behind-one-address' });
+    const path = `throttle/${randomUUID().slice(0, 8)}`;
+    await request(x.url).post('/admin/udapi/definitions').set(ADMIN).send({ route: path, actionMeta: { name: 'echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    // Wait for y to know the token by asking explain, which counts nothing: a call y refused would spend the budget.
+    await enforcedWithin([y], async (instance) => {
+      const verdict = (await request(instance.url).post('/admin/udapi/explain').set(ADMIN).send({ secret: token.body.secret, method: 'GET', path })).body.verdict as string;
+      return verdict === 'allowed' || `explain: ${verdict}`;
+    }, 1000);
+    const unknown = `${'v'.repeat(40)}${randomBytes(4).toString('hex')}`;
+    const knock = (instance: Instance, secret = unknown) => request(instance.url).get(`/api/custom/${path}`).set('Authorization', `Bearer ${secret}`);
+    const seen = [answer(await knock(x)), answer(await knock(y)), answer(await knock(x)), answer(await knock(y)), answer(await knock(x)), answer(await knock(y))];
+    expect(seen).toEqual(['401/1010', '401/1010', '401/1010', '401/1010', '401/1010', '429/2003']);
+    expect(answer(await knock(x))).toBe('429/2003');
+    // The consumers at that address are not locked out.
+    expect(answer(await knock(x, token.body.secret))).toBe('200');
+    expect(answer(await knock(y, token.body.secret))).toBe('200');
   }, 30_000);
 });
 

@@ -59,7 +59,9 @@ function bodyOf(error: EndpointError, faultingNode: string): string {
 
 export function sendEndpointError(res: Response, error: EndpointError, faultingNode: string): void {
   const { status } = ErrorCodes[error.errorName];
+  // RFC 6750: every 401 names the scheme; a presented secret that failed is an invalid_token.
   if (error.errorName === 'AuthenticationHeaderInvalid') res.setHeader('WWW-Authenticate', 'Bearer');
+  else if (error.errorName === 'AuthenticationFailed') res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
   if (error.extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.extra.retryAfterSeconds))));
   const body = bodyOf(error, faultingNode);
   res.statusCode = status;

@@ -9,15 +9,18 @@ import type { HealthMonitor } from '../health';
 import { errorSummary, NOOP_LOGGER } from '../logging';
 import type { AuthFailureReason, EndpointMetrics } from '../metrics/endpoint-metrics';
 import type { Config } from '../options';
+import { BcryptOverloadedError } from '../security/bcrypt-pool';
 import type { SecretVerifier } from '../security/secret-verifier';
 import type { Logger } from '../types';
 import { prepareOutput, type PreparedResponse } from './action-output';
 import { ConcurrencyLimiter, QueueFullError } from './concurrency';
 import { ClientGoneError, InFlightRegistry, TimeoutError, type InFlight } from './in-flight';
+import { bearerSecret } from './authorization-header';
 import { EndpointError, endpointError, sendEndpointError } from './endpoint-error';
+import { FailedAuthThrottle, type ThrottleVerdict } from './failed-auth-throttle';
 import { parametersOf } from './parameters';
 import { queryParametersOf } from './query-parameters';
-import { announcesBody, BodyReadError, BodyTooLargeError, hasBody, readBody } from './read-body';
+import { announcesBody, BodyBudget, BodyBudgetExceededError, BodyIdleError, BodyReadError, BodyTooLargeError, hasBody, readBody } from './read-body';
 import { parseRequestPath, type RequestPath } from './request-path';
 import { MemorySlidingWindow, type RateLimitStore } from './sliding-window';
 
@@ -63,8 +66,6 @@ function then<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>)
 
 const NO_QUERY_PARAMETERS = queryParametersOf('');
 const PROCEDURE_RESPONSE: PreparedResponse = Object.freeze({ status: 200, headers: [], body: '', bodyBytes: 0 });
-// An empty secret (`Bearer` alone) is a failed authentication (1010), not a malformed header, as in the original.
-const BEARER = /^Bearer(?: +([^ ]*))? *$/i;
 
 export interface EndpointDeps {
   config: Config;
@@ -114,17 +115,49 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   const inFlight = new InFlightRegistry(config.actionTimeoutMs);
   // Without a logger the per-request lines are not even formatted; server-side failures are still reported.
   const logging = config.logger !== NOOP_LOGGER;
-  const failedAuth = config.failedAuthThrottle ? new MemorySlidingWindow() : null;
+  // Failures only are counted, in the shared store when there is one, so instances share one budget per address.
+  const throttle = config.failedAuthThrottle ? new FailedAuthThrottle(config.failedAuthThrottle, config.rateLimitStore ?? new MemorySlidingWindow()) : null;
+  const bodyBudget = new BodyBudget(config.maxBufferedBodyBytes);
   log.info({ maxConcurrentActions: limiter.maxRunning, maxQueuedActions: limiter.maxWaiting }, 'Endpoint action concurrency limit');
 
   /**
-   * Refuses authentication with the one 401 all failures share, and counts it against the client address. The
-   * reason goes to the metrics only: the caller never learns which it was.
+   * Refuses authentication with the one 401 all failures of its kind share, or with 429 once the client address had
+   * too many; only failures are counted, never a call that authenticates. The reason goes to the metrics only: the
+   * caller never learns which it was. Throws at once with the memory store; a shared store's answer is awaited.
    */
-  const authenticationFailed = (req: Request, reason: AuthFailureReason): EndpointError => {
-    if (failedAuth && config.failedAuthThrottle) failedAuth.hit(req.ip ?? '', Number.MAX_SAFE_INTEGER, config.failedAuthThrottle.windowMs);
+  const refuseAuthentication = (req: Request, reason: AuthFailureReason, refusal: EndpointError = endpointError('AuthenticationFailed')): Promise<never> => {
+    if (!throttle) {
+      if (metrics) metrics.authFailed(reason);
+      throw refusal;
+    }
+    let verdict: ReturnType<FailedAuthThrottle['failed']>;
+    try {
+      verdict = throttle.failed(req.ip ?? '');
+    } catch (error) {
+      throw throttleFailed(error, reason, refusal);
+    }
+    if (!isThenable(verdict)) throw throttled(verdict, reason, refusal);
+    return verdict.then((answer) => {
+      throw throttled(answer, reason, refusal);
+    }, (error: unknown) => {
+      throw throttleFailed(error, reason, refusal);
+    });
+  };
+
+  const throttled = (verdict: ThrottleVerdict, reason: AuthFailureReason, refusal: EndpointError): EndpointError => {
+    if (!verdict.throttled) {
+      if (metrics) metrics.authFailed(reason);
+      return refusal;
+    }
+    if (metrics) metrics.authFailed('throttled');
+    return new EndpointError('TooManyFailedAuthentications', { retryAfterSeconds: verdict.retryAfterMs / 1000 });
+  };
+
+  /** A shared store that fails cannot count this failure; the request is refused all the same. */
+  const throttleFailed = (error: unknown, reason: AuthFailureReason, refusal: EndpointError): EndpointError => {
+    log.error({ err: errorSummary(error) }, 'The rate-limit store failed while counting a failed authentication');
     if (metrics) metrics.authFailed(reason);
-    return endpointError('AuthenticationFailed');
+    return refusal;
   };
 
   /** Steps 1-3: the request itself, before anything is looked up. */
@@ -137,6 +170,9 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     } else if (!CONTENT_TYPES.has(mediaType(contentType))) {
       throw endpointError('InvalidContentType');
     }
+    // A compressed body would reach the action as bytes it cannot read (and a decompression bomb if it could).
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') throw endpointError('InvalidContentType');
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > config.maxBodyBytes) throw endpointError('BodyTooLarge');
     if (path.segments.length === 0) throw endpointError('EmptyRoute');
@@ -144,23 +180,14 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
 
   /** Steps 4-7: who is calling, may they, and which definition answers. Synchronous unless a store or bcrypt is awaited. */
   const authorize = (req: Request, segments: string[], trace: Trace): MaybePromise<Authorized> => {
-    const match = BEARER.exec(req.headers.authorization ?? '');
-    if (!match) {
-      if (metrics) metrics.authFailed('header_invalid');
-      throw endpointError('AuthenticationHeaderInvalid');
-    }
+    const secret = bearerSecret(req.headers.authorization);
+    if (secret === null) return refuseAuthentication(req, 'header_invalid', endpointError('AuthenticationHeaderInvalid'));
     if (!health.ready) throw new EndpointError('NotReady', { retryAfterSeconds: 1 });
-    const throttle = config.failedAuthThrottle;
-    if (failedAuth && throttle && failedAuth.count(req.ip ?? '', throttle.windowMs) >= throttle.limit) {
-      if (metrics) metrics.authFailed('throttled');
-      throw new EndpointError('TooManyFailedAuthentications', { retryAfterSeconds: throttle.windowMs / 1000 });
-    }
-    const secret = match[1] ?? '';
     const token = verifier.lookup(secret);
     // Unknown, disabled and expired: one answer, so that a caller learns nothing about which it was.
-    if (!token) throw authenticationFailed(req, 'unknown_secret');
-    if (token.isDisabled) throw authenticationFailed(req, 'disabled');
-    if (hasExpired(token.expiresAt)) throw authenticationFailed(req, 'expired');
+    if (!token) return refuseAuthentication(req, 'unknown_secret');
+    if (token.isDisabled) return refuseAuthentication(req, 'disabled');
+    if (hasExpired(token.expiresAt)) return refuseAuthentication(req, 'expired');
     trace.tokenId = token.id;
     if (!token.rateLimit) return findDefinition(req, segments, secret, token, trace);
     let pending: ReturnType<RateLimitStore['hit']>;
@@ -201,29 +228,37 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     const matched = catalog.match(segments);
     if (!matched) throw endpointError('DefinitionNotFound');
     trace.definitionId = matched.definition.id;
-    if (!matched.definition.allowedTokens.has(token.id)) throw authenticationFailed(req, 'not_allowed');
+    if (!matched.definition.allowedTokens.has(token.id)) return refuseAuthentication(req, 'not_allowed');
     const authorized: Authorized = { token, definition: matched.definition, routeParameters: matched.routeParameters };
     if (verifier.isConfirmed(token)) {
       recordUse(token.id);
       return authorized;
     }
-    // bcrypt (once per secret and instance) only for a call that would succeed: refusals never pay for it.
+    // bcrypt (once per secret and instance, however many calls wait for it) only for a call that would succeed.
     return verifier.confirm(secret, token).then((confirmed) => {
-      if (!confirmed) throw authenticationFailed(req, 'wrong_secret');
+      if (!confirmed) return refuseAuthentication(req, 'wrong_secret');
       recordUse(token.id);
       return authorized;
+    }, (error: unknown) => {
+      if (error instanceof BcryptOverloadedError) throw new EndpointError('Overloaded', { retryAfterSeconds: 1 });
+      throw error;
     });
   };
 
   /** Step 8: the action and its input. Synchronous for a request without a body. */
-  const prepareAction = (req: Request, definition: CachedDefinition): MaybePromise<PreparedAction> => {
+  const prepareAction = (req: Request, res: Response, definition: CachedDefinition): MaybePromise<PreparedAction> => {
     const action = actions.get(definition.actionMeta.name);
     if (!action || action.kind !== definition.actionType) throw endpointError('ActionNotFound');
     if (!hasBody(req)) return inputOf(action, definition, EMPTY_BODY);
-    return readBody(req, config.maxBodyBytes).then(
+    // The body's bytes count against the shared budget until the response is done with them.
+    const hold = bodyBudget.hold();
+    res.once('close', () => hold.release());
+    return readBody(req, { maxBytes: config.maxBodyBytes, hold, idleTimeoutMs: config.bodyIdleTimeoutMs }).then(
       (body) => inputOf(action, definition, body),
       (error: unknown) => {
         if (error instanceof BodyTooLargeError) throw endpointError('BodyTooLarge');
+        if (error instanceof BodyBudgetExceededError) throw new EndpointError('Overloaded', { retryAfterSeconds: 1 });
+        if (error instanceof BodyIdleError) throw endpointError('BodyTimeout');
         if (error instanceof BodyReadError) throw new ClientGoneError();
         throw error;
       },
@@ -336,7 +371,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   const respond = (req: Request, res: Response, path: RequestPath, trace: Trace): MaybePromise<PreparedResponse> => {
     checkRequest(req, path);
     return then(authorize(req, path.segments, trace), ({ token, definition, routeParameters }) =>
-      then(prepareAction(req, definition), ({ action, rawBody, parameters }) => {
+      then(prepareAction(req, res, definition), ({ action, rawBody, parameters }) => {
         const invoke = (entry: InFlight): unknown => {
           // The AbortSignal is made only if the action reads it.
           const context: ActionContext = new RequestContext(token.id, token.name, definition.id, trace.requestId, entry);
@@ -382,8 +417,9 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
       failure = endpointError('UnexpectedException');
     }
     try {
-      // An oversized body is left unread: close the connection rather than drain it.
-      if (failure.errorName === 'BodyTooLarge') res.setHeader('Connection', 'close');
+      // A body left unread (too large, over the budget, stalled): close the connection rather than drain it.
+      const bodyLeftUnread = failure.errorName === 'BodyTooLarge' || failure.errorName === 'BodyTimeout' || (failure.errorName === 'Overloaded' && !res.req.complete);
+      if (bodyLeftUnread) res.setHeader('Connection', 'close');
       sendEndpointError(res, failure, config.instanceId);
     } finally {
       logEnd(trace, failure.status, 'FAILED');

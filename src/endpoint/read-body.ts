@@ -1,4 +1,4 @@
-// Reads a request body into memory while enforcing the size limit, so an oversized body is refused, not buffered.
+// Reads a request body into memory within its size limit, the shared memory budget and an idle timeout.
 import type { Request } from 'express';
 
 export class BodyTooLargeError extends Error {
@@ -6,6 +6,81 @@ export class BodyTooLargeError extends Error {
     super('The request body is too large');
     this.name = 'BodyTooLargeError';
   }
+}
+
+/** The bodies being read would hold more than the shared budget (maxBufferedBodyBytes). */
+export class BodyBudgetExceededError extends Error {
+  constructor() {
+    super('The request bodies being read would exceed the memory budget');
+    this.name = 'BodyBudgetExceededError';
+  }
+}
+
+/** The sender sent no body bytes for the idle timeout. */
+export class BodyIdleError extends Error {
+  constructor() {
+    super('The request body stalled');
+    this.name = 'BodyIdleError';
+  }
+}
+
+/**
+ * The bytes all request bodies being read or used hold, against one limit: without it, N slow uploads could each
+ * hold up to maxBodyBytes (16 such held 450 MiB until Node's request timeout).
+ */
+export class BodyBudget {
+  private used = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  /** Bytes held now (for tests and metrics). */
+  get heldBytes(): number {
+    return this.used;
+  }
+
+  /** A request's share, released once whatever happens. */
+  hold(): BodyHold {
+    return new BodyHold(this);
+  }
+
+  /** @internal */
+  take(bytes: number): boolean {
+    if (this.used + bytes > this.maxBytes) return false;
+    this.used += bytes;
+    return true;
+  }
+
+  /** @internal */
+  give(bytes: number): void {
+    this.used -= bytes;
+  }
+}
+
+/** One request's bytes in the budget; `release` is idempotent, so every path may call it. */
+export class BodyHold {
+  private held = 0;
+
+  constructor(private readonly budget: BodyBudget) {}
+
+  add(bytes: number): boolean {
+    if (!this.budget.take(bytes)) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  release(): void {
+    this.budget.give(this.held);
+    this.held = 0;
+  }
+}
+
+export interface BodyLimits {
+  /** The largest body, in bytes. */
+  maxBytes: number;
+  /** The share of the shared budget this request holds; released by readBody only when reading fails. */
+  hold: BodyHold;
+  /** How long the sender may send nothing, in ms. */
+  idleTimeoutMs: number;
 }
 
 export class BodyReadError extends Error {
@@ -38,35 +113,45 @@ export function hasBody(req: Request): boolean {
  * The body as a Buffer. A body that a host-level parser already consumed (express.json() and friends set
  * req.body) is re-serialised, since its stream is gone; mount the endpoint before such parsers to get it verbatim.
  */
-export async function readBody(req: Request, limitBytes: number): Promise<Buffer> {
+export async function readBody(req: Request, limits: BodyLimits): Promise<Buffer> {
+  const { maxBytes, hold, idleTimeoutMs } = limits;
   if (alreadyRead(req)) {
     // Listening to an ended stream would wait forever; what the host's parser made of the body is all there is.
     const parsed: unknown = req.body;
     const body = Buffer.isBuffer(parsed) ? parsed
       : Buffer.from(typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? ''), 'utf8');
     // The host's parser had its own limit; a chunked body's size is known only now.
-    if (body.length > limitBytes) throw new BodyTooLargeError();
+    if (body.length > maxBytes) throw new BodyTooLargeError();
     return body;
   }
   if (!announcesBody(req)) return Buffer.alloc(0);
+  // A declared length is held up front, so a body that cannot fit is refused before a byte of it is read.
+  const declared = Number(req.headers['content-length']);
+  const heldUpFront = Number.isSafeInteger(declared) && declared > 0 ? declared : 0;
+  if (heldUpFront > 0 && !hold.add(heldUpFront)) throw new BodyBudgetExceededError();
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const idle = setTimeout(() => stop(new BodyIdleError()), idleTimeoutMs);
     const cleanup = (): void => {
+      clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('aborted', onAborted);
     };
+    /** Stops reading and fails; the answer closes the connection instead of draining the rest. */
+    const stop = (error: Error): void => {
+      cleanup();
+      req.pause();
+      hold.release();
+      reject(error);
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limitBytes) {
-        cleanup();
-        // Stop reading; the 413 answer closes the connection instead of draining the rest.
-        req.pause();
-        reject(new BodyTooLargeError());
-        return;
-      }
+      if (size > maxBytes) return stop(new BodyTooLargeError());
+      if (size > heldUpFront && !hold.add(Math.min(chunk.length, size - heldUpFront))) return stop(new BodyBudgetExceededError());
+      idle.refresh();
       chunks.push(chunk);
     };
     const onEnd = (): void => {
@@ -75,10 +160,12 @@ export async function readBody(req: Request, limitBytes: number): Promise<Buffer
     };
     const onError = (error: Error): void => {
       cleanup();
+      hold.release();
       reject(new BodyReadError(error.message));
     };
     const onAborted = (): void => {
       cleanup();
+      hold.release();
       reject(new BodyReadError('The client aborted the request'));
     };
     req.on('data', onData);

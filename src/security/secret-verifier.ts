@@ -8,6 +8,8 @@ import type { VerifiedSecrets } from './verified-secrets';
 
 export class SecretVerifier {
   private readonly pepper: KeyObject;
+  /** Comparisons running now, by (digest, hash): at most one per token secret. */
+  private readonly pending = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly catalog: Catalog,
@@ -44,12 +46,26 @@ export class SecretVerifier {
    */
   async confirm(secret: string, token: CachedToken): Promise<boolean> {
     if (this.isConfirmed(token)) return true;
+    // Single flight: calls that arrive while this pair is being checked wait for the same comparison. The secret
+    // is the same for all of them, since the digest (keyed by the pepper) matched; 200 parallel first calls of one
+    // new secret once kept the bcrypt pool busy for ~10 s.
+    const key = `${token.secretDigest}\u0000${token.secretHash}`;
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.compare(secret, token).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    const confirmed = await pending;
+    if (confirmed) token.confirmed = true;
+    return confirmed;
+  }
+
+  private async compare(secret: string, token: CachedToken): Promise<boolean> {
     if (!(await this.bcrypt.compare(secret, token.secretHash))) {
       this.log.warn({ objectType: 'ApiToken', objectId: token.id }, 'A secret matched a token digest but not its bcrypt hash');
       return false;
     }
     this.verified.add(token.secretDigest, token.secretHash);
-    token.confirmed = true;
     return true;
   }
 
