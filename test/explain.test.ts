@@ -143,6 +143,19 @@ describe('POST /explain', () => {
     expect(viewer.body.errors[0]).toMatchObject({ reason: 'MissingPermission', permission: 'UserDefinableApiTokenCreateUpdate' });
     const tokenAdmin = await explain(question, userWith('UserDefinableApiTokenCreateUpdate'));
     expect(tokenAdmin.body).toMatchObject({ verdict: 'allowed', definition: null });
+    // Nothing about a definition in the text either: not its route, not its action, for any verdict that has one.
+    const other = await token();
+    const asked = [
+      tokenAdmin,
+      await explain({ ...question, secret: other.secret }, userWith('UserDefinableApiTokenCreateUpdate')),
+    ];
+    expect(asked.map((res) => res.body.verdict as string)).toEqual(['allowed', 'notAllowed']);
+    for (const res of asked) {
+      expect(res.body.explanation).not.toContain(`${prefix}/perm`);
+      expect(res.body.explanation).not.toContain('test.echo');
+    }
+    const withDefinitions = await explain({ ...question, secret: other.secret }, userWith('UserDefinableApiTokenCreateUpdate', 'UserDefinableApiDefinitionRead'));
+    expect(withDefinitions.body.explanation).toContain(`${prefix}/perm`);
     const bad: [object, string][] = [
       [{ method: 'GET', path: 'x' }, 'InvalidSecret'],
       [{ ...question, secret: { $gt: '' } }, 'InvalidSecret'],

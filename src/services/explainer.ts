@@ -90,15 +90,19 @@ export class Explainer {
       }
     }
     if (!matched) return result('noDefinition', 'DefinitionNotFound', 'No API definition matches this path.', rateLimitChecked);
+    // Nothing about a definition (its route, its action) reaches a user who may not read definitions.
+    const api = canReadDefinitions ? `the API '${matched.definition.route}'` : 'the API at this path';
     if (!matched.definition.allowedTokens.has(token.id)) {
-      return result('notAllowed', 'AuthenticationFailed', `The API '${matched.definition.route}' does not allow the token '${token.name}'.`, rateLimitChecked);
+      return result('notAllowed', 'AuthenticationFailed', `${capitalised(api)} does not allow the token '${token.name}'.`, rateLimitChecked);
     }
     const action = actions.get(matched.definition.actionMeta.name);
     if (!action || action.kind !== matched.definition.actionType) {
-      return result('actionMissing', 'ActionNotFound', `The ${matched.definition.actionType} '${matched.definition.actionMeta.name}' of this API is not registered on this instance.`, rateLimitChecked);
+      const missing = canReadDefinitions ? `The ${matched.definition.actionType} '${matched.definition.actionMeta.name}' of this API` : 'The action of this API';
+      return result('actionMissing', 'ActionNotFound', `${missing} is not registered on this instance.`, rateLimitChecked);
     }
     const grace = token.viaPreviousSecret ? ` This is the token's previous secret; it works until ${new Date(token.previousSecretExpiresAt!).toISOString()}.` : '';
-    return result('allowed', null, `The call would run the ${action.kind} '${action.name}' of the API '${matched.definition.route}'.${grace}`, rateLimitChecked);
+    const runs = canReadDefinitions ? `the ${action.kind} '${action.name}' of ${api}` : `the action of ${api}`;
+    return result('allowed', null, `The call would run ${runs}.${grace}`, rateLimitChecked);
   }
 
   private withoutBasePath(path: string): string {
@@ -107,6 +111,10 @@ export class Explainer {
     if (lower === base.toLowerCase()) return '';
     return lower.startsWith(`${base.toLowerCase()}/`) ? path.slice(base.length) : path;
   }
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function definitionOf(definition: CachedDefinition): { id: string; route: string } {
