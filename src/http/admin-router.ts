@@ -16,7 +16,7 @@ import { definitionRoutes } from './definition-routes';
 import { eventRoutes } from './event-routes';
 import { explainRoute } from './explain-route';
 import type { Explainer } from '../services/explainer';
-import { jsonBody } from './json-body';
+import { bodyLimits } from './json-body';
 import { backupRoutes } from './backup-routes';
 import type { BackupService } from '../services/backup';
 import { referenceRoutes } from './reference-routes';
@@ -41,7 +41,8 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   });
   router.use(crossSiteGuard());
   router.use(authenticate(config.authenticateAdmin, randomUUID));
-  router.use(jsonBody(config.adminBodyLimitBytes, config.importBodyLimitBytes));
+  // Only the limits: each operation reads its body after authentication and its permission check.
+  router.use(bodyLimits({ admin: config.adminBodyLimitBytes, import: config.importBodyLimitBytes }));
   if (config.adminUi) router.use(adminUiRoutes(config.basePath));
   router.use(tokenRoutes(services.tokens));
   router.use(definitionRoutes(services.definitions, services.actions));

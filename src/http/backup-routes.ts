@@ -25,7 +25,7 @@ export const backupOperations = {
     method: 'post', path: '/import', operationId: 'importBackup', tag: 'Backup', summary: 'Restore a backup, all or nothing',
     description: 'Every object is checked before anything is written; ids, routes and secrets must not be taken. The body limit is importBodyLimitBytes.',
     // The service checks the body with backupEnvelopeSchema and the per-object schemas that the Backup component is made of.
-    permissions: [Permissions.TokenCreateUpdate, Permissions.DefinitionCreateUpdate], query: emptyQuerySchema, body: ref('Backup'),
+    permissions: [Permissions.TokenCreateUpdate, Permissions.DefinitionCreateUpdate], query: emptyQuerySchema, body: ref('Backup'), bodyLimit: 'import',
     success: { status: 200, description: 'How many objects were restored.', schema: ref('ImportResult') },
     errors: ['InvalidBackup', 'InvalidRequest', 'IdInUse', 'RouteInUse', 'InvalidSecret', 'InvalidActionMeta', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'],
   },

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response, Router } from 'ex
 import type { Permission } from '../permissions';
 import type { ErrorReason } from '../errors';
 import { requirePermissions } from './admin-auth';
+import { jsonBody, type BodyLimitName } from './json-body';
 
 /** A JSON schema, as ajv validates it and OpenAPI 3.1 embeds it. */
 export type JsonSchema = Readonly<Record<string, unknown>>;
@@ -22,6 +23,8 @@ export interface AdminOperation {
   query?: JsonSchema;
   /** The request body schema its validator compiles. */
   body?: JsonSchema;
+  /** Which configured limit its body is held to (413 beyond): `import` for backups, else the admin limit. */
+  bodyLimit?: BodyLimitName;
   /** The success answer: its status, what it means and the shape of its body (none: no body). */
   success: { status: number; description: string; schema?: JsonSchema; contentType?: string };
   /** Error reasons this operation can answer besides the ones every operation can (401, 403, 500, 503). */
@@ -31,8 +34,9 @@ export interface AdminOperation {
 type Handler = (req: Request, res: Response) => unknown;
 
 /**
- * Registers the operation on the router behind its permission check. A rejected promise goes to the router's
- * error handler: Express 5 does that by itself, Express 4 does not, and the host may mount us in either.
+ * Registers the operation on the router behind its permission check, then its body parser: nothing of the body is
+ * read for a caller who may not use the operation. A rejected promise goes to the router's error handler: Express 5
+ * does that by itself, Express 4 does not, and the host may mount us in either.
  */
 export function register(router: Router, operation: AdminOperation, handler: Handler): void {
   const run: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
@@ -46,5 +50,5 @@ export function register(router: Router, operation: AdminOperation, handler: Han
     if (outcome instanceof Promise) outcome.catch(next);
   };
   const guards = operation.permissions.length > 0 ? [requirePermissions(...operation.permissions)] : [];
-  router[operation.method](operation.path, ...guards, run);
+  router[operation.method](operation.path, ...guards, jsonBody(operation.bodyLimit ?? 'admin'), run);
 }
