@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import request from 'supertest';
 import { parseRoute } from '../src/routing/route-grammar';
+import { descriptionProblem, nameProblem, optionalNameProblem } from '../src/services/validation-rules';
 import { startExampleApp, type ExampleApp } from './helpers/example-app';
 
 // The test project has no DOM library; these are the browser globals the page functions below use.
@@ -146,9 +147,20 @@ describe('admin web UI', () => {
       // Create a token with a rate limit; the client-side check refuses a blank name without a request.
       await page.click('#tab-tokens');
       await page.click('#token-create');
+      const writes: string[] = [];
+      const recordWrite = (sent: { method(): string; url(): string }): void => {
+        if (sent.method() !== 'GET') writes.push(`${sent.method()} ${sent.url()}`);
+      };
+      page.on('request', recordWrite);
       await page.fill('#token-form [name=name]', '   ');
       await page.click('#token-form button[type=submit]');
-      await expectText(page.locator('#token-problems'), 'Give the token a name', { contains: true });
+      await expectText(page.locator('#token-problems'), 'The name must not be empty or whitespace-only', { contains: true });
+      // The same for a control character (a name that would forge a line in the command line's table).
+      await page.fill('#token-form [name=name]', 'ui\u001b[31mred');
+      await page.click('#token-form button[type=submit]');
+      await expectText(page.locator('#token-problems'), 'found U+001B', { contains: true });
+      page.off('request', recordWrite);
+      expect(writes).toEqual([]);
       await page.fill('#token-form [name=name]', 'ui-consumer');
       await page.check('#token-form [name=limited]');
       await page.fill('#token-form [name=limit]', '500');
@@ -444,6 +456,37 @@ describe('admin web UI', () => {
       });
       expect(inBrowser).toEqual(onServer);
       expect(onServer.filter((problem) => problem === null).length).toBeGreaterThan(100);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('checks names and descriptions in the browser exactly as the server does (2,000 generated texts)', async () => {
+    const { context, page } = await openUi('admin');
+    try {
+      // Each class the rules tell apart, its neighbours on both sides, and what trim() and the length limit see.
+      const alphabet = [
+        'a', ' ', 'é', '😀', '\u00a0', '\t', '\n', '\r', '\u0000', '\u0008', '\u000b', '\u001b', '\u001f', '\u007e', '\u007f', '\u0085', '\u009f',
+        '\u00a0', '\u200d', '\u200e', '\u200f', '\u061c', '\u2027', '\u2028', '\u2029', '\u202a', '\u202e', '\u202f', '\u2065', '\u2066', '\u2069', '\u206a', '\ud800',
+      ];
+      const texts = fc.sample(
+        fc.oneof(
+          fc.array(fc.constantFrom(...alphabet), { maxLength: 12 }).map((chars) => chars.join('')),
+          fc.tuple(fc.integer({ min: 195, max: 205 }), fc.constantFrom('', '\n', '\u202e')).map(([length, tail]) => `${'n'.repeat(length)}${tail}`),
+        ),
+        { numRuns: 2000, seed: 20260517 },
+      );
+      const inBrowser = await page.evaluate(async (list) => {
+        const modulePath: string = './text-rules.js'; // relative to the page; a literal would make tsc look for it here
+        type Rule = (text: string) => string | null;
+        const rules = (await import(modulePath)) as { nameProblem: Rule; optionalNameProblem: Rule; descriptionProblem: Rule };
+        return list.map((text) => [rules.nameProblem(text), rules.optionalNameProblem(text), rules.descriptionProblem(text)]);
+      }, texts);
+      const onServer = texts.map((text) => [nameProblem(text), optionalNameProblem(text), descriptionProblem(text)]);
+      expect(inBrowser).toEqual(onServer);
+      // The sample reaches every outcome: accepted, and refused by each rule.
+      const verdicts = onServer.flat().map((problem) => problem?.replace(/found U\+.*|\d+/g, '') ?? 'null');
+      expect(new Set(verdicts).size).toBeGreaterThanOrEqual(6);
     } finally {
       await context.close();
     }

@@ -125,6 +125,55 @@ describe('udapi command line', () => {
     expect(again.stderr).toMatch(/^IdInUse \(tokens\[0\]\) /m);
   }, 120_000);
 
+  it('prints stored text escaped, so names, routes and users written straight to the database cannot forge lines', async () => {
+    const db = await database();
+    const app = await appOn(db);
+    const token = await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'plain' });
+    const definition = await request(app).post('/admin/udapi/definitions').set(ADMIN)
+      .send({ route: 'cli/plain', name: 'plain', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    expect(definition.status).toBe(201);
+    // What the admin API now refuses, stored anyway (data from before the rule, or written by another tool).
+    const forgedName = 'ok\n0000  forged  enabled\r\u001b[2K\u001b[31mred\u007f\u0085\u009b1m\u2028\u202eexe.txt\u2066\u200f\u0000';
+    const forgedRoute = 'cli/\u009b2J\u202ereversed';
+    const forgedUser = 'mallory\u001b]0;title\u0007';
+    await db.connection.collection('udapiApiTokens').updateOne({ _id: token.body.id }, { $set: { name: forgedName, createdBy: forgedUser } });
+    await db.connection.collection('udapiApiDefinitions').updateOne({ _id: definition.body.id }, { $set: { name: forgedName, route: forgedRoute, createdBy: forgedUser } });
+    // Anything that moves the cursor, ends a line or reorders text; the table's own line feeds aside.
+    // eslint-disable-next-line no-control-regex
+    const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+    const tokens = udapi(db, ['tokens', 'list']);
+    expect(tokens.code).toBe(0);
+    expect(tokens.stdout).not.toMatch(RAW);
+    expect(tokens.stdout.trimEnd().split('\n')).toHaveLength(3); // header, rule, one token
+    expect(tokens.stdout).toContain('ok\\x0a0000  forged  enabled\\x0d\\x1b[2K\\x1b[31mred\\x7f\\x85\\x9b1m\\u{2028}\\u{202e}exe.txt\\u{2066}\\u{200f}\\x00');
+    const definitions = udapi(db, ['definitions', 'list']);
+    expect(definitions.stdout).not.toMatch(RAW);
+    expect(definitions.stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(definitions.stdout).toContain('cli/\\x9b2J\\u{202e}reversed');
+
+    // --json escapes the same characters as JSON escapes: the very same values once parsed.
+    for (const [args, expected] of [
+      [['tokens', 'list', '--json'], { name: forgedName, createdBy: forgedUser }],
+      [['definitions', 'list', '--json'], { name: forgedName, route: forgedRoute, createdBy: forgedUser }],
+    ] as const) {
+      const listed = udapi(db, [...args]);
+      expect(listed.stdout).not.toMatch(RAW);
+      expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining(expected)]);
+    }
+    const disabled = udapi(db, ['tokens', 'disable', token.body.id]);
+    expect(disabled.stdout).not.toMatch(RAW);
+    expect(disabled.stdout.trimEnd().split('\n')).toHaveLength(1);
+    // The backup on standard output too, and it still imports as it was.
+    const exported = udapi(db, ['export']);
+    expect(exported.stdout).not.toMatch(RAW);
+    expect(JSON.parse(exported.stdout).definitions[0]).toMatchObject({ name: forgedName, route: forgedRoute, createdBy: forgedUser });
+    // Error messages quote what they were given.
+    const missing = udapi(db, ['tokens', 'enable', 'x\u001b[31my']);
+    expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('x\\x1b[31my')]);
+    expect(missing.stderr).not.toMatch(RAW);
+  }, 120_000);
+
   it('fails clearly: usage, configuration, a wrong pepper, a missing id, a bad file', async () => {
     const db = await database();
     expect(udapi(null, []).code).toBe(2);

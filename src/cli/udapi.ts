@@ -12,6 +12,7 @@ import type { ChangeContext } from '../services/change-context';
 import { ALL_PERMISSIONS } from '../permissions';
 import { OptionsError } from '../options';
 import { hasExpired } from '../catalog/catalog';
+import { printable, printableJson } from './printable';
 
 const USAGE = `Usage: udapi <command> [options]
 
@@ -67,8 +68,10 @@ function required(name: string): string {
   return value;
 }
 
-function table(rows: Record<string, string>[], columns: string[]): string {
-  if (rows.length === 0) return '(none)';
+/** Columns of stored data: every cell is escaped (printable) before it is measured and padded. */
+function table(rawRows: Record<string, string>[], columns: string[]): string {
+  if (rawRows.length === 0) return '(none)';
+  const rows = rawRows.map((row) => Object.fromEntries(Object.entries(row).map(([column, cell]) => [column, printable(cell)])));
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns), line(widths.map((width) => '-'.repeat(width))), ...rows.map((row) => line(columns.map((column) => row[column] ?? '')))].join('\n');
@@ -118,7 +121,8 @@ async function readJson(file: string): Promise<unknown> {
 async function run(internals: Internals, options: Options, ctx: ChangeContext, print: (text: string) => void): Promise<void> {
   const [group, command, id] = options.positionals;
   const { values } = options;
-  const show = (value: unknown, text: () => string) => print(options.json ? JSON.stringify(value, null, 2) : text());
+  // Every text here embeds stored data (names, routes, users): escaped, in JSON as JSON escapes.
+  const show = (value: unknown, text: () => string) => print(options.json ? printableJson(JSON.stringify(value, null, 2)) : text());
   const needId = () => {
     if (!id) throw new UsageError(`\`udapi ${group} ${command}\` needs a token id.`);
     return id;
@@ -143,25 +147,25 @@ async function run(internals: Internals, options: Options, ctx: ChangeContext, p
         ...(rateLimit && { rateLimit }),
         ...(typeof values['expires-at'] === 'string' && { expiresAt: values['expires-at'] }),
       }, ctx);
-      show({ ...token, secret: generatedSecret }, () => `Created token ${token.name} (${token.id}).\nSecret (shown only this once; keep it safe):\n${generatedSecret}`);
+      show({ ...token, secret: generatedSecret }, () => `Created token ${printable(token.name)} (${token.id}).\nSecret (shown only this once; keep it safe):\n${generatedSecret}`);
       return;
     }
     case 'tokens disable':
     case 'tokens enable': {
       const token = await internals.tokens.update(needId(), { isDisabled: command === 'disable' }, ctx);
-      show(token, () => `Token ${token.name} (${token.id}) is ${token.isDisabled ? 'disabled' : 'enabled'}.`);
+      show(token, () => `Token ${printable(token.name)} (${token.id}) is ${token.isDisabled ? 'disabled' : 'enabled'}.`);
       return;
     }
     case 'tokens rotate': {
       const grace = values['grace-until'];
       const { token, generatedSecret } = await internals.tokens.rotate(needId(), typeof grace === 'string' ? { previousSecretExpiresAt: grace } : {}, ctx);
       const until = token.previousSecretExpiresAt ? `The previous secret works until ${token.previousSecretExpiresAt}.` : 'The previous secret no longer works.';
-      show({ ...token, secret: generatedSecret }, () => `Rotated token ${token.name} (${token.id}). ${until}\nNew secret (shown only this once):\n${generatedSecret}`);
+      show({ ...token, secret: generatedSecret }, () => `Rotated token ${printable(token.name)} (${token.id}). ${until}\nNew secret (shown only this once):\n${generatedSecret}`);
       return;
     }
     case 'tokens delete': {
       await internals.tokens.delete(needId(), ctx);
-      show({ deleted: id }, () => `Deleted token ${id}.`);
+      show({ deleted: id }, () => `Deleted token ${printable(id ?? '')}.`);
       return;
     }
     case 'definitions list': {
@@ -178,7 +182,8 @@ async function run(internals: Internals, options: Options, ctx: ChangeContext, p
     }
     case 'export': {
       const out = typeof values.out === 'string' ? createWriteStream(values.out, { mode: 0o600 }) : process.stdout;
-      for await (const chunk of internals.backups.exportJson(ctx)) if (!out.write(chunk)) await once(out, 'drain');
+      // Escaped like --json output (the same values once parsed), as the backup may well be printed to a terminal.
+      for await (const chunk of internals.backups.exportJson(ctx)) if (!out.write(printableJson(chunk))) await once(out, 'drain');
       if (out !== process.stdout) {
         out.end();
         await once(out, 'finish');
@@ -230,11 +235,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (error instanceof AdminError) {
-      for (const item of error.items) process.stderr.write(`${item.reason}${item.field ? ` (${item.field})` : ''}${item.id ? ` ${item.id}` : ''}: ${item.message}\n`);
+      // Messages quote stored data (a conflicting route) and ids from the command line: escaped like everything else.
+      for (const item of error.items) process.stderr.write(`${printable(`${item.reason}${item.field ? ` (${item.field})` : ''}${item.id ? ` ${item.id}` : ''}: ${item.message}`)}\n`);
       return 1;
     }
     // Driver and option errors carry no secrets; their message says what went wrong (e.g. the database is down).
-    process.stderr.write(`${(error as Error).name}: ${(error as Error).message}\n`);
+    process.stderr.write(`${printable(`${(error as Error).name}: ${(error as Error).message}`)}\n`);
     return 1;
   } finally {
     await udapi?.close().catch(() => undefined);

@@ -13,7 +13,7 @@ import { isDuplicateKeyError } from './mongo-errors';
 import { containsCondition, idCondition, timeRanges, type AuditFilter, type IdFilter } from './filters';
 import { afterCursor, pageOf } from './pagination';
 import { missingTokenIds } from './token-links';
-import { isUuid, NAME_MAX_LENGTH } from './validation-rules';
+import { descriptionProblem, isUuid, optionalNameProblem } from './validation-rules';
 
 export const MAX_ALLOWED_TOKENS = 1000;
 
@@ -171,11 +171,11 @@ export class DefinitionService {
    */
   checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[], checkActions = true): DefinitionFields | null {
     const name = input.name ?? undefined;
-    if (name !== undefined && name !== '' && name.trim() === '') {
-      problems.push({ reason: 'InvalidName', id, message: 'The name may be left out, but must not be whitespace-only.' });
-    } else if (name !== undefined && name.length > NAME_MAX_LENGTH) {
-      problems.push({ reason: 'InvalidName', id, message: `The name must be at most ${NAME_MAX_LENGTH} characters long.` });
-    }
+    const nameIssue = name === undefined ? null : optionalNameProblem(name);
+    if (nameIssue) problems.push({ reason: 'InvalidName', id, message: nameIssue });
+    // A description has no reason of its own: InvalidRequest, as the schema answers one that is too long.
+    const descriptionIssue = typeof input.description === 'string' ? descriptionProblem(input.description) : null;
+    if (descriptionIssue) problems.push({ reason: 'InvalidRequest', id, field: 'description', message: descriptionIssue });
 
     const parsed = parseRoute(input.route, this.basePath);
     if ('problem' in parsed) problems.push({ reason: 'InvalidRoute', id, route: input.route, message: parsed.problem });

@@ -3,6 +3,7 @@ import { api, apiLabel, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, fill, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
 import { routeProblem } from './route-rules.js';
+import { descriptionProblem, optionalNameProblem } from './text-rules.js';
 
 const PERMISSION = {
   write: ['UserDefinableApiDefinitionCreateUpdate', 'UserDefinableApiActionExecute'],
@@ -138,7 +139,7 @@ export class ApisView {
       const found = [];
       const routeIssue = checkRoute();
       if (routeIssue) found.push(routeIssue);
-      if (fields.name.value !== '' && fields.name.value.trim() === '') found.push('The name may be empty but not only spaces.');
+      for (const issue of [optionalNameProblem(fields.name.value), descriptionProblem(fields.description.value)]) if (issue) found.push(issue);
       if (!fields.action.value) found.push('Choose the action this API runs.');
       showProblems(problems, found);
       if (found.length > 0) return;

@@ -2,6 +2,7 @@
 import { api, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, formatTime, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
+import { nameProblem } from './text-rules.js';
 
 const PERMISSION = { write: 'UserDefinableApiTokenCreateUpdate', remove: 'UserDefinableApiTokenDelete' };
 
@@ -31,7 +32,8 @@ function rateLimitText(rateLimit) {
 /** The same rules the server applies (InvalidName, InvalidRateLimit), checked before anything is sent. */
 function tokenFormProblems({ name, rateLimit }) {
   const problems = [];
-  if (name.trim() === '') problems.push('Give the token a name (not only spaces).');
+  const nameIssue = nameProblem(name);
+  if (nameIssue) problems.push(nameIssue);
   if (rateLimit) {
     if (!Number.isInteger(rateLimit.limit) || rateLimit.limit < 1 || rateLimit.limit > 100) problems.push('The limit must be a whole number from 1 to 100 requests.');
     if (!Number.isInteger(rateLimit.windowSeconds) || rateLimit.windowSeconds < 1 || rateLimit.windowSeconds > 86400) {
