@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { createUserDefinedApis } from 'express-user-defined-apis';
 import { registerExampleActions } from './actions.mjs';
-import { basicAuthenticator, basicChallenge } from './basic-auth.mjs';
+import { basicAuth } from './basic-auth.mjs';
 import { openDatabase } from './database.mjs';
 import { jsonLogger } from './logger.mjs';
 import { loadPepper } from './pepper.mjs';
@@ -18,11 +18,12 @@ const log = jsonLogger(process.env.LOG_LEVEL ?? 'info', { app: 'example' });
 const database = await openDatabase({ dataDir, log });
 // Prometheus metrics when prom-client is installed (an optional peer dependency): the package never loads it itself.
 const promClient = await import('prom-client').then((module) => module.default, () => null);
-const authenticateAdmin = basicAuthenticator(JSON.parse(readFileSync(usersFile, 'utf8')));
+// HTTP Basic sign-in, with failed sign-ins throttled per client address (10 a minute; see basic-auth.mjs).
+const signIn = basicAuth(JSON.parse(readFileSync(usersFile, 'utf8')), { realm: 'User-defined APIs admin', log });
 const udapi = createUserDefinedApis({
   connection: database.connection,
   pepper: loadPepper({ dataDir, log }),
-  authenticateAdmin,
+  authenticateAdmin: signIn.authenticateAdmin,
   logger: log,
   // How often last-use times are written; the default (60 s) suits production, tests shorten it.
   lastUsedIntervalMs: process.env.UDAPI_LAST_USED_INTERVAL_MS ? Number(process.env.UDAPI_LAST_USED_INTERVAL_MS) : undefined,
@@ -42,19 +43,22 @@ app.get('/', (_req, res) => {
   ].join('\n'));
 });
 // Metrics name definitions and count calls: for operators, so behind the admin sign-in here.
-const adminOnly = async (req, res, next) => {
-  if (await authenticateAdmin(req)) next();
+const adminOnly = (req, res, next) => {
+  if (signIn.authenticateAdmin(req)) next();
   else res.status(401).type('text').send('Sign in as an administrator.\n');
 };
-if (promClient) app.get('/metrics', basicChallenge('User-defined APIs admin'), adminOnly, udapi.metricsHandler());
+if (promClient) app.get('/metrics', signIn.middleware, adminOnly, udapi.metricsHandler());
 // The endpoint comes before any body parser, so handlers get the body exactly as sent.
 app.use('/api/custom', udapi.endpoint());
-app.use('/admin/udapi', basicChallenge('User-defined APIs admin'), udapi.adminRouter());
+app.use('/admin/udapi', signIn.middleware, udapi.adminRouter());
 
 await udapi.ready();
-const server = app.listen(Number(process.env.PORT ?? 3000), () => {
-  const { port } = server.address();
-  log.info({ port }, `Example app listening on http://localhost:${port}`);
+// This machine only, by default: the demo users' passwords are public. HOST=0.0.0.0 (or an address) to serve others,
+// with users.json (UDAPI_USERS_FILE) holding real passwords first.
+const server = app.listen(Number(process.env.PORT ?? 3000), process.env.HOST || '127.0.0.1', () => {
+  const { address, port } = server.address();
+  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  log.info({ address, port }, `Example app listening on ${url}`);
 });
 
 const shutdown = async () => {

@@ -16,16 +16,19 @@ export interface ExampleApp {
   stop(): Promise<void>;
 }
 
-export async function startExampleApp(dbName: string): Promise<ExampleApp> {
+/** `env` adds to (or overrides) the process's environment; HOST is never inherited, so the default bind is tested. */
+export async function startExampleApp(dbName: string, env: Record<string, string> = {}): Promise<ExampleApp> {
   // The example imports the package by name, which resolves to the build.
   if (!existsSync(path.join(root, 'dist', 'index.mjs')) || !existsSync(path.join(root, 'dist', 'ui', 'index.html'))) {
     const build = spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
     if (build.status !== 0) throw new Error('npm run build failed');
   }
+  const inherited = { ...process.env };
+  delete inherited.HOST;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'udapi-example-'));
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [path.join(root, 'example-app', 'server.mjs')], {
-    env: { ...process.env, PORT: '0', MONGODB_DB: dbName, EXAMPLE_DATA_DIR: dataDir, UDAPI_PEPPER: 'example-test-pepper-0123456789abcdef', UDAPI_LAST_USED_INTERVAL_MS: '200' },
+    env: { ...inherited, PORT: '0', MONGODB_DB: dbName, EXAMPLE_DATA_DIR: dataDir, UDAPI_PEPPER: 'example-test-pepper-0123456789abcdef', UDAPI_LAST_USED_INTERVAL_MS: '200', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async (): Promise<void> => {
@@ -44,7 +47,8 @@ export async function startExampleApp(dbName: string): Promise<ExampleApp> {
       const timer = setTimeout(() => reject(new Error(`example app did not start:\n${output}`)), 20_000);
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /listening on (http:\/\/localhost:\d+)/.exec(output);
+        // The address it bound: 127.0.0.1 unless HOST says otherwise (an IPv6 one in brackets).
+        const match = /listening on (http:\/\/[^\s"]+:\d+)/.exec(output);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]!);
