@@ -110,7 +110,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const verified = new VerifiedSecrets(config.verifiedSecretCacheSize);
   const actions = new ActionRegistry();
   const definitionModel = apiDefinitionModel(config.connection, config.collections.definitions);
-  const catalog = new Catalog(tokenModel, definitionModel, config.basePath);
+  const catalog = new Catalog(tokenModel, definitionModel, config.basePath, managerLog);
   const changes = changeModel(config.connection, config.collections.changes);
   const feed = new ChangeFeed(changes, catalog, managerLog);
   const lastUse = new LastUseRecorder(tokenModel, catalog, config.lastUsedIntervalMs, managerLog);
@@ -138,7 +138,8 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
     refreshing<ApiDefinitionDoc>('ApiDefinition', (id, known) => catalog.refreshDefinition(id, known)));
   const digestOwner = async (secretDigest: string): Promise<string | undefined> => {
     if (catalog.loaded && !catalog.stale) {
-      const token = catalog.tokenByDigest(secretDigest);
+      // A token whose stored hash is unusable still holds its secret: nobody else may take it.
+      const token = catalog.holderOfDigest(secretDigest);
       return token && ownsDigest(token) ? token.id : undefined;
     }
     const row = await tokenModel.findOne(digestOwnerQuery([secretDigest]), { _id: 1 }).lean<{ _id: string }>().exec();

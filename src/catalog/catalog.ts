@@ -2,7 +2,8 @@
 import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
 import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 import { parseRoute, type RouteSegment } from '../routing/route-grammar';
-import type { ActionMeta, ActionType, RateLimit } from '../types';
+import { BCRYPT_COST_MAX, BCRYPT_COST_MIN, bcryptHashProblem } from '../security/bcrypt-hash';
+import type { ActionMeta, ActionType, Logger, RateLimit } from '../types';
 import { RouteMatcher } from './route-matcher';
 import { TokenOrder, type OrderPosition } from './token-order';
 
@@ -35,6 +36,11 @@ export interface CachedToken {
   lastModified: number;
   /** Set once this instance has checked this secret's bcrypt hash; a changed token is a new object without it. */
   confirmed?: boolean;
+  /**
+   * Set when this view's stored hash breaks the bcrypt rule (malformed, or a cost that would pin a bcrypt slot for
+   * hours): the package never wrote it, and bcrypt must never run on it, so the secret is refused like an unknown one.
+   */
+  unusableHash?: true;
 }
 
 /** True once a token's expiry has passed: the one rule the endpoint, the explain call and the list filter share. */
@@ -68,6 +74,7 @@ function shared(name: string): string {
 
 function cachedToken(row: TokenRow): CachedToken {
   return {
+    ...(bcryptHashProblem(row.secretHash) !== null && { unusableHash: true }),
     id: row._id,
     name: row.name,
     isDisabled: row.isDisabled,
@@ -89,13 +96,23 @@ function cachedToken(row: TokenRow): CachedToken {
 function previousSecretView(token: CachedToken, row: TokenRow, now = Date.now()): CachedToken | null {
   const graceEnd = token.previousSecretExpiresAt;
   if (token.previousSecretDigest === null || graceEnd === null || !row.previousSecretHash || hasExpired(graceEnd, now)) return null;
-  return {
+  const view: CachedToken = {
     ...token,
     secretDigest: token.previousSecretDigest,
     secretHash: row.previousSecretHash,
     expiresAt: token.expiresAt === null ? graceEnd : Math.min(token.expiresAt, graceEnd),
     viaPreviousSecret: true,
   };
+  // Each secret is judged by its own hash: a rotation away from a bad hash with a grace period keeps the new secret usable.
+  if (bcryptHashProblem(row.previousSecretHash) === null) delete view.unusableHash;
+  else view.unusableHash = true;
+  return view;
+}
+
+/** The hash fields of a token's views that bcrypt must never see, or null when there are none. */
+function unusableHashes(token: CachedToken, previous: CachedToken | null): string[] | null {
+  const fields = [...(token.unusableHash ? ['secretHash'] : []), ...(previous?.unusableHash ? ['previousSecretHash'] : [])];
+  return fields.length > 0 ? fields : null;
 }
 
 /** Whether a digest belongs to a token: its current secret, or its previous one while the grace period runs. */
@@ -122,6 +139,8 @@ export class Catalog {
   private tokensById = new Map<string, CachedToken>();
   private tokenOrder = new TokenOrder<CachedToken>();
   private definitions = new RouteMatcher<CachedDefinition>();
+  /** Tokens with an unusable hash, and which fields: each is warned about once, not on every reload. */
+  private unusable = new Map<string, string>();
   private loadedAt: Date | undefined;
   /** Set when a refresh failed: the view may have missed a change, so the next health check reloads it. */
   stale = false;
@@ -130,6 +149,7 @@ export class Catalog {
     private readonly tokenModel: ApiTokenModel,
     private readonly definitionModel: ApiDefinitionModel,
     private readonly basePath: string,
+    private readonly log: Logger,
   ) {}
 
   get loaded(): boolean {
@@ -144,7 +164,14 @@ export class Catalog {
     return this.definitions.size;
   }
 
+  /** The token a presented secret's digest finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
   tokenByDigest(digest: string): CachedToken | undefined {
+    const token = this.tokensByDigest.get(digest);
+    return token && !token.unusableHash ? token : undefined;
+  }
+
+  /** The token that holds a digest, usable or not: a secret stays taken even while its stored hash is unusable. */
+  holderOfDigest(digest: string): CachedToken | undefined {
     return this.tokensByDigest.get(digest);
   }
 
@@ -169,6 +196,7 @@ export class Catalog {
   async load(): Promise<void> {
     const byDigest = new Map<string, CachedToken>();
     const byId = new Map<string, CachedToken>();
+    const unusable = new Map<string, string>();
     for await (const row of this.tokenModel.find({}, TOKEN_FIELDS).lean<TokenRow>().cursor()) {
       const token = cachedToken(row);
       byDigest.set(token.secretDigest, token);
@@ -176,6 +204,11 @@ export class Catalog {
       const previous = previousSecretView(token, row);
       // A current secret always wins over another token's previous one (the services never let both exist).
       if (previous && !byDigest.has(previous.secretDigest)) byDigest.set(previous.secretDigest, previous);
+      const fields = unusableHashes(token, previous);
+      if (fields) {
+        this.warnUnusable(token.id, fields);
+        unusable.set(token.id, fields.join());
+      }
     }
     const matcher = new RouteMatcher<CachedDefinition>();
     for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
@@ -186,6 +219,7 @@ export class Catalog {
     order.reset(byId.values());
     this.tokensByDigest = byDigest;
     this.tokensById = byId;
+    this.unusable = unusable;
     this.tokenOrder = order;
     this.definitions = matcher;
     this.loadedAt = new Date();
@@ -206,6 +240,7 @@ export class Catalog {
     }
     if (!row) {
       this.tokensById.delete(id);
+      this.unusable.delete(id);
       return;
     }
     const token = cachedToken(row);
@@ -217,6 +252,23 @@ export class Catalog {
     const previous = previousSecretView(token, row);
     const holder = previous && this.tokensByDigest.get(previous.secretDigest);
     if (previous && (!holder || holder.viaPreviousSecret)) this.tokensByDigest.set(previous.secretDigest, previous);
+    const fields = unusableHashes(token, previous);
+    if (fields) {
+      this.warnUnusable(id, fields);
+      this.unusable.set(id, fields.join());
+    } else {
+      this.unusable.delete(id);
+    }
+  }
+
+  /** Once per token and set of bad fields (a reload finds the same again); names the token and field, never the hash. */
+  private warnUnusable(id: string, fields: string[]): void {
+    if (this.unusable.get(id) === fields.join()) return;
+    this.log.warn(
+      { objectType: 'ApiToken', objectId: id, fields },
+      `A stored bcrypt hash is malformed or of a cost outside ${BCRYPT_COST_MIN}-${BCRYPT_COST_MAX}, so this package never wrote it: `
+        + 'its secret is refused without running bcrypt. Rotate the token, and find out who wrote to the database',
+    );
   }
 
   /** Records a use in the token's view, if it is newer than the one known. */

@@ -14,7 +14,8 @@ import type { ChangeContext } from './change-context';
 import type { DefinitionService } from './definition-service';
 import { digestOwnerQuery, ownedDigests } from './token-service';
 import type { EventLog } from './event-log';
-import { expiryDate, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+import { expiryDate, gracePeriodProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+import { bcryptHashProblem } from '../security/bcrypt-hash';
 
 export const BACKUP_FORMAT = 'express-user-defined-apis/backup';
 export const BACKUP_VERSION = 1;
@@ -22,7 +23,15 @@ export const BACKUP_VERSION = 1;
 const MAX_PROBLEMS = 100;
 const WRITE_BATCH = 500;
 const DIGEST = /^[A-Za-z0-9_-]{43}$/;
-const BCRYPT_HASH = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+/** How far ahead of this server's clock a restored audit time may be: another server's clock may run a little fast. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+/** Times that say when something happened: restored as they were, but never later than now. */
+const TOKEN_AUDIT_TIMES = ['lastUsedAt', 'createdAt', 'lastModified'] as const;
+const DEFINITION_AUDIT_TIMES = ['createdAt', 'lastModified'] as const;
+/** Where in a definition a reason of its rules (DefinitionService.checkFields) points, when the problem does not say. */
+const DEFINITION_FIELD_OF: Partial<Record<ErrorReason, string>> = {
+  InvalidName: 'name', InvalidRoute: 'route', InvalidActionMeta: 'actionMeta', InvalidAllowedTokens: 'securitySettings',
+};
 
 /** A token in a backup: its public view plus the secret's digest and bcrypt hash (never the secret). */
 export interface BackupToken extends ApiToken {
@@ -162,16 +171,20 @@ export class BackupService {
   }
 
   /**
-   * Restores a backup next to what is stored: validates everything first (shapes, field rules, routes,
-   * actions, links, and conflicts with stored ids, routes and secrets) and writes nothing if anything is
-   * wrong. A write that fails midway (the database went away, or a conflicting write raced in) is undone.
+   * Restores a backup next to what is stored: validates everything first (shapes, the API's field rules, routes,
+   * actions, links, bcrypt hashes that bcrypt may safely be run on, times that name an instant and none that has
+   * not happened yet, and conflicts with stored ids, routes and secrets) and writes nothing if anything is wrong.
+   * A write that fails midway (the database went away, or a conflicting write raced in) is undone.
    */
   async import(input: unknown, ctx: ChangeContext, { checkActions = true } = {}): Promise<ImportResult> {
     const backup = this.validate(input);
     const problems = new Problems();
+    // One instant for every time rule of this import, so that no object is judged against a later clock than another.
+    const now = Date.now();
+    datesOf(backup, ['exportedAt'], '', undefined, problems, now, ['exportedAt']);
     const fields = new Map<string, string>();
-    const tokenDocs = this.tokenDocs(backup.tokens, problems, fields);
-    const definitionDocs = this.definitionDocs(backup.definitions, problems, fields, checkActions);
+    const tokenDocs = this.tokenDocs(backup.tokens, problems, fields, now);
+    const definitionDocs = this.definitionDocs(backup.definitions, problems, fields, checkActions, now);
     // A malformed token is reported once, not again by every definition that allows it.
     const backupTokenIds = new Set(backup.tokens.map(idOf).filter((id) => id !== undefined).map((id) => id.toLowerCase()));
     await this.checkStored(tokenDocs, definitionDocs, backupTokenIds, problems, fields);
@@ -201,7 +214,7 @@ export class BackupService {
   }
 
   /** The documents to insert; `fields` learns where each id sits in the backup, for later problems. */
-  private tokenDocs(tokens: readonly unknown[], problems: Problems, fields: Map<string, string>): ApiTokenDoc[] {
+  private tokenDocs(tokens: readonly unknown[], problems: Problems, fields: Map<string, string>, now: number): ApiTokenDoc[] {
     const docs: ApiTokenDoc[] = [];
     const ids = new Set<string>();
     const digests = new Set<string>();
@@ -213,18 +226,20 @@ export class BackupService {
       if (nameIssue) problems.add('InvalidName', id, `${field}.name`, nameIssue);
       const rateIssue = rateLimitProblem(token.rateLimit);
       if (rateIssue) problems.add('InvalidRateLimit', id, `${field}.rateLimit`, rateIssue);
-      const dates = datesOf(token, ['expiresAt', 'previousSecretExpiresAt', 'lastUsedAt', 'createdAt', 'lastModified'], field, id, problems);
-      if (!DIGEST.test(token.secretDigest) || !BCRYPT_HASH.test(token.secretHash)) {
-        problems.add('InvalidBackup', id, `${field}.secretDigest`, 'The secret digest or bcrypt hash is malformed.');
-      }
+      const dates = datesOf(token, ['expiresAt', 'previousSecretExpiresAt', ...TOKEN_AUDIT_TIMES], field, id, problems, now, TOKEN_AUDIT_TIMES);
+      checkSecret(token.secretDigest, token.secretHash, `${field}.secretDigest`, `${field}.secretHash`, id, problems);
       const previous = [token.previousSecretDigest, token.previousSecretHash, token.previousSecretExpiresAt];
       if (previous.some((value) => value !== null) && previous.some((value) => value === null)) {
         problems.add('InvalidBackup', id, `${field}.previousSecretDigest`, 'The previous secret needs its digest, hash and end time, or none of them.');
-      } else if (token.previousSecretDigest !== null && (!DIGEST.test(token.previousSecretDigest) || !BCRYPT_HASH.test(token.previousSecretHash!))) {
-        problems.add('InvalidBackup', id, `${field}.previousSecretDigest`, 'The previous secret digest or bcrypt hash is malformed.');
+      } else if (token.previousSecretDigest !== null) {
+        checkSecret(token.previousSecretDigest, token.previousSecretHash!, `${field}.previousSecretDigest`, `${field}.previousSecretHash`, id, problems);
+        // The API's bound on a grace period. One that has ended is no threat (its secret works nowhere) and is dropped below.
+        const graceEnd = dates.previousSecretExpiresAt;
+        const graceIssue = graceEnd && !hasExpired(graceEnd.getTime(), now) ? gracePeriodProblem(token.previousSecretExpiresAt!, graceEnd, now) : null;
+        if (graceIssue) problems.add('InvalidBackup', id, `${field}.previousSecretExpiresAt`, graceIssue);
       }
       // A grace period that ended by now is dropped rather than restored.
-      const inGrace = token.previousSecretDigest !== null && dates.previousSecretExpiresAt !== null && !hasExpired(dates.previousSecretExpiresAt.getTime());
+      const inGrace = token.previousSecretDigest !== null && dates.previousSecretExpiresAt !== null && !hasExpired(dates.previousSecretExpiresAt.getTime(), now);
       for (const digest of inGrace ? [token.secretDigest, token.previousSecretDigest!] : [token.secretDigest]) {
         if (digests.has(digest)) problems.add('InvalidSecret', id, `${field}.secretDigest`, 'Two tokens in the backup have the same secret.');
         digests.add(digest);
@@ -251,7 +266,7 @@ export class BackupService {
     return docs;
   }
 
-  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>, checkActions: boolean): ApiDefinitionDoc[] {
+  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>, checkActions: boolean, now: number): ApiDefinitionDoc[] {
     const docs: ApiDefinitionDoc[] = [];
     const ids = new Set<string>();
     const routes = new Map<string, string>();
@@ -260,9 +275,13 @@ export class BackupService {
       if (!identified) return;
       const { value: definition, id, field } = identified;
       const fieldProblems: AdminErrorItem[] = [];
+      // The API's own rules for a definition's fields (name, description, route, action, allowed tokens), not a copy.
       const stored = this.definitions.checkFields(id, definition, fieldProblems, checkActions);
-      for (const item of fieldProblems) problems.add(item.reason, id, field, item.message);
-      const dates = datesOf(definition, ['createdAt', 'lastModified'], field, id, problems);
+      for (const item of fieldProblems) {
+        const at = item.field ?? DEFINITION_FIELD_OF[item.reason];
+        problems.add(item.reason, id, at ? `${field}.${at}` : field, item.message);
+      }
+      const dates = datesOf(definition, DEFINITION_AUDIT_TIMES, field, id, problems, now, DEFINITION_AUDIT_TIMES);
       if (!stored) return;
       const other = routes.get(stored.routeKey);
       if (other !== undefined) problems.add('RouteInUse', id, `${field}.route`, `The route conflicts with the route of definition ${other} in the backup.`);
@@ -387,15 +406,29 @@ function idOf(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length <= 100 ? id : undefined;
 }
 
-/** Parses the named ISO-8601 fields (null stays null); a bad one is a problem. */
-function datesOf<K extends string>(object: Record<K, unknown> & object, names: readonly K[], field: string, id: string, problems: Problems): Record<K, Date | null> {
+/** A digest and a bcrypt hash of one secret: the hash must be one bcrypt may safely be run on (see bcrypt-hash.ts). */
+function checkSecret(digest: string, hash: string, digestField: string, hashField: string, id: string, problems: Problems): void {
+  if (!DIGEST.test(digest)) problems.add('InvalidBackup', id, digestField, 'The secret digest is malformed: it must be 43 characters of base64url.');
+  const hashIssue = bcryptHashProblem(hash);
+  if (hashIssue) problems.add('InvalidBackup', id, hashField, hashIssue);
+}
+
+/**
+ * Parses the named ISO-8601 fields (null stays null) the way the API parses an expiry; a bad one is a problem, and so
+ * is one of the `audit` times that lies ahead of `now` by more than CLOCK_SKEW_MS (nothing has happened in the future).
+ */
+function datesOf<K extends string>(
+  object: Record<K, unknown> & object, names: readonly K[], field: string, id: string | undefined, problems: Problems, now: number, audit: readonly K[],
+): Record<K, Date | null> {
   const dates = {} as Record<K, Date | null>;
   for (const name of names) {
     const value = object[name];
     dates[name] = null;
     if (value === null || value === undefined) continue;
     const date = expiryDate(String(value));
-    if (Number.isNaN(date.getTime())) problems.add('InvalidBackup', id, `${field}.${name}`, `'${String(value)}' is not a valid date and time.`);
+    const at = field ? `${field}.${name}` : name;
+    if (Number.isNaN(date.getTime())) problems.add('InvalidBackup', id, at, `'${String(value)}' is not a valid date and time.`);
+    else if (audit.includes(name) && date.getTime() > now + CLOCK_SKEW_MS) problems.add('InvalidBackup', id, at, `'${String(value)}' is in the future; a restored time must have passed (a clock up to ${CLOCK_SKEW_MS / 60_000} minutes fast is allowed).`);
     else dates[name] = date;
   }
   return dates;
