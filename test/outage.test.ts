@@ -26,7 +26,8 @@ beforeAll(async () => {
   // quick recovery set it low, as here.
   connection = mongoose.createConnection(database.uri, { dbName: 'outage', serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
   await connection.asPromise();
-  t = await createTestApp({ connection, name: 'outage', drop: () => Promise.resolve() });
+  // The default health check (every 250 ms, a 500 ms ping timeout): what an outage is noticed by.
+  t = await createTestApp({ connection, name: 'outage', drop: () => Promise.resolve() }, { healthCheckIntervalMs: 250 });
   host.use('/admin/udapi', t.udapi.adminRouter());
   host.use('/api/custom', t.udapi.endpoint());
 }, 120_000);
