@@ -2,7 +2,10 @@
 
 /** Admin REST API error reasons, with the HTTP status each is answered with. */
 export const ErrorReasons = {
-  InvalidName: { status: 400, description: 'The name is missing, empty or whitespace-only, too long (over 200 characters), or not a string.' },
+  InvalidName: {
+    status: 400,
+    description: 'The name is missing, empty or whitespace-only, too long (over 200 characters), not a string, or holds a control character (C0, C1), a line or paragraph separator, or a bidi embedding, override or isolate.',
+  },
   InvalidSecret: {
     status: 400,
     description: 'The secret is under 32 or over 512 characters, has a character outside A-Z a-z 0-9 _ - . = + /, is not a string, or another token uses it (also as a previous secret in its grace period).',
@@ -28,11 +31,11 @@ export const ErrorReasons = {
   InvalidId: { status: 400, description: 'A supplied id is not a UUID.' },
   InvalidRequest: {
     status: 400,
-    description: 'Not JSON, not an object, an unknown or read-only field, a wrong type, a bad or repeated query parameter, a forged cursor, or a path that is not valid percent-encoding.',
+    description: 'Not JSON, not an object, an unknown or read-only field, a wrong type, a bad or repeated query parameter, a forged cursor, a description with a control character other than line feed and tab, or a path that is not valid percent-encoding.',
   },
   InvalidBackup: {
     status: 400,
-    description: 'POST /import got no backup of this package and version, one made under another pepper, or a malformed object (`field` says where, such as tokens[3].rateLimit).',
+    description: 'POST /import got no backup of this package and version, one made under another pepper, or an object that is malformed or breaks a rule (a bcrypt hash not of cost 4-15, a grace period over 90 days, a time in the future); `field` says where, such as tokens[3].secretHash.',
   },
   IdInUse: { status: 409, description: 'A create or import supplied an id that another object already has.' },
   RouteInUse: { status: 409, description: 'The route conflicts with another definition\'s (`conflictingDefinitionId`, `route`).' },

@@ -27,7 +27,7 @@ export const backupOperations = {
     // The service checks the body with backupEnvelopeSchema and the per-object schemas that the Backup component is made of.
     permissions: [Permissions.TokenCreateUpdate, Permissions.DefinitionCreateUpdate], query: emptyQuerySchema, body: ref('Backup'), bodyLimit: 'import',
     success: { status: 200, description: 'How many objects were restored.', schema: ref('ImportResult') },
-    errors: ['InvalidBackup', 'InvalidRequest', 'IdInUse', 'RouteInUse', 'InvalidSecret', 'InvalidActionMeta', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'],
+    errors: ['InvalidBackup', 'InvalidRequest', 'IdInUse', 'RouteInUse', 'InvalidSecret', 'InvalidActionMeta', 'InvalidName', 'InvalidRateLimit', 'InvalidRoute', 'InvalidAllowedTokens', 'InvalidId', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'],
   },
 } as const satisfies Record<string, AdminOperation>;
 

@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Catalog, CachedToken } from '../catalog/catalog';
 import type { Logger } from '../types';
 import type { BcryptPool } from './bcrypt-pool';
+import { bcryptHashProblem } from './bcrypt-hash';
 import { digestSecret, pepperKey, secretProblem } from './secrets';
 import type { VerifiedSecrets } from './verified-secrets';
 
@@ -46,6 +47,8 @@ export class SecretVerifier {
    */
   async confirm(secret: string, token: CachedToken): Promise<boolean> {
     if (this.isConfirmed(token)) return true;
+    // The catalog never hands out a token with such a hash; this keeps bcrypt safe should that ever change.
+    if (bcryptHashProblem(token.secretHash) !== null) return false;
     // Single flight: calls that arrive while this pair is being checked wait for the same comparison. The secret
     // is the same for all of them, since the digest (keyed by the pepper) matched; 200 parallel first calls of one
     // new secret once kept the bcrypt pool busy for ~10 s.
