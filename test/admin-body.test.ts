@@ -1,23 +1,20 @@
 // Admin bodies are read only for a caller who may use the operation, within the operation's own limit, and never compressed.
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import http from 'node:http';
 import { ADMIN, openTestHost, userWith, type TestHost } from './helpers/app';
+import { listenOnLoopback } from './helpers/raw-http';
 
 let host: TestHost;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof listenOnLoopback>>;
 let port: number;
 
 beforeAll(async () => {
   host = await openTestHost({ adminBodyLimitBytes: 64 * 1024, importBodyLimitBytes: 8 * 1024 * 1024 });
-  server = http.createServer(host.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  ({ port } = server.address() as AddressInfo);
+  server = await listenOnLoopback(host.app);
+  ({ port } = server);
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await host.close();
 });
 

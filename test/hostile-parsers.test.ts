@@ -1,8 +1,8 @@
 // Every parser of untrusted input (headers, path, query, body type) costs time linear in its input: each hostile
 // request at Node's header-size limit blocks the event loop for at most a few milliseconds, endpoint and admin API.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ADMIN, openTestHost, type TestHost } from './helpers/app';
+import { listenOnLoopback } from './helpers/raw-http';
 
 /** Node refuses a request line plus headers over 16 KiB (431); each hostile part stays just under it. */
 const NEAR_LIMIT = 15_500;
@@ -14,7 +14,7 @@ const NEAR_LIMIT = 15_500;
 const MAX_BLOCKING_MS = 10;
 
 let host: TestHost;
-let server: http.Server;
+let server: Awaited<ReturnType<typeof listenOnLoopback>>;
 let port: number;
 /** CPU milliseconds of each request's synchronous handling, by the test's label. */
 let lastCpuMs = 0;
@@ -22,19 +22,17 @@ let lastCpuMs = 0;
 beforeAll(async () => {
   // No failed-auth throttle: every hostile request goes the whole way through authentication, not to an early 429.
   host = await openTestHost({ failedAuthThrottle: false });
-  server = http.createServer((req, res) => {
+  server = await listenOnLoopback((req, res) => {
     const started = process.cpuUsage();
     host.app(req, res);
     const used = process.cpuUsage(started);
     lastCpuMs = (used.user + used.system) / 1000;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  ({ port } = server.address() as AddressInfo);
+  ({ port } = server);
 });
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   await host.close();
 });
 

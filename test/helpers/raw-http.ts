@@ -51,3 +51,17 @@ export async function rawClient(app: Express): Promise<RawClient> {
     },
   };
 }
+
+/** A loopback server for a request listener, for tests that open their own connections; close() ends them all. */
+export async function listenOnLoopback(listener: http.RequestListener): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
