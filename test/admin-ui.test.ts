@@ -8,6 +8,7 @@ import request from 'supertest';
 import { parseRoute } from '../src/routing/route-grammar';
 import { descriptionProblem, nameProblem, optionalNameProblem } from '../src/services/validation-rules';
 import { startExampleApp, type ExampleApp } from './helpers/example-app';
+import { propertySeed } from './helpers/seed';
 
 // The test project has no DOM library; these are the browser globals the page functions below use.
 declare const navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
@@ -443,7 +444,7 @@ describe('admin web UI', () => {
           fc.array(fc.constantFrom('x', '{p}', '{q}', '{}', '..', 'a{b}', '{ }'), { minLength: 1, maxLength: 5 }).map((segments) => segments.join('/')),
           fc.integer({ min: 240, max: 270 }).map((length) => 'r'.repeat(length)),
         ),
-        { numRuns: 2000, seed: 20261123 },
+        { numRuns: 2000, seed: propertySeed('routes in the browser', 20261123) },
       );
       const inBrowser = await page.evaluate(async ([list, basePath]) => {
         const modulePath: string = './route-rules.js'; // relative to the page; a literal would make tsc look for it here
@@ -474,7 +475,7 @@ describe('admin web UI', () => {
           fc.array(fc.constantFrom(...alphabet), { maxLength: 12 }).map((chars) => chars.join('')),
           fc.tuple(fc.integer({ min: 195, max: 205 }), fc.constantFrom('', '\n', '\u202e')).map(([length, tail]) => `${'n'.repeat(length)}${tail}`),
         ),
-        { numRuns: 2000, seed: 20260517 },
+        { numRuns: 2000, seed: propertySeed('names in the browser', 20260517) },
       );
       const inBrowser = await page.evaluate(async (list) => {
         const modulePath: string = './text-rules.js'; // relative to the page; a literal would make tsc look for it here

@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { secretProblem } from '../src/security/secrets';
 import { hostileBody } from './helpers/hostile';
+import { propertySeed } from './helpers/seed';
 
 /** Every string in a JSON value, with whether it sits in a top-level `secret` field. */
 function stringsOf(value: unknown, topLevelSecret: boolean, into: { text: string; isSecret: boolean }[]): void {
@@ -13,8 +14,7 @@ function stringsOf(value: unknown, topLevelSecret: boolean, into: { text: string
 
 describe('hostile generators', () => {
   it('give a `secret` field valid secrets of its own only, and other fields none of those', () => {
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-    console.log(`hostile generators: seed ${seed} (replay with FC_SEED=${seed})`);
+    const seed = propertySeed('hostile generators');
     const secrets = new Set<string>();
     const others = new Set<string>();
     const samples = fc.sample(hostileBody({ name: 'fuzzed' }), { numRuns: 5000, seed });

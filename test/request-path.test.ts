@@ -1,6 +1,7 @@
 // The endpoint's path reader: segments decoded once exactly as decodeURIComponent would, malformed ones kept as received.
 import fc from 'fast-check';
 import { parseRequestPath } from '../src/endpoint/request-path';
+import { propertySeed } from './helpers/seed';
 
 /** What the reader did before it decoded by hand: decodeURIComponent, keeping the segment when it throws. */
 function byDecodeUriComponent(segment: string): string {
@@ -13,8 +14,7 @@ function byDecodeUriComponent(segment: string): string {
 
 describe('parseRequestPath', () => {
   it('decodes each segment as decodeURIComponent does, and keeps a malformed one as received', () => {
-    const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
-    console.log(`request path property: seed ${seed} (replay with FC_SEED=${seed})`);
+    const seed = propertySeed('request path property');
     const piece = fc.oneof(
       fc.constantFrom('%', '%2', '%zz', '%2F', '%2f', '%41', '%C3%A9', '%C3', '%E2%82%AC', '%F0%9F%98%80', '%ED%A0%80', '%C0%AF', '%FF', '%00', 'a', 'é', '😀', '-'),
       fc.string({ maxLength: 3 }),
