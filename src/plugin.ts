@@ -104,7 +104,8 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   emitter.setMaxListeners(0);
 
   const tokenModel = apiTokenModel(config.connection, config.collections.tokens);
-  const events = new EventLog(eventModel(config.connection, config.collections.events), config.eventRetentionDays,
+  const eventsModel = eventModel(config.connection, config.collections.events);
+  const events = new EventLog(eventsModel, config.eventRetentionDays,
     (event) => emitter.emit('change', event), managerLog);
   const bcrypt = new BcryptPool(config.bcryptRounds, config.bcryptConcurrency, config.bcryptQueueLimit);
   const verified = new VerifiedSecrets(config.verifiedSecretCacheSize);
@@ -114,6 +115,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const changes = changeModel(config.connection, config.collections.changes);
   const feed = new ChangeFeed(changes, catalog, managerLog);
   const lastUse = new LastUseRecorder(tokenModel, catalog, config.lastUsedIntervalMs, managerLog);
+  const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
   /**
    * After every stored change: update this instance's view at once, then log the change for the other
    * instances. In that order, because a writer's own view may come from the document it wrote (not re-read):
@@ -161,7 +163,6 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
     await feed.record(EVERYTHING, '*');
   });
   const verifier = new SecretVerifier(catalog, config.pepper, bcrypt, verified, managerLog);
-  const health = new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, managerLog);
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
   const rateLimits = config.rateLimitStore ?? new MemorySlidingWindow();
   const explainer = new Explainer({ basePath: config.basePath, catalog, verifier, actions, rateLimits });
@@ -200,7 +201,7 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
         await tokenModel.createIndexes();
         await definitionModel.createIndexes();
         await changes.createIndexes();
-        await eventModel(config.connection, config.collections.events).createIndexes();
+        await eventsModel.createIndexes();
         await health.start();
         if (!health.ready) throw new Error('The database did not answer during ready(); see the manager log');
         events.startPruning();
