@@ -1,4 +1,4 @@
-// npm run bench: measures the SPEC section 9 scenarios as ratios to bare Express in one run, prints a table, writes JSON.
+// npm run bench: measures the scenarios of docs/performance.md as ratios to bare Express in one run, prints a table, writes JSON.
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // npm run soak: mixed admin and endpoint traffic against one server process for a while; every answer must be
-// an expected one, and the server's heap (after GC) and RSS must stay within the bounds the README states.
+// an expected one, and the server's heap (after GC) and RSS must stay within the bounds docs/testing.md states.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';

@@ -110,8 +110,8 @@ export class AdminError extends Error {
 }
 
 /**
- * Endpoint error codes (SPEC section 6.1). Codes below 1000 and 1001-1014 keep the original's numbering. `detail` is
- * what the consumer reads in the error body; `when` says, for the operator, what causes it.
+ * Endpoint error codes (documented in docs/endpoint.md). Codes below 1000 and 1001-1014 keep the original's numbering.
+ * `detail` is what the consumer reads in the error body; `when` says, for the operator, what causes it.
  */
 export const ErrorCodes = {
   EmptyRoute: { code: 1, status: 400, detail: 'The request route is empty.', when: 'Nothing after the base path.' },

@@ -1,4 +1,4 @@
-// The permission names an admin user must hold for each admin route (SPEC section 4).
+// The permission names an admin user must hold for each admin route (docs/admin-api.md).
 
 /** Permission names, as `authenticateAdmin` reports them in `AdminUser.permissions`. */
 export const Permissions = {

@@ -114,7 +114,7 @@ export interface UserDefinedApisOptions {
   /** Largest admin request body, in bytes, 1024-10485760. Default 65536. */
   adminBodyLimitBytes?: number;
   /**
-   * Prometheus metrics (see README, Metrics). Pass your prom-client module; then mount `udapi.metricsHandler()`
+   * Prometheus metrics (see docs/operations.md, Metrics). Pass your prom-client module; then mount `udapi.metricsHandler()`
    * where your scraper reaches it. Default: no metrics, and no cost on the endpoint's path.
    */
   metrics?: MetricsOptions;

@@ -126,7 +126,7 @@ describe('the shared body budget (maxBufferedBodyBytes)', () => {
     await Promise.all(holding.map((upload) => upload.closed));
   });
 
-  it('holds memory within the budget under 16 slow uploads (figure for the README)', async () => {
+  it('holds memory within the budget under 16 slow uploads (figure for docs/testing.md)', async () => {
     collectGarbage();
     const base = process.memoryUsage().arrayBuffers;
     // Each sends all but the last byte of a 4 MiB body, then stalls: without a budget they would hold 64 MiB.

@@ -502,7 +502,7 @@ describe('the metrics handler and the option', () => {
     expect(() => createUserDefinedApis({ ...valid, metrics: { promClient, registry, prefix: 'shop2_' } })).not.toThrow();
   });
 
-  it('exposes exactly the documented metrics (definitions.ts, from which the README table is generated), with their types and help', async () => {
+  it('exposes exactly the documented metrics (definitions.ts, from which the table of docs/operations.md is generated), with their types and help', async () => {
     const res = await request(app).get('/metrics');
     scrapes.push(res.text);
     const documented = METRIC_DEFINITIONS.map((metric) => [`# HELP udapi_${metric.name} ${metric.help.replace(/\\/g, '\\\\')}`, `# TYPE udapi_${metric.name} ${metric.type}`]).flat();

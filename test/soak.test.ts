@@ -36,7 +36,7 @@ it(`soaks ${SECONDS} s of mixed admin and endpoint traffic with only expected an
   expect(result.problems).toEqual([]);
   expect(result.unexpected).toEqual([]);
   expect(result.ok).toBe(true);
-  // Every kind of traffic ran, and the figures stayed inside the bounds the README states.
+  // Every kind of traffic ran, and the figures stayed inside the bounds docs/testing.md states.
   for (const [kind, count] of Object.entries(result.counts)) expect({ kind, ran: count > 0 }).toEqual({ kind, ran: true });
   expect(result.requests).toBeGreaterThan(SECONDS * 50);
   expect(result.maxHeapGrowthMiB).toBeLessThanOrEqual(result.bounds.heapGrowthMiB);

@@ -15,7 +15,7 @@ export interface RouteMatch<T extends MatchableRoute> {
 interface Terminal<T> {
   definition: T;
   /**
-   * Priority among several matches (SPEC 6.2): a fully static route beats any dynamic one; among dynamic
+   * Priority among several matches (docs/endpoint.md, Route matching): a fully static route beats any dynamic one; among dynamic
    * routes, more literal segments win; then, scanning left to right, the first position where one has a
    * literal and the other a parameter decides for the literal ("the route whose first literal comes earlier").
    * Encoded once per definition as a string that compares the same way: the literal count, then 'b' for a

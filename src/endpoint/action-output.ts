@@ -60,8 +60,8 @@ function headersOf(raw: unknown): [string, string | string[]][] {
 }
 
 /**
- * Checks an action's output in the spec's order. Informational statuses (1xx) are refused with 1002 too: they
- * cannot be a final response in HTTP/1.1.
+ * Checks an action's output in the order of docs/endpoint.md (the last step of its order of checks). Informational
+ * statuses (1xx) are refused with 1002 too: they cannot be a final response in HTTP/1.1.
  */
 export function prepareOutput(output: unknown, maxBodyBytes: number): PreparedResponse {
   if (typeof output !== 'object' || output === null || Array.isArray(output)) throw endpointError('InvalidActionResult');

@@ -1,4 +1,4 @@
-// The endpoint: authenticates a bearer secret, matches the route, runs the action and answers, in the spec's order of checks.
+// The endpoint: authenticates a bearer secret, matches the route, runs the action and answers, in the order of docs/endpoint.md.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Request, RequestHandler, Response } from 'express';

@@ -1,4 +1,4 @@
-// Serves the admin web UI (SPEC section 8): a few static files, from memory, under a strict Content-Security-Policy.
+// Serves the admin web UI (docs/ui.md): a few static files, from memory, under a strict Content-Security-Policy.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';

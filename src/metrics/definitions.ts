@@ -1,4 +1,4 @@
-// The package's metrics: names (without the prefix), types, labels and help texts; the README's metrics table is generated from them.
+// The package's metrics: names (without the prefix), types, labels and help texts; docs/operations.md's table is generated from them.
 
 /** One metric as the registry shows it. */
 export interface MetricDefinition {
@@ -6,7 +6,7 @@ export interface MetricDefinition {
   readonly name: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
   readonly labels: readonly string[];
-  /** The HELP line of the exposition, and the README's description. */
+  /** The HELP line of the exposition, and the description in docs/operations.md. */
   readonly help: string;
 }
 
@@ -67,5 +67,5 @@ export const METRICS = {
   },
 } as const satisfies Record<string, MetricDefinition>;
 
-/** Every metric, in the order the README lists them. */
+/** Every metric, in the order docs/operations.md lists them. */
 export const METRIC_DEFINITIONS: readonly MetricDefinition[] = Object.values(METRICS);

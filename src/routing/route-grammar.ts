@@ -1,4 +1,4 @@
-// The route grammar of API definitions (SPEC section 3) and the normalised key that defines route conflicts.
+// The route grammar of API definitions (docs/admin-api.md) and the normalised key that defines route conflicts.
 
 export const MAX_URL_PATH_LENGTH = 260;
 

@@ -1,4 +1,4 @@
-// The route grammar of SPEC section 3, as the UI checks it while typing; it mirrors src/routing/route-grammar.ts,
+// The route grammar (docs/admin-api.md), as the UI checks it while typing; it mirrors src/routing/route-grammar.ts,
 // and the browser test compares the two on many routes, so a rule changed on one side only fails CI.
 
 const FORBIDDEN_IN_SEGMENT = /[:<>*?]/;
