@@ -59,12 +59,13 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
 );
 // The unique digest index is both the O(1) lookup by secret and the atomic guarantee that secrets are unique.
 apiTokenSchema.index({ secretDigest: 1 }, { unique: true });
-// Serve the default list order (newest first) and its cursor, alone and behind the common equality filters.
 // Not unique (most tokens have none, and FerretDB has no partial indexes): the services keep current and
 // previous digests apart; this serves their check that a new secret is nobody's previous one.
 apiTokenSchema.index({ previousSecretDigest: 1 });
 // Serves each instance's read-back of recent uses and the unusedSince filter.
 apiTokenSchema.index({ lastUsedAt: 1 });
+// The default list order (newest first) and its cursor, alone and behind the common equality filters: for lists
+// and counts the database answers, while the in-memory view is not usable (loading, stale, database unreachable).
 apiTokenSchema.index({ createdAt: -1, _id: -1 });
 apiTokenSchema.index({ isDisabled: 1, createdAt: -1, _id: -1 });
 apiTokenSchema.index({ createdBy: 1, createdAt: -1, _id: -1 });

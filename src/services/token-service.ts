@@ -1,4 +1,5 @@
-// ApiToken use cases: create, read, list, count, update, rotate, delete, and verifying a presented secret.
+// ApiToken use cases: create, read, list, count, update, rotate and delete (lists and counts from the in-memory view
+// when it is usable). Verifying a presented secret is src/security/secret-verifier.ts's.
 import { randomUUID } from 'node:crypto';
 import { AdminError, type AdminErrorItem } from '../errors';
 import { publicToken, toApiToken, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';

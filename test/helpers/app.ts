@@ -16,10 +16,6 @@ export interface TestApp {
   events: ChangeEvent[];
 }
 
-/**
- * Admin users come from the `x-test-user` header (name) and `x-test-permissions` header (comma-separated;
- * `*` = all). No `x-test-user` header → no admin user (401).
- */
 /** Actions every test app registers, so that definitions have something to point at. */
 export function registerTestActions(udapi: UserDefinedApis): void {
   udapi.registerHandler('test.echo', (input) => ({ responseCode: 200, responseBody: { route: input.route, body: input.rawBody } }));
@@ -27,6 +23,11 @@ export function registerTestActions(udapi: UserDefinedApis): void {
   udapi.registerProcedure('test.restart', { parameters: ['encoderId'] }, () => undefined);
 }
 
+/**
+ * A plugin on the test database with the test actions, captured logs and events, and an app with the admin router.
+ * Admin users come from the `x-test-user` header (name) and `x-test-permissions` header (comma-separated;
+ * `*` = all). No `x-test-user` header → no admin user (401).
+ */
 export async function createTestApp(db: TestDb, overrides: Partial<UserDefinedApisOptions> = {}): Promise<TestApp> {
   const logger = captureLogger();
   const udapi = createUserDefinedApis({
