@@ -297,7 +297,9 @@ describe('the packed package', () => {
       expect(files).toContain(file);
     }
     // Only dist/ and the documents: no sources, tests, benchmarks, test database, dependencies, secrets or archives.
-    expect(files.filter((file) => !file.startsWith('dist/') && !DOCUMENTS.includes(file))).toEqual([]);
+    // The README links to docs/: the pages and their screenshots ship with it, and nothing else of the repository.
+    for (const page of readdirSync(path.join(root, 'docs'))) expect(files).toContain(`docs/${page}`);
+    expect(files.filter((file) => !file.startsWith('dist/') && !file.startsWith('docs/') && !DOCUMENTS.includes(file))).toEqual([]);
     expect(files.filter((file) => /(^|\/)(\.env|\.npmrc|node_modules\/)|\.(pem|key|tgz|log)$/.test(file))).toEqual([]);
     expect(files.filter((file) => file.startsWith('dist/') && !/\.(js|mjs|d\.ts|d\.mts)$/.test(file) && !file.startsWith('dist/ui/'))).toEqual([]);
     // Every file of the admin UI is shipped.

@@ -35,7 +35,7 @@ export const definitionOperations = {
     success: { status: 200, description: 'Registered actions, by name.', schema: ref('ActionList') }, errors: ['InvalidRequest'],
   },
   list: {
-    method: 'get', path: '/definitions', operationId: 'listDefinitions', tag: 'Definitions', summary: 'List API definitions, newest change first, filtered and paged',
+    method: 'get', path: '/definitions', operationId: 'listDefinitions', tag: 'Definitions', summary: 'List API definitions, newest first, filtered and paged',
     permissions: read, query: definitionListQuerySchema,
     success: { status: 200, description: 'One page of definitions.', schema: ref('ApiDefinitionPage') }, errors: ['InvalidRequest'],
   },

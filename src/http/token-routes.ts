@@ -28,7 +28,7 @@ const WRITE_ERRORS = ['InvalidName', 'InvalidSecret', 'InvalidRateLimit', 'Inval
 /** The /tokens operations: routes, permissions and schemas in one place (the OpenAPI document reads them too). */
 export const tokenOperations = {
   list: {
-    method: 'get', path: '/tokens', operationId: 'listTokens', tag: 'Tokens', summary: 'List tokens, newest change first, filtered and paged',
+    method: 'get', path: '/tokens', operationId: 'listTokens', tag: 'Tokens', summary: 'List tokens, newest first, filtered and paged',
     permissions: [Permissions.TokenRead], query: tokenListQuerySchema,
     success: { status: 200, description: 'One page of tokens.', schema: ref('ApiTokenPage') }, errors: ['InvalidRequest'],
   },
