@@ -17,6 +17,7 @@ describe('parseRequestPath', () => {
     const seed = propertySeed('request path property');
     const piece = fc.oneof(
       fc.constantFrom('%', '%2', '%zz', '%2F', '%2f', '%41', '%C3%A9', '%C3', '%E2%82%AC', '%F0%9F%98%80', '%ED%A0%80', '%C0%AF', '%FF', '%00', 'a', 'é', '😀', '-'),
+      fc.constantFrom('%E0%80%80', '%EF%BF%BF', '%F4%8F%BF%BF', '%F4%90%80%80', '%F8%88%80%80%80', '%80', '%C2', '%C2%80', '%E0%A0', '%ED%9F%BF', '%EE%80%80', '\uD800', '\uDC00'),
       fc.string({ maxLength: 3 }),
     );
     fc.assert(fc.property(fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('').replace(/[/?]/g, '')), (segment) => {
