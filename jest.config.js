@@ -9,6 +9,7 @@ module.exports = {
   },
   globalSetup: '<rootDir>/test/setup/global-setup.js',
   globalTeardown: '<rootDir>/test/setup/global-teardown.js',
+  testSequencer: '<rootDir>/test/setup/sequencer.js',
   setupFilesAfterEnv: ['<rootDir>/test/setup/no-cors.ts', '<rootDir>/test/setup/leak-scan.ts'],
   testTimeout: 30000,
   maxWorkers: 2,
