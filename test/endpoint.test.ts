@@ -318,6 +318,15 @@ describe('authentication (codes 1008, 1010) and the failed-auth throttle (2003)'
 });
 
 describe('rate limit per token (code 1014)', () => {
+  it('counts before the route is matched (the order of checks): a call to a route that does not allow the token counts too', async () => {
+    const limited = await api(unique(), { rateLimit: { limit: 1, windowSeconds: 60 } });
+    const other = await api(unique());
+    // Not allowed there: the same 401 as an unknown secret, but the call used the token's one request of the minute.
+    expectError(await keep(request(app).get(`/api/custom/${other.route}`).set(bearer(limited.secret))), 'AuthenticationFailed');
+    expectError(await keep(request(app).get(`/api/custom/${other.route}`).set(bearer(limited.secret))), 'RateLimitExceeded');
+    expectError(await keep(request(app).get(`/api/custom/${limited.route}`).set(bearer(limited.secret))), 'RateLimitExceeded');
+  });
+
   it('admits exactly N in a window, does not count 429s, and slides', async () => {
     const { route, secret } = await api(unique(), { rateLimit: { limit: 2, windowSeconds: 3 } });
     const call = () => keep(request(app).get(`/api/custom/${route}`).set(bearer(secret)));
