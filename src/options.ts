@@ -43,13 +43,59 @@ export interface Config {
 
 const MIB = 1024 * 1024;
 
-const KNOWN_OPTIONS = new Set([
-  'connection', 'pepper', 'authenticateAdmin', 'logger', 'instanceId', 'collections', 'bcryptRounds',
-  'bcryptConcurrency', 'bcryptQueueLimit', 'verifiedSecretCacheSize', 'eventRetentionDays', 'adminBodyLimitBytes', 'basePath', 'maxBodyBytes',
-  'maxResponseBodyBytes', 'actionTimeoutMs', 'maxConcurrentActions', 'maxQueuedActions', 'failedAuthThrottle', 'healthCheckIntervalMs',
-  'changePollIntervalMs', 'fullReloadIntervalMs', 'lastUsedIntervalMs', 'importBodyLimitBytes', 'rateLimitStore', 'adminUi',
-  'metrics', 'maxBufferedBodyBytes', 'bodyIdleTimeoutMs',
-]);
+/** Every option, listed once: the type makes adding an option to UserDefinedApisOptions without listing it here fail to compile. */
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
+  connection: true, pepper: true, authenticateAdmin: true, logger: true, instanceId: true, collections: true, bcryptRounds: true,
+  bcryptConcurrency: true, bcryptQueueLimit: true, verifiedSecretCacheSize: true, eventRetentionDays: true, adminBodyLimitBytes: true,
+  basePath: true, maxBodyBytes: true, maxResponseBodyBytes: true, actionTimeoutMs: true, maxConcurrentActions: true,
+  maxQueuedActions: true, failedAuthThrottle: true, healthCheckIntervalMs: true, changePollIntervalMs: true, fullReloadIntervalMs: true,
+  lastUsedIntervalMs: true, importBodyLimitBytes: true, rateLimitStore: true, adminUi: true, metrics: true, maxBufferedBodyBytes: true,
+  bodyIdleTimeoutMs: true,
+} satisfies Record<keyof UserDefinedApisOptions, true>));
+
+/** An integer option's range and default. */
+export interface IntegerRule {
+  readonly min: number;
+  readonly max: number;
+  readonly fallback: number;
+}
+
+/** The integer options whose default is a constant (maxConcurrentActions depends on the machine; see parseOptions). */
+type ConstantIntegerOption = Exclude<{ [K in keyof UserDefinedApisOptions]-?: NonNullable<UserDefinedApisOptions[K]> extends number ? K : never }[keyof UserDefinedApisOptions], 'maxConcurrentActions'>;
+
+/**
+ * The range and default of every integer option, in one place: parseOptions enforces them, and a test checks that
+ * each option's TSDoc (and so the configuration page generated from it) states the same range and default.
+ */
+export const INTEGER_OPTIONS = {
+  bcryptRounds: { min: 4, max: 15, fallback: 10 },
+  bcryptConcurrency: { min: 1, max: 64, fallback: 2 },
+  bcryptQueueLimit: { min: 1, max: 100_000, fallback: 1000 },
+  verifiedSecretCacheSize: { min: 0, max: 10_000_000, fallback: 100_000 },
+  eventRetentionDays: { min: 1, max: 3650, fallback: 90 },
+  maxBodyBytes: { min: 0, max: 1024 * MIB, fallback: 29 * MIB },
+  maxResponseBodyBytes: { min: 0, max: 1024 * MIB, fallback: 29 * MIB },
+  actionTimeoutMs: { min: 1, max: 3_600_000, fallback: 90_000 },
+  maxQueuedActions: { min: 0, max: 1_000_000, fallback: 1000 },
+  maxBufferedBodyBytes: { min: 1024, max: 16 * 1024 * MIB, fallback: 256 * MIB },
+  bodyIdleTimeoutMs: { min: 100, max: 600_000, fallback: 30_000 },
+  changePollIntervalMs: { min: 20, max: 60_000, fallback: 250 },
+  fullReloadIntervalMs: { min: 1000, max: 86_400_000, fallback: 300_000 },
+  lastUsedIntervalMs: { min: 100, max: 3_600_000, fallback: 60_000 },
+  healthCheckIntervalMs: { min: 20, max: 60_000, fallback: 250 },
+  adminBodyLimitBytes: { min: 1024, max: 10 * MIB, fallback: 64 * 1024 },
+  importBodyLimitBytes: { min: 1024, max: 1024 * MIB, fallback: 64 * MIB },
+} as const satisfies Record<ConstantIntegerOption, IntegerRule>;
+
+/** The parts of failedAuthThrottle, as INTEGER_OPTIONS has them for top-level options. */
+export const FAILED_AUTH_THROTTLE_OPTIONS = {
+  limit: { min: 1, max: 1_000_000, fallback: 30 },
+  windowSeconds: { min: 1, max: 86_400, fallback: 60 },
+  ipv6Subnet: { min: 1, max: 128, fallback: 64 },
+} as const satisfies Record<string, IntegerRule>;
+
+/** maxConcurrentActions: at least 4, more on a machine with more cores. */
+const MAX_CONCURRENT_ACTIONS = { min: 1, max: 10_000, fallback: Math.max(4, os.availableParallelism()) } satisfies IntegerRule;
 
 /** Raised for a bad option; the message says how to fix it. */
 export class OptionsError extends TypeError {
@@ -59,7 +105,7 @@ export class OptionsError extends TypeError {
   }
 }
 
-function integerOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
+function integerOption(value: unknown, name: string, { min, max, fallback }: IntegerRule): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new OptionsError(`\`${name}\` must be an integer from ${min} to ${max} (got ${JSON.stringify(value) ?? typeof value}); leave it out for the default ${fallback}.`);
@@ -177,7 +223,12 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     throw new OptionsError('`adminUi` must be true (serve the admin web UI at /ui, the default) or false.');
   }
 
-  let failedAuthThrottle: Config['failedAuthThrottle'] = { limit: 30, windowMs: 60_000, ipv6PrefixBits: 64 };
+  const throttleDefaults = FAILED_AUTH_THROTTLE_OPTIONS;
+  let failedAuthThrottle: Config['failedAuthThrottle'] = {
+    limit: throttleDefaults.limit.fallback,
+    windowMs: throttleDefaults.windowSeconds.fallback * 1000,
+    ipv6PrefixBits: throttleDefaults.ipv6Subnet.fallback,
+  };
   if (options.failedAuthThrottle === false) {
     failedAuthThrottle = null;
   } else if (options.failedAuthThrottle !== undefined) {
@@ -189,9 +240,9 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     const unknownKey = Object.keys(unknown)[0];
     if (unknownKey !== undefined) throw new OptionsError(`unknown option \`failedAuthThrottle.${unknownKey}\`; use limit, windowSeconds or ipv6Subnet.`);
     failedAuthThrottle = {
-      limit: integerOption(limit, 'failedAuthThrottle.limit', 1, 1_000_000, 30),
-      windowMs: integerOption(windowSeconds, 'failedAuthThrottle.windowSeconds', 1, 86_400, 60) * 1000,
-      ipv6PrefixBits: integerOption(ipv6Subnet, 'failedAuthThrottle.ipv6Subnet', 1, 128, 64),
+      limit: integerOption(limit, 'failedAuthThrottle.limit', FAILED_AUTH_THROTTLE_OPTIONS.limit),
+      windowMs: integerOption(windowSeconds, 'failedAuthThrottle.windowSeconds', FAILED_AUTH_THROTTLE_OPTIONS.windowSeconds) * 1000,
+      ipv6PrefixBits: integerOption(ipv6Subnet, 'failedAuthThrottle.ipv6Subnet', FAILED_AUTH_THROTTLE_OPTIONS.ipv6Subnet),
     };
   }
 
@@ -202,28 +253,28 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     logger: options.logger ?? NOOP_LOGGER,
     instanceId: options.instanceId ?? `${os.hostname()}:${process.pid}`,
     collections: Object.freeze(resolvedCollections),
-    bcryptRounds: integerOption(options.bcryptRounds, 'bcryptRounds', 4, 15, 10),
-    bcryptConcurrency: integerOption(options.bcryptConcurrency, 'bcryptConcurrency', 1, 64, 2),
-    bcryptQueueLimit: integerOption(options.bcryptQueueLimit, 'bcryptQueueLimit', 1, 100_000, 1000),
-    verifiedSecretCacheSize: integerOption(options.verifiedSecretCacheSize, 'verifiedSecretCacheSize', 0, 10_000_000, 100_000),
-    eventRetentionDays: integerOption(options.eventRetentionDays, 'eventRetentionDays', 1, 3650, 90),
+    bcryptRounds: integerOption(options.bcryptRounds, 'bcryptRounds', INTEGER_OPTIONS.bcryptRounds),
+    bcryptConcurrency: integerOption(options.bcryptConcurrency, 'bcryptConcurrency', INTEGER_OPTIONS.bcryptConcurrency),
+    bcryptQueueLimit: integerOption(options.bcryptQueueLimit, 'bcryptQueueLimit', INTEGER_OPTIONS.bcryptQueueLimit),
+    verifiedSecretCacheSize: integerOption(options.verifiedSecretCacheSize, 'verifiedSecretCacheSize', INTEGER_OPTIONS.verifiedSecretCacheSize),
+    eventRetentionDays: integerOption(options.eventRetentionDays, 'eventRetentionDays', INTEGER_OPTIONS.eventRetentionDays),
     basePath: (options.basePath ?? '/api/custom').replace(/\/$/, ''),
-    maxBodyBytes: integerOption(options.maxBodyBytes, 'maxBodyBytes', 0, 1024 * MIB, 29 * MIB),
-    maxResponseBodyBytes: integerOption(options.maxResponseBodyBytes, 'maxResponseBodyBytes', 0, 1024 * MIB, 29 * MIB),
-    actionTimeoutMs: integerOption(options.actionTimeoutMs, 'actionTimeoutMs', 1, 3_600_000, 90_000),
-    maxConcurrentActions: integerOption(options.maxConcurrentActions, 'maxConcurrentActions', 1, 10_000, Math.max(4, os.availableParallelism())),
-    maxQueuedActions: integerOption(options.maxQueuedActions, 'maxQueuedActions', 0, 1_000_000, 1000),
+    maxBodyBytes: integerOption(options.maxBodyBytes, 'maxBodyBytes', INTEGER_OPTIONS.maxBodyBytes),
+    maxResponseBodyBytes: integerOption(options.maxResponseBodyBytes, 'maxResponseBodyBytes', INTEGER_OPTIONS.maxResponseBodyBytes),
+    actionTimeoutMs: integerOption(options.actionTimeoutMs, 'actionTimeoutMs', INTEGER_OPTIONS.actionTimeoutMs),
+    maxConcurrentActions: integerOption(options.maxConcurrentActions, 'maxConcurrentActions', MAX_CONCURRENT_ACTIONS),
+    maxQueuedActions: integerOption(options.maxQueuedActions, 'maxQueuedActions', INTEGER_OPTIONS.maxQueuedActions),
     failedAuthThrottle,
-    maxBufferedBodyBytes: integerOption(options.maxBufferedBodyBytes, 'maxBufferedBodyBytes', 1024, 16 * 1024 * MIB, 256 * MIB),
-    bodyIdleTimeoutMs: integerOption(options.bodyIdleTimeoutMs, 'bodyIdleTimeoutMs', 100, 600_000, 30_000),
-    changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', 20, 60_000, 250),
-    fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', 1000, 86_400_000, 300_000),
-    lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', 100, 3_600_000, 60_000),
+    maxBufferedBodyBytes: integerOption(options.maxBufferedBodyBytes, 'maxBufferedBodyBytes', INTEGER_OPTIONS.maxBufferedBodyBytes),
+    bodyIdleTimeoutMs: integerOption(options.bodyIdleTimeoutMs, 'bodyIdleTimeoutMs', INTEGER_OPTIONS.bodyIdleTimeoutMs),
+    changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', INTEGER_OPTIONS.changePollIntervalMs),
+    fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', INTEGER_OPTIONS.fullReloadIntervalMs),
+    lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', INTEGER_OPTIONS.lastUsedIntervalMs),
     rateLimitStore: options.rateLimitStore ?? null,
     adminUi: options.adminUi ?? true,
     metrics: metricsOption(options.metrics),
-    healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', 20, 60_000, 250),
-    adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', 1024, 10 * 1024 * 1024, 64 * 1024),
-    importBodyLimitBytes: integerOption(options.importBodyLimitBytes, 'importBodyLimitBytes', 1024, 1024 * MIB, 64 * MIB),
+    healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', INTEGER_OPTIONS.healthCheckIntervalMs),
+    adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', INTEGER_OPTIONS.adminBodyLimitBytes),
+    importBodyLimitBytes: integerOption(options.importBodyLimitBytes, 'importBodyLimitBytes', INTEGER_OPTIONS.importBodyLimitBytes),
   });
 }

@@ -69,9 +69,10 @@ export interface UserDefinedApisOptions {
   /**
    * Failed authentications (401, codes 1008 and 1010) allowed per client address in a rolling window; past it, that
    * address's failures get 429, code 2003, while a secret that authenticates is always served. IPv6 addresses are
-   * counted per network of `ipv6Subnet` leading bits (1-128, default 64). The counts live in `rateLimitStore` (so a
-   * Redis store shares them between instances). Default { limit: 30, windowSeconds: 60, ipv6Subnet: 64 }; false
-   * turns it off. Uses req.ip, so it honours the host's `trust proxy` setting.
+   * counted per network of `ipv6Subnet` leading bits. Ranges: limit 1-1000000, windowSeconds 1-86400, ipv6Subnet
+   * 1-128. The counts live in `rateLimitStore` (so a Redis store shares them between instances). Default { limit:
+   * 30, windowSeconds: 60, ipv6Subnet: 64 }; false turns it off. Uses req.ip, so it honours the host's `trust
+   * proxy` setting.
    */
   failedAuthThrottle?: { limit?: number; windowSeconds?: number; ipv6Subnet?: number } | false;
   /**
@@ -98,7 +99,7 @@ export interface UserDefinedApisOptions {
    * 50) and reads the other instances' back, in ms, 100-3600000. Default 60000: `lastUsedAt` is exact to about two of these.
    */
   lastUsedIntervalMs?: number;
-  /** The largest POST /import body in bytes, 1024-1 GiB. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
+  /** The largest POST /import body in bytes, 1 KiB-1 GiB. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
   importBodyLimitBytes?: number;
   /**
    * Where per-token rate-limit counters live. Default: this process's memory (limits per instance, as the
@@ -111,7 +112,7 @@ export interface UserDefinedApisOptions {
   eventRetentionDays?: number;
   /** Serve the admin web UI at `/ui` of the admin router. Default true; false answers 404 there. */
   adminUi?: boolean;
-  /** Largest admin request body, in bytes, 1024-10485760. Default 65536. */
+  /** Largest admin request body, in bytes, 1 KiB-10 MiB. Default 64 KiB. */
   adminBodyLimitBytes?: number;
   /**
    * Prometheus metrics (see docs/operations.md, Metrics). Pass your prom-client module; then mount `udapi.metricsHandler()`
