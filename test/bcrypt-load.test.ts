@@ -53,10 +53,12 @@ describe('bcrypt under load', () => {
   });
 
   it('answers first calls that find the bcrypt queue full with 503, code 2002 and Retry-After, never 500', async () => {
-    const writer = await host({ bcryptRounds: 10 });
+    // Cost 12 (~300 ms a comparison here): the six calls all arrive while the first comparison runs, even on a
+    // loaded machine, so exactly one runs, one waits and four find the queue full.
+    const writer = await host({ bcryptRounds: 12 });
     const secrets = await tokensAndApi(writer.app, 6, 'load/full');
     await writer.t.udapi.close();
-    const { t, app } = await host({ bcryptRounds: 10, bcryptConcurrency: 1, bcryptQueueLimit: 1 });
+    const { t, app } = await host({ bcryptRounds: 12, bcryptConcurrency: 1, bcryptQueueLimit: 1 });
     try {
       const answers = await Promise.all(secrets.map((secret) => request(app).get('/api/custom/load/full').set('Authorization', `Bearer ${secret}`)));
       const statuses = answers.map((res) => res.status).sort();

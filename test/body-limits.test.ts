@@ -13,7 +13,8 @@ import { rawClient, type RawClient } from './helpers/raw-http';
 const MIB = 1024 * 1024;
 const BODY_LIMIT = 4 * MIB;
 const BUDGET = 16 * MIB;
-const IDLE_MS = 400;
+// Long enough that a loaded machine's event-loop delays (tens of ms, 80 ms seen) never look like a stalled sender.
+const IDLE_MS = 1000;
 const CLIENT_BYTES = Buffer.alloc(BODY_LIMIT, 0x61);
 
 /** A full garbage collection, so that what memory shows is what is still held. */
@@ -157,8 +158,9 @@ describe('a stalled body (bodyIdleTimeoutMs)', () => {
   it('lets a slow body through as long as bytes keep coming', async () => {
     const before = received.length;
     const upload = await startUpload(10, 1);
+    // Nine more bytes, 200 ms apart: the body takes twice the idle timeout in all, but never pauses for long.
     for (let i = 0; i < 9; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 2));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       upload.socket.write('b');
     }
     await waitFor(() => statusOf(upload.answer()) !== 0);
