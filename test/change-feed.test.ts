@@ -109,3 +109,20 @@ describe('change feed', () => {
     expect(await internalsOf(reader.udapi).verifier.verify(secret)).not.toBeNull();
   });
 });
+
+describe('reads that finish out of order', () => {
+  it('never put an older state back: a re-read that started before a newer state was applied is dropped', async () => {
+    const { tokenId } = await setup(`order-${Date.now()}`);
+    const { catalog } = internalsOf(writer.udapi);
+    const stored = await db.connection.collection('udapiApiTokens').findOne({ _id: tokenId as never });
+    // A poll's re-read starts (it will see the stored state), then the writer applies a newer state it knows, and
+    // only then does the re-read finish, as when a write lands between a poll's read and its answer.
+    const reread = catalog.refreshToken(tokenId);
+    await catalog.refreshToken(tokenId, { ...(stored as never as Record<string, unknown>), name: 'newer state' } as never);
+    await reread;
+    expect(catalog.tokenById(tokenId)?.name).toBe('newer state');
+    // A re-read that starts afterwards is applied as usual: the stored state comes back.
+    await catalog.refreshToken(tokenId);
+    expect(catalog.tokenById(tokenId)?.name).toBe(stored!.name);
+  });
+});

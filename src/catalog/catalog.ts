@@ -142,6 +142,16 @@ export class Catalog {
   /** Tokens with an unusable hash, and which fields: each is warned about once, not on every reload. */
   private unusable = new Map<string, string>();
   private loadedAt: Date | undefined;
+  /**
+   * Reads of one object can finish out of order: a poll's re-read that started before a writer applied its own
+   * newer document may finish after it, and would put the older state back (a rotated-away secret accepted again
+   * until the next poll; seen once in a fresh-clone CI run). Each load and refresh takes a number when it starts;
+   * a refresh is applied only if no load or refresh of that object that started later was applied already. What it
+   * skips is never lost: every write logs a change whose poll re-reads the object after the write.
+   */
+  private startedReads = 0;
+  private appliedReads = new Map<string, number>();
+  private loadStartedAt = 0;
   /** Set when a refresh failed: the view may have missed a change, so the next health check reloads it. */
   stale = false;
 
@@ -194,6 +204,7 @@ export class Catalog {
 
   /** Reads everything and swaps it in at once, so readers never see a half-loaded view. */
   async load(): Promise<void> {
+    const started = ++this.startedReads;
     const byDigest = new Map<string, CachedToken>();
     const byId = new Map<string, CachedToken>();
     const unusable = new Map<string, string>();
@@ -222,6 +233,8 @@ export class Catalog {
     this.unusable = unusable;
     this.tokenOrder = order;
     this.definitions = matcher;
+    this.loadStartedAt = started;
+    this.appliedReads = new Map();
     this.loadedAt = new Date();
     this.stale = false;
   }
@@ -231,7 +244,9 @@ export class Catalog {
    * stored state (the document it just inserted, or null after a delete) passes it and saves the read.
    */
   async refreshToken(id: string, known?: TokenRow | null): Promise<void> {
+    const started = ++this.startedReads;
     const row = known !== undefined ? known : await this.tokenModel.findById(id, TOKEN_FIELDS).lean<TokenRow>().exec();
+    if (!this.mayApply(id, started)) return;
     const before = this.tokensById.get(id);
     if (before) {
       this.forgetDigest(before.secretDigest, id);
@@ -277,13 +292,22 @@ export class Catalog {
     if (token && (token.lastUsedAt === null || token.lastUsedAt < at)) token.lastUsedAt = at;
   }
 
+  /** Whether a read of an object that started as number `started` is newer than what the view shows of it; if so, records it. */
+  private mayApply(id: string, started: number): boolean {
+    if ((this.appliedReads.get(id) ?? this.loadStartedAt) > started) return false;
+    this.appliedReads.set(id, started);
+    return true;
+  }
+
   /** Removes a digest's entry only while it still belongs to this token (another token may hold it by now). */
   private forgetDigest(digest: string, id: string): void {
     if (this.tokensByDigest.get(digest)?.id === id) this.tokensByDigest.delete(digest);
   }
 
   async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {
+    const started = ++this.startedReads;
     const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
+    if (!this.mayApply(id, started)) return;
     const definition = doc ? cachedDefinition(doc, this.basePath) : null;
     if (definition) this.definitions.set(definition);
     else this.definitions.delete(id);
