@@ -33,11 +33,6 @@ export class BodyBudget {
 
   constructor(readonly maxBytes: number) {}
 
-  /** Bytes held now (for tests and metrics). */
-  get heldBytes(): number {
-    return this.used;
-  }
-
   /** A request's share, released once whatever happens. */
   hold(): BodyHold {
     return new BodyHold(this);
