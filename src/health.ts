@@ -1,13 +1,23 @@
-// Watches the database with a short ping so the endpoint can answer 503/7 within a second of an outage, and recovers.
+// Watches the database with a short ping and the view's lag, so the endpoint fails closed (503/7) within a second of an outage, and recovers.
 import type { Connection } from 'mongoose';
 import type { Catalog } from './catalog/catalog';
 import { errorSummary } from './logging';
 import type { Logger } from './types';
 
+/**
+ * When the view's lag alone stands in the way of serving a call, the call waits for a poll until that poll is this
+ * old: a poll answers in milliseconds when the database does, and one that takes longer is not waited for.
+ */
+const CATCH_UP_WAIT_MS = 1000;
+
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private reachable = false;
+  private lagging = false;
+  private notingLag = false;
+  /** The wait for a poll that callers share (one timer per poll, not one per call). */
+  private catchingUp: { poll: Promise<void>; ready: Promise<boolean> } | undefined;
 
   constructor(
     private readonly connection: Connection,
@@ -16,11 +26,56 @@ export class HealthMonitor {
     private readonly reload: () => Promise<void>,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /**
+     * How far behind the change log the view is, in ms, how far it may be, and a poll that brings it up to date
+     * (the change feed's recentPoll).
+     */
+    private readonly lag: {
+      current: () => number;
+      maxMs: number;
+      recentPoll: (maxAgeMs: number) => { done: Promise<void>; waitMs: number } | null;
+    },
   ) {}
 
-  /** Ready: the database answered the last ping and the catalog holds a complete view. */
+  /**
+   * Ready: the database answered the last ping, the catalog holds a complete view, and the view has applied the
+   * change log up to at most maxViewLagMs ago (a hung poll or a partition must not keep a revoked token working).
+   */
   get ready(): boolean {
-    return this.reachable && this.catalog.loaded && !this.catalog.stale;
+    return this.reachable && this.catalog.loaded && !this.catalog.stale && this.lag.current() <= this.lag.maxMs;
+  }
+
+  /**
+   * When the view's lag is all that keeps the endpoint from serving, waits for a poll (until it is CATCH_UP_WAIT_MS
+   * old) and resolves to whether it is ready then. The lag may only mean this process was too busy to poll (a long
+   * GC, synchronous work of the host) while the database answers: a call then waits milliseconds instead of
+   * getting a 503, and is still decided on a view at most maxViewLagMs old. Null when waiting cannot help: the
+   * database is unreachable, the view is not loaded or stale, or a poll has hung for CATCH_UP_WAIT_MS already.
+   */
+  catchUp(): Promise<boolean> | null {
+    if (!this.reachable || !this.catalog.loaded || this.catalog.stale) return null;
+    const poll = this.lag.recentPoll(CATCH_UP_WAIT_MS);
+    if (!poll) return null;
+    if (this.catchingUp?.poll !== poll.done)
+      this.catchingUp = { poll: poll.done, ready: this.readyAfter(poll.done, poll.waitMs) };
+    return this.catchingUp.ready;
+  }
+
+  private async readyAfter(poll: Promise<void>, waitMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        poll,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitMs);
+        }),
+      ]);
+    } catch {
+      // A failed poll leaves the lag as it was: ready says so below.
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.ready;
   }
 
   /** Runs one check now (ready() awaits the first), then keeps checking in the background. */
@@ -44,7 +99,10 @@ export class HealthMonitor {
       await Promise.race([
         db.command({ ping: 1 }, { timeoutMS: timeoutMs }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`The database did not answer a ping within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`The database did not answer a ping within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -52,7 +110,31 @@ export class HealthMonitor {
     }
   }
 
+  /**
+   * Logs when the view starts and stops lagging beyond the bound (checked with every ping, not every request),
+   * after a chance to catch up: a process that was too busy to poll is not a view the database left behind.
+   */
+  private async noteLag(): Promise<void> {
+    if (this.notingLag) return;
+    this.notingLag = true;
+    try {
+      if (this.catalog.loaded && this.lag.current() > this.lag.maxMs) await this.catchUp();
+    } finally {
+      this.notingLag = false;
+    }
+    const lagMs = this.lag.current();
+    const lagging = this.catalog.loaded && lagMs > this.lag.maxMs;
+    if (lagging && !this.lagging)
+      this.log.error(
+        { lagMs: Number.isFinite(lagMs) ? Math.round(lagMs) : null, maxViewLagMs: this.lag.maxMs },
+        'The in-memory view is behind the change log by more than maxViewLagMs: the endpoint answers 503 until a poll succeeds',
+      );
+    else if (!lagging && this.lagging) this.log.info({}, 'The in-memory view caught up with the change log');
+    this.lagging = lagging;
+  }
+
   private async check(): Promise<void> {
+    void this.noteLag();
     if (this.checking) return;
     this.checking = true;
     try {
@@ -64,7 +146,11 @@ export class HealthMonitor {
       }
       this.reachable = true;
     } catch (error) {
-      if (this.reachable) this.log.error({ err: errorSummary(error) }, 'Database unreachable: the endpoint answers 503 until it recovers');
+      if (this.reachable)
+        this.log.error(
+          { err: errorSummary(error) },
+          'Database unreachable: the endpoint answers 503 until it recovers',
+        );
       this.reachable = false;
     } finally {
       this.checking = false;

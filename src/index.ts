@@ -1,6 +1,6 @@
 // The package's public surface: the factory, the secret generator, the catalogues and the public types.
 export { createUserDefinedApis, type UserDefinedApis } from './plugin';
-export { generateSecret } from './security/secrets';
+export { generateSecret } from './domain/secrets';
 export { Permissions, ALL_PERMISSIONS, type Permission } from './permissions';
 export {
   ErrorReasons,
@@ -9,11 +9,22 @@ export {
   type ErrorReason,
   type ErrorCodeName,
   type AdminErrorItem,
+  type FailureBody,
+  OptionsError,
+  PepperMismatchError,
+  RegistrationError,
+  UserDefinedApisError,
 } from './errors';
-export { OptionsError } from './options';
-export { RegistrationError } from './actions/registry';
-export { createRedisRateLimitStore, type RedisClientLike, type RedisRateLimitStoreOptions } from './endpoint/redis-rate-limit-store';
-export { MemorySlidingWindow as MemoryRateLimitStore, type RateLimitStore } from './endpoint/sliding-window';
+export {
+  createRedisRateLimitStore,
+  type RedisClientLike,
+  type RedisRateLimitStoreOptions,
+} from './endpoint/redis-rate-limit-store';
+export {
+  MemorySlidingWindow as MemoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+} from './endpoint/sliding-window';
+export type { RateLimitAnswer, RateLimitStore } from './domain/rate-limit-store';
 export type {
   CounterLike,
   GaugeLike,
@@ -23,7 +34,7 @@ export type {
   MetricLabelsLike,
   PromClientLike,
   RegistryLike,
-} from './metrics/prom-client-like';
+} from './domain/prom-client-like';
 export type { AuthFailureReason } from './metrics/endpoint-metrics';
 export type {
   ActionContext,
@@ -45,10 +56,23 @@ export type {
   ApiTokenWithSecret,
   ChangeAction,
   ChangeEvent,
+  ChangeHintClient,
+  ChangeHintsOptions,
+  ChangeHintSubscriber,
+  ConsoleLikeLogger,
   Logger,
+  LoggerStyle,
+  LogLevel,
   MetricsOptions,
   ObjectType,
   Page,
   RateLimit,
+  RequestTokenInfo,
+  RequireTokenOptions,
+  TokenRefusalHandler,
   UserDefinedApisOptions,
+  VerifiedToken,
+  VerifyFailureReason,
+  VerifyOptions,
+  VerifyResult,
 } from './types';

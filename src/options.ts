@@ -1,57 +1,59 @@
 // Checks the options of createUserDefinedApis once, at build time, and resolves them into a frozen internal Config.
 import os from 'node:os';
-import type { Request } from 'express';
 import type { Connection } from 'mongoose';
-import type { FailedAuthThrottleConfig } from './endpoint/failed-auth-throttle';
-import type { RateLimitStore } from './endpoint/sliding-window';
-import type { MetricsConfig } from './metrics/plugin-metrics';
-import type { AdminUser, Logger, UserDefinedApisOptions } from './types';
+import type { RateLimitStore } from './domain/rate-limit-store';
+import type { CallLogLevels, Config, MetricsConfig } from './domain/config';
+import { adaptLogger, detectLoggerStyle, missingWinstonLevels, STYLE_METHODS } from './domain/logger-styles';
+import type { RequestIdConfig } from './domain/request-id';
+import type { ChangeHintClient, Logger, LoggerStyle, UserDefinedApisOptions } from './types';
+import { OptionsError } from './errors';
 import { NOOP_LOGGER } from './logging';
-
-/** Fully resolved options; internal, never exported from the package root. */
-export interface Config {
-  readonly connection: Connection;
-  readonly pepper: Buffer;
-  readonly authenticateAdmin: (req: Request) => AdminUser | null | undefined | Promise<AdminUser | null | undefined>;
-  readonly logger: Logger;
-  readonly instanceId: string;
-  readonly collections: { readonly tokens: string; readonly definitions: string; readonly events: string; readonly changes: string };
-  readonly bcryptRounds: number;
-  readonly bcryptConcurrency: number;
-  readonly bcryptQueueLimit: number;
-  readonly verifiedSecretCacheSize: number;
-  readonly eventRetentionDays: number;
-  readonly adminBodyLimitBytes: number;
-  readonly basePath: string;
-  readonly maxBodyBytes: number;
-  readonly maxResponseBodyBytes: number;
-  readonly actionTimeoutMs: number;
-  readonly maxConcurrentActions: number;
-  readonly maxQueuedActions: number;
-  readonly failedAuthThrottle: FailedAuthThrottleConfig | null;
-  readonly maxBufferedBodyBytes: number;
-  readonly bodyIdleTimeoutMs: number;
-  readonly healthCheckIntervalMs: number;
-  readonly changePollIntervalMs: number;
-  readonly fullReloadIntervalMs: number;
-  readonly lastUsedIntervalMs: number;
-  readonly importBodyLimitBytes: number;
-  readonly rateLimitStore: RateLimitStore | null;
-  readonly adminUi: boolean;
-  readonly metrics: MetricsConfig | null;
-}
+import { checkKeys } from './shared/option-keys';
+import { SECRET_PREFIX_PATTERN } from './domain/secrets';
 
 const MIB = 1024 * 1024;
 
 /** Every option, listed once: the type makes adding an option to UserDefinedApisOptions without listing it here fail to compile. */
-const KNOWN_OPTIONS: ReadonlySet<string> = new Set(Object.keys({
-  connection: true, pepper: true, authenticateAdmin: true, logger: true, instanceId: true, collections: true, bcryptRounds: true,
-  bcryptConcurrency: true, bcryptQueueLimit: true, verifiedSecretCacheSize: true, eventRetentionDays: true, adminBodyLimitBytes: true,
-  basePath: true, maxBodyBytes: true, maxResponseBodyBytes: true, actionTimeoutMs: true, maxConcurrentActions: true,
-  maxQueuedActions: true, failedAuthThrottle: true, healthCheckIntervalMs: true, changePollIntervalMs: true, fullReloadIntervalMs: true,
-  lastUsedIntervalMs: true, importBodyLimitBytes: true, rateLimitStore: true, adminUi: true, metrics: true, maxBufferedBodyBytes: true,
-  bodyIdleTimeoutMs: true,
-} satisfies Record<keyof UserDefinedApisOptions, true>));
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
+  Object.keys({
+    connection: true,
+    pepper: true,
+    authenticateAdmin: true,
+    logger: true,
+    loggerStyle: true,
+    callLogLevels: true,
+    requestId: true,
+    passErrorsToHost: true,
+    instanceId: true,
+    collections: true,
+    bcryptRounds: true,
+    bcryptConcurrency: true,
+    bcryptQueueLimit: true,
+    verifiedSecretCacheSize: true,
+    secretPrefix: true,
+    eventRetentionDays: true,
+    adminBodyLimitBytes: true,
+    basePath: true,
+    maxBodyBytes: true,
+    maxResponseBodyBytes: true,
+    actionTimeoutMs: true,
+    maxConcurrentActions: true,
+    maxQueuedActions: true,
+    failedAuthThrottle: true,
+    healthCheckIntervalMs: true,
+    changePollIntervalMs: true,
+    maxViewLagMs: true,
+    fullReloadIntervalMs: true,
+    lastUsedIntervalMs: true,
+    importBodyLimitBytes: true,
+    rateLimitStore: true,
+    changeHints: true,
+    adminUi: true,
+    metrics: true,
+    maxBufferedBodyBytes: true,
+    bodyIdleTimeoutMs: true,
+  } satisfies Record<keyof UserDefinedApisOptions, true>),
+);
 
 /** An integer option's range and default. */
 export interface IntegerRule {
@@ -61,7 +63,12 @@ export interface IntegerRule {
 }
 
 /** The integer options whose default is a constant (maxConcurrentActions depends on the machine; see parseOptions). */
-type ConstantIntegerOption = Exclude<{ [K in keyof UserDefinedApisOptions]-?: NonNullable<UserDefinedApisOptions[K]> extends number ? K : never }[keyof UserDefinedApisOptions], 'maxConcurrentActions'>;
+type ConstantIntegerOption = Exclude<
+  {
+    [K in keyof UserDefinedApisOptions]-?: NonNullable<UserDefinedApisOptions[K]> extends number ? K : never;
+  }[keyof UserDefinedApisOptions],
+  'maxConcurrentActions' | 'maxViewLagMs'
+>;
 
 /**
  * The range and default of every integer option, in one place: parseOptions enforces them, and a test checks that
@@ -94,21 +101,27 @@ export const FAILED_AUTH_THROTTLE_OPTIONS = {
   ipv6Subnet: { min: 1, max: 128, fallback: 64 },
 } as const satisfies Record<string, IntegerRule>;
 
-/** maxConcurrentActions: at least 4, more on a machine with more cores. */
-const MAX_CONCURRENT_ACTIONS = { min: 1, max: 10_000, fallback: Math.max(4, os.availableParallelism()) } satisfies IntegerRule;
-
-/** Raised for a bad option; the message says how to fix it. */
-export class OptionsError extends TypeError {
-  constructor(message: string) {
-    super(`createUserDefinedApis: ${message}`);
-    this.name = 'OptionsError';
-  }
+/**
+ * maxViewLagMs: how far behind the change log a view may be before the endpoint fails closed. It must leave room
+ * for a few polls, so by default it grows with changePollIntervalMs, and a smaller one is refused.
+ */
+export function maxViewLagRule(changePollIntervalMs: number): IntegerRule {
+  return { min: 2 * changePollIntervalMs, max: 3_600_000, fallback: Math.max(2000, 4 * changePollIntervalMs) };
 }
+
+/** maxConcurrentActions: at least 4, more on a machine with more cores. */
+const MAX_CONCURRENT_ACTIONS = {
+  min: 1,
+  max: 10_000,
+  fallback: Math.max(4, os.availableParallelism()),
+} satisfies IntegerRule;
 
 function integerOption(value: unknown, name: string, { min, max, fallback }: IntegerRule): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new OptionsError(`\`${name}\` must be an integer from ${min} to ${max} (got ${JSON.stringify(value) ?? typeof value}); leave it out for the default ${fallback}.`);
+    throw new OptionsError(
+      `\`${name}\` must be an integer from ${min} to ${max} (got ${JSON.stringify(value) ?? typeof value}); leave it out for the default ${fallback}.`,
+    );
   }
   return value;
 }
@@ -116,20 +129,20 @@ function integerOption(value: unknown, name: string, { min, max, fallback }: Int
 function collectionName(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(value)) {
-    throw new OptionsError(`\`collections.${name}\` must be a collection name of letters, digits and underscores (got ${JSON.stringify(value)}).`);
+    throw new OptionsError(
+      `\`collections.${name}\` must be a collection name of letters, digits and underscores (got ${JSON.stringify(value)}).`,
+    );
   }
   return value;
 }
 
 function looksLikeConnection(value: unknown): value is Connection {
-  return typeof value === 'object' && value !== null && typeof (value as Connection).model === 'function'
-    && typeof (value as Connection).readyState === 'number';
-}
-
-function looksLikeLogger(value: unknown): value is Logger {
-  if (typeof value !== 'object' || value === null) return false;
-  const logger = value as Record<string, unknown>;
-  return ['debug', 'info', 'warn', 'error', 'child'].every((method) => typeof logger[method] === 'function');
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Connection).model === 'function' &&
+    typeof (value as Connection).readyState === 'number'
+  );
 }
 
 function hasMethods(value: unknown, names: readonly string[]): boolean {
@@ -142,21 +155,48 @@ function hasMethods(value: unknown, names: readonly string[]): boolean {
 /** A Prometheus metric name is [a-zA-Z_:][a-zA-Z0-9_:]*; colons are for recording rules, so the prefix leaves them out. */
 const METRIC_PREFIX = /^(?:[A-Za-z_][A-Za-z0-9_]{0,99})?$/;
 
+const CHANGE_HINT_CHANNEL = /^[\w:.-]{1,100}$/;
+
+function changeHintsOption(value: unknown): Config['changeHints'] {
+  if (value === undefined) return null;
+  const howTo = 'e.g. { redis: new Redis(url) } (ioredis), optionally with a `channel`';
+  if (typeof value !== 'object' || value === null)
+    throw new OptionsError(`\`changeHints\` must be an object, ${howTo}.`);
+  checkKeys(value, ['redis', 'channel'], 'changeHints.');
+  const { redis, channel = 'udapi:changes' } = value as { redis?: unknown; channel?: unknown };
+  if (!hasMethods(redis, ['publish', 'duplicate']))
+    throw new OptionsError(`\`changeHints.redis\` must be a Redis client with publish() and duplicate(), ${howTo}.`);
+  if (typeof channel !== 'string' || !CHANGE_HINT_CHANNEL.test(channel))
+    throw new OptionsError(
+      `\`changeHints.channel\` must be 1-100 letters, digits and _ : . - (got ${JSON.stringify(channel) ?? typeof channel}); leave it out for "udapi:changes".`,
+    );
+  return Object.freeze({ redis: redis as ChangeHintClient, channel });
+}
+
 function metricsOption(value: unknown): MetricsConfig | null {
   if (value === undefined) return null;
   const howTo = "e.g. { promClient: require('prom-client') } or { promClient, registry, prefix: 'udapi_' }";
   if (typeof value !== 'object' || value === null) throw new OptionsError(`\`metrics\` must be an object, ${howTo}.`);
-  const { promClient, registry, prefix, ...unknown } = value as { promClient?: unknown; registry?: unknown; prefix?: unknown };
-  const unknownKey = Object.keys(unknown)[0];
-  if (unknownKey !== undefined) throw new OptionsError(`unknown option \`metrics.${unknownKey}\`; use promClient, registry or prefix.`);
+  checkKeys(value, ['promClient', 'registry', 'prefix'], 'metrics.');
+  const { promClient, registry, prefix } = value as { promClient?: unknown; registry?: unknown; prefix?: unknown };
   if (!hasMethods(promClient, ['Registry', 'Counter', 'Gauge', 'Histogram'])) {
-    throw new OptionsError(`\`metrics.promClient\` must be the prom-client module (v15, with Registry, Counter, Gauge and Histogram), ${howTo}.`);
+    throw new OptionsError(
+      `\`metrics.promClient\` must be the prom-client module (v15, with Registry, Counter, Gauge and Histogram), ${howTo}.`,
+    );
   }
-  if (registry !== undefined && (!hasMethods(registry, ['metrics', 'registerMetric']) || typeof (registry as { contentType?: unknown }).contentType !== 'string')) {
-    throw new OptionsError('`metrics.registry` must be a prom-client Registry (e.g. new promClient.Registry() or promClient.register); leave it out for a registry of its own.');
+  if (
+    registry !== undefined &&
+    (!hasMethods(registry, ['metrics', 'registerMetric']) ||
+      typeof (registry as { contentType?: unknown }).contentType !== 'string')
+  ) {
+    throw new OptionsError(
+      '`metrics.registry` must be a prom-client Registry (e.g. new promClient.Registry() or promClient.register); leave it out for a registry of its own.',
+    );
   }
   if (prefix !== undefined && (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix))) {
-    throw new OptionsError(`\`metrics.prefix\` must be letters, digits and underscores, not starting with a digit, at most 100 characters (got ${JSON.stringify(prefix) ?? typeof prefix}); leave it out for "udapi_".`);
+    throw new OptionsError(
+      `\`metrics.prefix\` must be letters, digits and underscores, not starting with a digit, at most 100 characters (got ${JSON.stringify(prefix) ?? typeof prefix}); leave it out for "udapi_".`,
+    );
   }
   return Object.freeze({
     promClient: promClient as MetricsConfig['promClient'],
@@ -167,114 +207,267 @@ function metricsOption(value: unknown): MetricsConfig | null {
 
 /** Validates the public options and fills in defaults. Never mutates its argument. */
 export function parseOptions(options: UserDefinedApisOptions): Config {
+  checkOptionNames(options);
+  // Checked in this order, so the first problem reported stays the same whatever else is wrong.
+  const connection = connectionOption(options.connection);
+  const pepper = pepperOption(options.pepper);
+  const authenticateAdmin = authenticateAdminOption(options.authenticateAdmin);
+  const logger = loggerOption(options.logger, options.loggerStyle);
+  const instanceId = instanceIdOption(options.instanceId);
+  const collections = collectionsOption(options.collections);
+  const rateLimitStore = rateLimitStoreOption(options.rateLimitStore);
+  const basePath = basePathOption(options.basePath);
+  const adminUi = adminUiOption(options.adminUi);
+  const failedAuthThrottle = failedAuthThrottleOption(options.failedAuthThrottle);
+  const integer = (name: ConstantIntegerOption): number => integerOption(options[name], name, INTEGER_OPTIONS[name]);
+  return Object.freeze({
+    connection,
+    pepper,
+    authenticateAdmin,
+    logger,
+    instanceId,
+    collections,
+    bcryptRounds: integer('bcryptRounds'),
+    bcryptConcurrency: integer('bcryptConcurrency'),
+    bcryptQueueLimit: integer('bcryptQueueLimit'),
+    verifiedSecretCacheSize: integer('verifiedSecretCacheSize'),
+    secretPrefix: secretPrefixOption(options.secretPrefix),
+    eventRetentionDays: integer('eventRetentionDays'),
+    basePath,
+    maxBodyBytes: integer('maxBodyBytes'),
+    maxResponseBodyBytes: integer('maxResponseBodyBytes'),
+    actionTimeoutMs: integer('actionTimeoutMs'),
+    maxConcurrentActions: integerOption(options.maxConcurrentActions, 'maxConcurrentActions', MAX_CONCURRENT_ACTIONS),
+    maxQueuedActions: integer('maxQueuedActions'),
+    failedAuthThrottle,
+    maxBufferedBodyBytes: integer('maxBufferedBodyBytes'),
+    bodyIdleTimeoutMs: integer('bodyIdleTimeoutMs'),
+    changePollIntervalMs: integer('changePollIntervalMs'),
+    maxViewLagMs: integerOption(options.maxViewLagMs, 'maxViewLagMs', maxViewLagRule(integer('changePollIntervalMs'))),
+    fullReloadIntervalMs: integer('fullReloadIntervalMs'),
+    lastUsedIntervalMs: integer('lastUsedIntervalMs'),
+    rateLimitStore,
+    changeHints: changeHintsOption(options.changeHints),
+    adminUi,
+    metrics: metricsOption(options.metrics),
+    healthCheckIntervalMs: integer('healthCheckIntervalMs'),
+    adminBodyLimitBytes: integer('adminBodyLimitBytes'),
+    importBodyLimitBytes: integer('importBodyLimitBytes'),
+    callLogLevels: callLogLevelsOption(options.callLogLevels),
+    requestId: requestIdOption(options.requestId),
+    passErrorsToHost: passErrorsToHostOption(options.passErrorsToHost),
+  });
+}
+
+function checkOptionNames(options: UserDefinedApisOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new OptionsError('pass an options object: { connection, pepper, authenticateAdmin }.');
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new OptionsError(`unknown option \`${key}\`; remove it (known options: ${[...KNOWN_OPTIONS].join(', ')}).`);
+  checkKeys(options, [...KNOWN_OPTIONS], '');
+}
+
+function connectionOption(value: unknown): Connection {
+  if (!looksLikeConnection(value)) {
+    throw new OptionsError(
+      '`connection` must be a mongoose Connection, e.g. mongoose.connection or mongoose.createConnection(uri).',
+    );
   }
-  if (!looksLikeConnection(options.connection)) {
-    throw new OptionsError('`connection` must be a mongoose Connection, e.g. mongoose.connection or mongoose.createConnection(uri).');
-  }
-  const pepper = typeof options.pepper === 'string' ? Buffer.from(options.pepper, 'utf8') : options.pepper;
+  return value;
+}
+
+function pepperOption(value: UserDefinedApisOptions['pepper']): Buffer {
+  const pepper = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   if (!Buffer.isBuffer(pepper) || pepper.length < 32) {
     throw new OptionsError(
       '`pepper` must be a string of at least 32 characters or a Buffer of at least 32 bytes, kept outside MongoDB ' +
         "(e.g. process.env.UDAPI_PEPPER; make one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"`).",
     );
   }
-  if (typeof options.authenticateAdmin !== 'function') {
-    throw new OptionsError('`authenticateAdmin` must be a function (req) => ({ name, permissions }) | null that identifies admin users.');
+  return Buffer.from(pepper); // a copy: the caller may zero or reuse its buffer
+}
+
+function authenticateAdminOption(value: UserDefinedApisOptions['authenticateAdmin']): Config['authenticateAdmin'] {
+  if (typeof value !== 'function') {
+    throw new OptionsError(
+      '`authenticateAdmin` must be a function (req) => ({ name, permissions }) | null that identifies admin users.',
+    );
   }
-  if (options.logger !== undefined && !looksLikeLogger(options.logger)) {
-    throw new OptionsError('`logger` must be pino-compatible: an object with debug, info, warn, error and child methods.');
+  return value;
+}
+
+const LOGGER_STYLES: readonly LoggerStyle[] = ['pino', 'bunyan', 'winston', 'console'];
+
+function loggerOption(value: unknown, styleValue: unknown): Logger {
+  if (styleValue !== undefined && !LOGGER_STYLES.includes(styleValue as LoggerStyle)) {
+    throw new OptionsError(
+      `\`loggerStyle\` must be one of ${LOGGER_STYLES.join(', ')} (got ${JSON.stringify(styleValue) ?? typeof styleValue}); leave it out to have it recognised.`,
+    );
   }
-  if (options.instanceId !== undefined && (typeof options.instanceId !== 'string' || options.instanceId.trim() === '' || options.instanceId.length > 200)) {
-    throw new OptionsError('`instanceId` must be a non-empty string of at most 200 characters; leave it out for hostname:pid.');
+  if (value === undefined) return NOOP_LOGGER;
+  const howTo = 'pass a pino, bunyan or winston logger, or console';
+  if (typeof value !== 'object' || value === null)
+    throw new OptionsError(`\`logger\` must be a logger object: ${howTo}.`);
+  const style = (styleValue as LoggerStyle | undefined) ?? detectLoggerStyle(value);
+  if (style === null || !hasMethods(value, STYLE_METHODS[style])) {
+    throw new OptionsError(
+      style === null
+        ? `\`logger\` must have debug, info, warn and error methods: ${howTo}.`
+        : `\`logger\` of style ${style} must have the methods ${STYLE_METHODS[style].join(', ')}.`,
+    );
   }
-  const collections = options.collections ?? {};
+  const missing = style === 'winston' ? missingWinstonLevels(value) : [];
+  if (missing.length > 0) {
+    throw new OptionsError(
+      `\`logger\` (winston) lacks the level${missing.length > 1 ? 's' : ''} ${missing.join(', ')} the package logs at: use winston's default (npm) levels or add them.`,
+    );
+  }
+  return adaptLogger(value as Logger, style);
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function callLogLevelsOption(value: unknown): CallLogLevels {
+  if (value === undefined) return Object.freeze({ start: 'info', end: 'info' });
+  if (typeof value !== 'object' || value === null) {
+    throw new OptionsError("`callLogLevels` must be an object such as { start: false, end: 'info' }.");
+  }
+  checkKeys(value, ['start', 'end'], 'callLogLevels.');
+  const level = (part: 'start' | 'end'): CallLogLevels['start'] => {
+    const given = (value as Record<string, unknown>)[part];
+    if (given === undefined) return 'info';
+    if (given === false) return null;
+    if (LOG_LEVELS.includes(given as (typeof LOG_LEVELS)[number])) return given as CallLogLevels['start'];
+    throw new OptionsError(
+      `\`callLogLevels.${part}\` must be one of ${LOG_LEVELS.join(', ')} or false (got ${JSON.stringify(given) ?? typeof given}); leave it out for info.`,
+    );
+  };
+  return Object.freeze({ start: level('start'), end: level('end') });
+}
+
+/** An HTTP header name (RFC 9110 token), at most 100 characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+
+function requestIdOption(value: unknown): RequestIdConfig | null {
+  if (value === undefined) return null;
+  const howTo = "e.g. { header: 'x-request-id' } or {} (req.id, and the X-Request-Id response header)";
+  if (typeof value !== 'object' || value === null) throw new OptionsError(`\`requestId\` must be an object, ${howTo}.`);
+  checkKeys(value, ['fromRequest', 'header', 'responseHeader'], 'requestId.');
+  const { fromRequest, header, responseHeader } = value as Record<string, unknown>;
+  if (fromRequest !== undefined && typeof fromRequest !== 'boolean') {
+    throw new OptionsError('`requestId.fromRequest` must be true (use req.id, the default) or false.');
+  }
+  if (header !== undefined && (typeof header !== 'string' || !HEADER_NAME.test(header))) {
+    throw new OptionsError(`\`requestId.header\` must be a header name such as 'x-request-id'; leave it out for none.`);
+  }
+  if (
+    responseHeader !== undefined &&
+    responseHeader !== false &&
+    (typeof responseHeader !== 'string' || !HEADER_NAME.test(responseHeader))
+  ) {
+    throw new OptionsError(
+      "`requestId.responseHeader` must be a header name such as 'X-Request-Id' or false; leave it out for X-Request-Id.",
+    );
+  }
+  return Object.freeze({
+    fromRequest: fromRequest ?? true,
+    header: typeof header === 'string' ? header.toLowerCase() : null,
+    responseHeader: responseHeader === false ? null : (responseHeader ?? 'X-Request-Id'),
+  });
+}
+
+function secretPrefixOption(value: unknown): string | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !SECRET_PREFIX_PATTERN.test(value)) {
+    throw new OptionsError(
+      `\`secretPrefix\` must be 1-16 letters, digits and underscores, such as "udapi_" (got ${JSON.stringify(value) ?? typeof value}); leave it out for none.`,
+    );
+  }
+  return value;
+}
+
+function passErrorsToHostOption(value: unknown): Config['passErrorsToHost'] {
+  if (value === undefined || value === false) return 'none';
+  if (value === 'unexpected' || value === 'all') return value;
+  throw new OptionsError(
+    `\`passErrorsToHost\` must be 'unexpected' (500s only), 'all' or false (got ${JSON.stringify(value) ?? typeof value}); leave it out to answer every failure in the package.`,
+  );
+}
+
+function instanceIdOption(value: unknown): string {
+  if (value === undefined) return `${os.hostname()}:${process.pid}`;
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200) {
+    throw new OptionsError(
+      '`instanceId` must be a non-empty string of at most 200 characters; leave it out for hostname:pid.',
+    );
+  }
+  return value;
+}
+
+function collectionsOption(value: UserDefinedApisOptions['collections']): Config['collections'] {
+  const collections = value ?? {};
   if (typeof collections !== 'object' || collections === null) {
     throw new OptionsError('`collections` must be an object such as { tokens: "apiTokens" }.');
   }
-  for (const key of Object.keys(collections)) {
-    if (!['tokens', 'definitions', 'events', 'changes'].includes(key)) {
-      throw new OptionsError(`unknown collection \`collections.${key}\`; use tokens, definitions, events or changes.`);
-    }
-  }
-  const resolvedCollections = {
+  checkKeys(collections, ['tokens', 'definitions', 'events', 'changes', 'meta'], 'collections.');
+  const resolved = {
     tokens: collectionName(collections.tokens, 'tokens', 'udapiApiTokens'),
     definitions: collectionName(collections.definitions, 'definitions', 'udapiApiDefinitions'),
     events: collectionName(collections.events, 'events', 'udapiEvents'),
     changes: collectionName(collections.changes, 'changes', 'udapiChanges'),
+    meta: collectionName(collections.meta, 'meta', 'udapiMeta'),
   };
-  if (new Set(Object.values(resolvedCollections)).size !== 4) {
-    throw new OptionsError('`collections` must name four different collections.');
+  if (new Set(Object.values(resolved)).size !== 5) {
+    throw new OptionsError('`collections` must name five different collections.');
   }
-  const store = options.rateLimitStore as unknown;
-  if (store !== undefined && (typeof store !== 'object' || store === null || typeof (store as RateLimitStore).hit !== 'function')) {
-    throw new OptionsError('`rateLimitStore` must have a hit(key, limit, windowMs) method, e.g. createRedisRateLimitStore(redis).');
-  }
+  return Object.freeze(resolved);
+}
 
-  if (options.basePath !== undefined && (typeof options.basePath !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(options.basePath))) {
+function rateLimitStoreOption(value: UserDefinedApisOptions['rateLimitStore']): RateLimitStore | null {
+  const store = value as unknown;
+  if (
+    store !== undefined &&
+    (typeof store !== 'object' || store === null || typeof (store as RateLimitStore).hit !== 'function')
+  ) {
+    throw new OptionsError(
+      '`rateLimitStore` must have a hit(key, limit, windowMs) method, e.g. createRedisRateLimitStore(redis).',
+    );
+  }
+  return value ?? null;
+}
+
+function basePathOption(value: unknown): string {
+  if (value !== undefined && (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(value))) {
     throw new OptionsError('`basePath` must be the path the endpoint is mounted at, such as "/api/custom".');
   }
+  return (value ?? '/api/custom').replace(/\/$/, '');
+}
 
-  if (options.adminUi !== undefined && typeof options.adminUi !== 'boolean') {
+function adminUiOption(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
     throw new OptionsError('`adminUi` must be true (serve the admin web UI at /ui, the default) or false.');
   }
+  return value ?? true;
+}
 
-  const throttleDefaults = FAILED_AUTH_THROTTLE_OPTIONS;
-  let failedAuthThrottle: Config['failedAuthThrottle'] = {
-    limit: throttleDefaults.limit.fallback,
-    windowMs: throttleDefaults.windowSeconds.fallback * 1000,
-    ipv6PrefixBits: throttleDefaults.ipv6Subnet.fallback,
-  };
-  if (options.failedAuthThrottle === false) {
-    failedAuthThrottle = null;
-  } else if (options.failedAuthThrottle !== undefined) {
-    const throttle = options.failedAuthThrottle as unknown;
-    if (typeof throttle !== 'object' || throttle === null) {
-      throw new OptionsError('`failedAuthThrottle` must be { limit, windowSeconds, ipv6Subnet } (each optional) or false.');
-    }
-    const { limit, windowSeconds, ipv6Subnet, ...unknown } = throttle as { limit?: unknown; windowSeconds?: unknown; ipv6Subnet?: unknown };
-    const unknownKey = Object.keys(unknown)[0];
-    if (unknownKey !== undefined) throw new OptionsError(`unknown option \`failedAuthThrottle.${unknownKey}\`; use limit, windowSeconds or ipv6Subnet.`);
-    failedAuthThrottle = {
-      limit: integerOption(limit, 'failedAuthThrottle.limit', FAILED_AUTH_THROTTLE_OPTIONS.limit),
-      windowMs: integerOption(windowSeconds, 'failedAuthThrottle.windowSeconds', FAILED_AUTH_THROTTLE_OPTIONS.windowSeconds) * 1000,
-      ipv6PrefixBits: integerOption(ipv6Subnet, 'failedAuthThrottle.ipv6Subnet', FAILED_AUTH_THROTTLE_OPTIONS.ipv6Subnet),
-    };
+function failedAuthThrottleOption(value: UserDefinedApisOptions['failedAuthThrottle']): Config['failedAuthThrottle'] {
+  if (value === false) return null;
+  const throttle = (value === undefined ? {} : value) as unknown;
+  if (typeof throttle !== 'object' || throttle === null) {
+    throw new OptionsError(
+      '`failedAuthThrottle` must be { limit, windowSeconds, ipv6Subnet } (each optional) or false.',
+    );
   }
-
-  return Object.freeze({
-    connection: options.connection,
-    pepper: Buffer.from(pepper), // a copy: the caller may zero or reuse its buffer
-    authenticateAdmin: options.authenticateAdmin,
-    logger: options.logger ?? NOOP_LOGGER,
-    instanceId: options.instanceId ?? `${os.hostname()}:${process.pid}`,
-    collections: Object.freeze(resolvedCollections),
-    bcryptRounds: integerOption(options.bcryptRounds, 'bcryptRounds', INTEGER_OPTIONS.bcryptRounds),
-    bcryptConcurrency: integerOption(options.bcryptConcurrency, 'bcryptConcurrency', INTEGER_OPTIONS.bcryptConcurrency),
-    bcryptQueueLimit: integerOption(options.bcryptQueueLimit, 'bcryptQueueLimit', INTEGER_OPTIONS.bcryptQueueLimit),
-    verifiedSecretCacheSize: integerOption(options.verifiedSecretCacheSize, 'verifiedSecretCacheSize', INTEGER_OPTIONS.verifiedSecretCacheSize),
-    eventRetentionDays: integerOption(options.eventRetentionDays, 'eventRetentionDays', INTEGER_OPTIONS.eventRetentionDays),
-    basePath: (options.basePath ?? '/api/custom').replace(/\/$/, ''),
-    maxBodyBytes: integerOption(options.maxBodyBytes, 'maxBodyBytes', INTEGER_OPTIONS.maxBodyBytes),
-    maxResponseBodyBytes: integerOption(options.maxResponseBodyBytes, 'maxResponseBodyBytes', INTEGER_OPTIONS.maxResponseBodyBytes),
-    actionTimeoutMs: integerOption(options.actionTimeoutMs, 'actionTimeoutMs', INTEGER_OPTIONS.actionTimeoutMs),
-    maxConcurrentActions: integerOption(options.maxConcurrentActions, 'maxConcurrentActions', MAX_CONCURRENT_ACTIONS),
-    maxQueuedActions: integerOption(options.maxQueuedActions, 'maxQueuedActions', INTEGER_OPTIONS.maxQueuedActions),
-    failedAuthThrottle,
-    maxBufferedBodyBytes: integerOption(options.maxBufferedBodyBytes, 'maxBufferedBodyBytes', INTEGER_OPTIONS.maxBufferedBodyBytes),
-    bodyIdleTimeoutMs: integerOption(options.bodyIdleTimeoutMs, 'bodyIdleTimeoutMs', INTEGER_OPTIONS.bodyIdleTimeoutMs),
-    changePollIntervalMs: integerOption(options.changePollIntervalMs, 'changePollIntervalMs', INTEGER_OPTIONS.changePollIntervalMs),
-    fullReloadIntervalMs: integerOption(options.fullReloadIntervalMs, 'fullReloadIntervalMs', INTEGER_OPTIONS.fullReloadIntervalMs),
-    lastUsedIntervalMs: integerOption(options.lastUsedIntervalMs, 'lastUsedIntervalMs', INTEGER_OPTIONS.lastUsedIntervalMs),
-    rateLimitStore: options.rateLimitStore ?? null,
-    adminUi: options.adminUi ?? true,
-    metrics: metricsOption(options.metrics),
-    healthCheckIntervalMs: integerOption(options.healthCheckIntervalMs, 'healthCheckIntervalMs', INTEGER_OPTIONS.healthCheckIntervalMs),
-    adminBodyLimitBytes: integerOption(options.adminBodyLimitBytes, 'adminBodyLimitBytes', INTEGER_OPTIONS.adminBodyLimitBytes),
-    importBodyLimitBytes: integerOption(options.importBodyLimitBytes, 'importBodyLimitBytes', INTEGER_OPTIONS.importBodyLimitBytes),
-  });
+  checkKeys(throttle, Object.keys(FAILED_AUTH_THROTTLE_OPTIONS), 'failedAuthThrottle.');
+  const { limit, windowSeconds, ipv6Subnet } = throttle as {
+    limit?: unknown;
+    windowSeconds?: unknown;
+    ipv6Subnet?: unknown;
+  };
+  return {
+    limit: integerOption(limit, 'failedAuthThrottle.limit', FAILED_AUTH_THROTTLE_OPTIONS.limit),
+    windowMs:
+      integerOption(windowSeconds, 'failedAuthThrottle.windowSeconds', FAILED_AUTH_THROTTLE_OPTIONS.windowSeconds) *
+      1000,
+    ipv6PrefixBits: integerOption(ipv6Subnet, 'failedAuthThrottle.ipv6Subnet', FAILED_AUTH_THROTTLE_OPTIONS.ipv6Subnet),
+  };
 }

@@ -1,8 +1,9 @@
 // Public types: plugin options, the admin user, the logger contract, and the objects the admin API returns.
-import type { Request } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { UserDefinedApisError } from './errors';
 import type { Connection } from 'mongoose';
-import type { RateLimitStore } from './endpoint/sliding-window';
-import type { PromClientLike, RegistryLike } from './metrics/prom-client-like';
+import type { RateLimitStore } from './domain/rate-limit-store';
+import type { PromClientLike, RegistryLike } from './domain/prom-client-like';
 
 /** The admin user `authenticateAdmin` resolves a request to. */
 export interface AdminUser {
@@ -12,7 +13,10 @@ export interface AdminUser {
   permissions: readonly string[];
 }
 
-/** A pino-compatible logger. Only these methods are used. */
+/**
+ * A pino-style logger: fields first, then the message. Only these methods are used. pino and bunyan loggers have
+ * this shape; winston and console are adapted (see `loggerStyle`).
+ */
 export interface Logger {
   /** Detail for troubleshooting (e.g. a refused call's reason). */
   debug(obj: object, msg?: string): void;
@@ -26,6 +30,24 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
 }
 
+/** A logger with the four level methods and no `child`, such as `console`: called as `info(message, fields)`. */
+export interface ConsoleLikeLogger {
+  /** Called as `debug(message, fields)`. */
+  debug(message?: unknown, ...rest: unknown[]): void;
+  /** Called as `info(message, fields)`. */
+  info(message?: unknown, ...rest: unknown[]): void;
+  /** Called as `warn(message, fields)`. */
+  warn(message?: unknown, ...rest: unknown[]): void;
+  /** Called as `error(message, fields)`. */
+  error(message?: unknown, ...rest: unknown[]): void;
+}
+
+/** How the package calls the host's logger: see the `loggerStyle` option. */
+export type LoggerStyle = 'pino' | 'bunyan' | 'winston' | 'console';
+
+/** A level of the package's log lines. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 /** Options of `createUserDefinedApis`. Everything but connection, pepper and authenticateAdmin is optional. */
 export interface UserDefinedApisOptions {
   /** The host's mongoose connection; the package binds its own models to it (no global models). */
@@ -37,12 +59,46 @@ export interface UserDefinedApisOptions {
   pepper: string | Buffer;
   /** Resolves the admin user of an admin request, or null when the request is not authenticated (401). */
   authenticateAdmin: (req: Request) => AdminUser | null | undefined | Promise<AdminUser | null | undefined>;
-  /** Logger for the `manager` and `endpoint` streams. Default: no logging. */
-  logger?: Logger;
+  /**
+   * Logger for the `manager` and `endpoint` streams: pino, bunyan, winston or console-shaped (see `loggerStyle`).
+   * Default: no logging.
+   */
+  logger?: Logger | ConsoleLikeLogger;
+  /**
+   * How `logger` is called. `pino` (and any logger with `child` that is not one of the others): `info(fields,
+   * message)`, used as it is. `bunyan`: the same, with `child(bindings, true)`. `winston`: `log({ level, message,
+   * ...fields })` and `child(bindings)`. `console` (no `child`): `info(message, fields)`, the stream bindings added
+   * to the fields. Default: recognised from the logger's methods (winston's `add`/`configure`, bunyan's
+   * `addStream`/`addSerializers`, no `child` for console, else pino); set it for a wrapper the check cannot tell.
+   */
+  loggerStyle?: LoggerStyle;
+  /**
+   * Levels of the endpoint's two lines per call: `start` (on arrival) and `end` (with status and duration, for a
+   * call answered below 500). A level name or false for no line. Default { start: 'info', end: 'info' }; { start:
+   * false } gives one line per call. An end line of a 5xx answer is always logged, at `error` for 500, else `warn`.
+   */
+  callLogLevels?: { start?: LogLevel | false; end?: LogLevel | false };
+  /**
+   * Request ids. Without this option each endpoint call and admin request gets a new UUID, as the log lines'
+   * `requestId` (endpoint) and `traceId` (admin). With it, an id the request brings is used instead: `req.id` set by
+   * the host's middleware (pino-http, express-request-id) unless `fromRequest` is false, else the `header` named
+   * (e.g. 'x-request-id'; none by default, as a client chooses it); and the id used is sent back in
+   * `responseHeader` (default 'X-Request-Id'; false: none). An id is used only if it is 1-128 characters of
+   * `[A-Za-z0-9._:/+=@-]` (or a whole number in `req.id`); anything else gets a new UUID and is never echoed.
+   */
+  requestId?: { fromRequest?: boolean; header?: string; responseHeader?: string | false };
+  /**
+   * Hands failures to the host's Express error handler (`next(error)`) instead of answering them: `unexpected`,
+   * those the package answers with 500 (a thrown action, a database error behind an admin 500), for a host whose
+   * error handler reports to a tracker; `all`, every admin and endpoint failure, for a host that renders errors
+   * itself. The error is a `UserDefinedApisError` with `status`, `code`, `headers` and the `body` the package would
+   * have sent. Default false: the package answers every failure itself.
+   */
+  passErrorsToHost?: 'unexpected' | 'all' | false;
   /** Identifies this instance in endpoint errors (faultingNode) and logs. Default: hostname:pid. */
   instanceId?: string;
-  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges. */
-  collections?: { tokens?: string; definitions?: string; events?: string; changes?: string };
+  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check). */
+  collections?: { tokens?: string; definitions?: string; events?: string; changes?: string; meta?: string };
   /** bcrypt cost factor for secret hashes, 4-15. Default 10. */
   bcryptRounds?: number;
   /** How many bcrypt operations may run at once (they run on the libuv thread pool), 1-64. Default 2. */
@@ -51,6 +107,14 @@ export interface UserDefinedApisOptions {
   bcryptQueueLimit?: number;
   /** How many verified secrets this instance remembers (least recently used dropped first) so that they cost no bcrypt again, 0-10000000. Default 100000. */
   verifiedSecretCacheSize?: number;
+  /**
+   * Makes generated secrets identifiable: this prefix (1-16 letters, digits and underscores, e.g. `udapi_`), then 43
+   * random base62 characters and a 6-character base62 CRC32 of them. Secret scanners and log filters can recognise
+   * them, and the endpoint refuses a secret of that shape whose checksum is wrong like an unknown one, without a
+   * lookup. Existing secrets keep working; a secret an admin supplies keeps its rules. Default: none (generated
+   * secrets are 44 characters of base64, as before).
+   */
+  secretPrefix?: string;
   /**
    * The path consumers call the endpoint at: where it is mounted, unless a proxy maps one to the other. The admin UI
    * shows it, POST /explain strips it, and base plus route may be at most 260 characters. Default /api/custom.
@@ -90,6 +154,14 @@ export interface UserDefinedApisOptions {
   /** How often this instance applies changes made by other instances, in ms, 20-60000. Default 250 (enforced everywhere within 1 s). */
   changePollIntervalMs?: number;
   /**
+   * How far this instance's view may fall behind the change log (a hung poll, a partition from the database), in
+   * ms, from twice changePollIntervalMs to 3600000; beyond it the endpoint answers 503, code 7 (fails closed)
+   * instead of serving a view that may miss a revocation. A call that finds the view too old first waits for a poll
+   * until that poll is 1 s old (the lag may be this process's own: a long GC, synchronous work), so a busy host
+   * answers late rather than 503. Default max(2000, 4 × changePollIntervalMs).
+   */
+  maxViewLagMs?: number;
+  /**
    * How often the whole in-memory view is reloaded as a safety net, healing what the change log cannot show, in ms,
    * 1000-86400000. Default 300000 (5 minutes): each reload reads every token and definition.
    */
@@ -108,6 +180,14 @@ export interface UserDefinedApisOptions {
    * for POST /explain).
    */
   rateLimitStore?: RateLimitStore;
+  /**
+   * A Redis client (ioredis) through which instances tell each other to poll the change log at once after a
+   * change, so that it is applied everywhere within about a round trip instead of a poll interval. The change log
+   * stays the source of truth and the poll timer the fallback: a lost hint costs only the wait for the next poll.
+   * The package subscribes on a duplicate of the client, which `close()` disconnects. `channel` defaults to
+   * `udapi:changes`; give instances of another store another channel.
+   */
+  changeHints?: ChangeHintsOptions;
   /** How long information events are kept, in days, 1-3650 (older ones are pruned hourly). Default 90. */
   eventRetentionDays?: number;
   /** Serve the admin web UI at `/ui` of the admin router. Default true; false answers 404 there. */
@@ -119,6 +199,32 @@ export interface UserDefinedApisOptions {
    * where your scraper reaches it. Default: no metrics, and no cost on the endpoint's path.
    */
   metrics?: MetricsOptions;
+}
+
+/** See `changeHints`. */
+export interface ChangeHintsOptions {
+  /** An ioredis client (or one with the same publish and duplicate). */
+  redis: ChangeHintClient;
+  /** The channel the hints travel on, 1-100 letters, digits and `_ : . -`. Default `udapi:changes`. */
+  channel?: string;
+}
+
+/** What change hints use of an ioredis client: publish, and a duplicate connection to subscribe on. */
+export interface ChangeHintClient {
+  /** Sends a hint (an empty message) to every instance subscribed to the channel. */
+  publish(channel: string, message: string): Promise<unknown>;
+  /** A new connection with the same settings, for the subscription (a subscribed connection does nothing else). */
+  duplicate(): ChangeHintSubscriber;
+}
+
+/** The duplicate connection change hints subscribe on. */
+export interface ChangeHintSubscriber {
+  /** Starts receiving the channel's messages. */
+  subscribe(channel: string): Promise<unknown>;
+  /** Called with each message received. */
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  /** Closes the connection (at `close()`). */
+  disconnect(): void;
 }
 
 /**
@@ -153,6 +259,9 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
+/** A token's `metadata`: a JSON object. */
+export type TokenMetadata = Record<string, unknown>;
+
 /** An API token as the admin API returns it: never its secret, digest or hash. */
 export interface ApiToken {
   /** The token's UUID: what `securitySettings.allowedTokens` of a definition lists. */
@@ -163,6 +272,19 @@ export interface ApiToken {
   isDisabled: boolean;
   /** The token's own limit, shared by every API it may call; null: unlimited. */
   rateLimit: RateLimit | null;
+  /**
+   * What the token may do: each 1-64 characters of `a-z 0-9 : . _ -`, at most 50, none twice. A definition's
+   * `securitySettings.requiredScopes` refuses a token that lacks any of them. Empty: none.
+   */
+  scopes: string[];
+  /** The admin's own JSON object about the token (at most 4 KB; no key starts with `$` or holds `.`); null: none. */
+  metadata: TokenMetadata | null;
+  /**
+   * The current secret's first characters, never enough to use it, so people can tell keys apart: a generated
+   * secret's `secretPrefix` and 6 more characters; an admin-supplied secret's first 4. Null for a token whose secret
+   * was set before the package kept it (it cannot be derived from what is stored).
+   */
+  start: string | null;
   /** ISO-8601 UTC time after which the secret is refused like an unknown one; null: never expires. */
   expiresAt: string | null;
   /**
@@ -213,6 +335,8 @@ export interface ApiDefinition {
   securitySettings: {
     /** Ids of the tokens whose secrets are accepted; empty: nobody can call it yet. */
     allowedTokens: string[];
+    /** Scopes an allowed token must all carry too (see `ApiToken.scopes`); empty: none. */
+    requiredScopes: string[];
   };
   /** Whether the API runs a handler or a procedure. */
   actionType: ActionType;
@@ -264,4 +388,107 @@ export interface Page<T> {
   items: T[];
   /** Pass it as `cursor` to get the next page; null on the last page. */
   nextCursor: string | null;
+}
+
+/** A token as a host route sees it (`req.udapi.token`, `verify()`): never its secret, digest or hash. */
+export interface VerifiedToken {
+  /** The token's id (a UUID). */
+  readonly id: string;
+  /** The token's name. */
+  readonly name: string;
+  /** The token's scopes (empty when it has none). */
+  readonly scopes: readonly string[];
+  /** The token's metadata object, or null when it has none. */
+  readonly metadata: Readonly<Record<string, unknown>> | null;
+}
+
+/** What `requireToken()` sets on a request it lets through. */
+export interface RequestTokenInfo {
+  /** The token the request's secret authenticated. */
+  readonly token: VerifiedToken;
+  /** The id the package used for this request (the `requestId` option says where it comes from). */
+  readonly requestId: string;
+}
+
+/** What a refusal of `requireToken()` does: answer, pass it to the host's error handler, or call the host's function. */
+export type TokenRefusalHandler = (
+  refusal: UserDefinedApisError,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+) => void;
+
+/** Options of `udapi.requireToken()`. */
+export interface RequireTokenOptions {
+  /** Scopes the token must all hold; one missing answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`. */
+  scopes?: readonly string[];
+  /**
+   * A further check after authentication and scopes, e.g. on `token.metadata` or the request; false (or a promise of
+   * false) answers 403 like a missing scope. A throw or rejection goes to the host's error handler.
+   */
+  allow?: (token: VerifiedToken, req: Request) => boolean | Promise<boolean>;
+  /**
+   * Also take the secret from this query parameter (e.g. 'access_token') when the request has no Authorization
+   * header. Off by default, and a risk: URLs are kept in access logs, proxies, browser history and Referer headers
+   * (RFC 6750, section 5.3). The header wins when both are present.
+   */
+  queryParameter?: string;
+  /**
+   * What a refusal does: 'respond' answers it (status, `WWW-Authenticate`, `Retry-After` and the endpoint's error body
+   * `{ errors: [{ title, detail, errorCode, faultingNode }] }`); 'next' passes a `UserDefinedApisError` (status, code,
+   * headers, body) to the host's error handler; a function is called with that error instead. Default: 'next' when
+   * passErrorsToHost is 'all', else 'respond'.
+   */
+  onRefusal?: 'respond' | 'next' | TokenRefusalHandler;
+}
+
+/** Options of `udapi.verify()`. */
+export interface VerifyOptions {
+  /** Scopes the token must all hold. */
+  scopes?: readonly string[];
+  /**
+   * The client's address: failed verifications count against its failed-authentication budget as a failed call
+   * would, and a throttled address gets `throttled`. Without it nothing is counted per address.
+   */
+  address?: string;
+}
+
+/** Why `verify()` refused a secret: for the host's logs only, never for the client (tell it only "invalid"). */
+export type VerifyFailureReason =
+  | 'missing'
+  | 'unknown_secret'
+  | 'disabled'
+  | 'expired'
+  | 'wrong_secret'
+  | 'insufficient_scope'
+  | 'rate_limited'
+  | 'throttled'
+  | 'not_ready'
+  | 'overloaded';
+
+/** What `udapi.verify()` resolves to; it never rejects for a bad secret. */
+export type VerifyResult =
+  | {
+      /** The secret authenticated and the token holds the scopes. */
+      readonly valid: true;
+      /** The token the secret authenticated. */
+      readonly token: VerifiedToken;
+    }
+  | {
+      /** The secret was refused. */
+      readonly valid: false;
+      /** Why, for the host's logs only. */
+      readonly reason: VerifyFailureReason;
+      /** For rate_limited, throttled, not_ready and overloaded: when to try again. */
+      readonly retryAfterMs?: number;
+    };
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own way to type what middleware adds.
+  namespace Express {
+    interface Request {
+      /** Set by `udapi.requireToken()` on a request it lets through. */
+      udapi?: RequestTokenInfo;
+    }
+  }
 }

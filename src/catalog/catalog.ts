@@ -1,26 +1,39 @@
 // The in-memory view of tokens and definitions that the endpoint reads: loaded at ready(), refreshed on every write.
 import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
 import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
-import { parseRoute, type RouteSegment } from '../routing/route-grammar';
-import { BCRYPT_COST_MAX, BCRYPT_COST_MIN, bcryptHashProblem } from '../security/bcrypt-hash';
-import type { ActionMeta, ActionType, Logger, RateLimit } from '../types';
+import { hasExpired } from '../domain/expiry';
+import { parseRoute, type RouteSegment } from '../domain/route-grammar';
+import { BCRYPT_COST_MAX, BCRYPT_COST_MIN, packBcryptHash } from '../domain/bcrypt-hash';
+import { digestKey, digestText } from '../domain/secrets';
+import type { ActionMeta, ActionType, Logger, ObjectType, RateLimit, TokenMetadata } from '../types';
+import { definitionFingerprint, tokenFingerprint } from './view-fingerprint';
 import { RouteMatcher } from './route-matcher';
 import { TokenOrder, type OrderPosition } from './token-order';
+import { Interned } from './interned';
+import { metadataView, scopesView } from './token-grants';
 
 /**
  * A token as the request path and the admin list need it. Holds its digest and hash: never leaves the
- * package as is (the admin API maps it to the public shape). Times are epoch milliseconds.
+ * package as is (the admin API maps it to the public shape). Times are epoch milliseconds. Every field is set
+ * when the view is made, in one order, so that all tokens share one compact shape (no field added later).
  */
 export interface CachedToken {
   id: string;
   name: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  /** Frozen; NO_SCOPES (token-grants.ts) when it has none. */
+  scopes: readonly string[];
+  metadata: TokenMetadata | null;
+  /** The current secret's non-secret beginning; null for secrets set before it was kept. */
+  start: string | null;
   /** Epoch ms after which the secret is refused; null: never. */
   expiresAt: number | null;
+  /** The digest as a 32-character key (digestKey in domain/secrets.ts), not its stored text. */
   secretDigest: string;
-  secretHash: string;
-  /** The previous secret's digest while a rotation's grace period may run, and when that period ends. */
+  /** The bcrypt hash packed by packBcryptHash; '' when the stored hash is unusable. */
+  packedHash: string;
+  /** The previous secret's digest key while a rotation's grace period may run, and when that period ends. */
   previousSecretDigest: string | null;
   previousSecretExpiresAt: number | null;
   /** Epoch ms of the newest known successful call; updated in place by the last-use recorder. */
@@ -29,89 +42,170 @@ export interface CachedToken {
    * Set on the second view of a token that its previous secret finds during a grace period: the same id, name,
    * state and limits, the previous digest and hash, and an expiry that is the earlier of the two ends.
    */
-  viaPreviousSecret?: true;
+  viaPreviousSecret: boolean;
   createdBy: string;
   createdAt: number;
   lastModifiedBy: string;
   lastModified: number;
   /** Set once this instance has checked this secret's bcrypt hash; a changed token is a new object without it. */
-  confirmed?: boolean;
+  confirmed: boolean;
   /**
    * Set when this view's stored hash breaks the bcrypt rule (malformed, or a cost that would pin a bcrypt slot for
    * hours): the package never wrote it, and bcrypt must never run on it, so the secret is refused like an unknown one.
    */
-  unusableHash?: true;
-}
-
-/** True once a token's expiry has passed: the one rule the endpoint, the explain call and the list filter share. */
-export function hasExpired(expiresAt: number | null, now = Date.now()): boolean {
-  return expiresAt !== null && expiresAt <= now;
+  unusableHash: boolean;
 }
 
 export interface CachedDefinition {
   id: string;
   route: string;
   segments: readonly RouteSegment[];
-  allowedTokens: ReadonlySet<string>;
+  /** Sorted; ask allowsToken whether it has an id. */
+  allowedTokens: readonly string[];
+  /** Scopes an allowed token must all carry; NO_SCOPES (token-grants.ts) when none. */
+  requiredScopes: readonly string[];
   actionType: ActionType;
   actionMeta: ActionMeta;
+  /** Epoch ms of the stored change this view shows (part of its fingerprint). */
+  lastModified: number;
 }
 
 const TOKEN_FIELDS = {
-  _id: 1, name: 1, isDisabled: 1, rateLimit: 1, expiresAt: 1, secretDigest: 1, secretHash: 1,
-  previousSecretDigest: 1, previousSecretHash: 1, previousSecretExpiresAt: 1, lastUsedAt: 1, createdBy: 1, createdAt: 1, lastModifiedBy: 1, lastModified: 1,
+  _id: 1,
+  name: 1,
+  isDisabled: 1,
+  rateLimit: 1,
+  scopes: 1,
+  metadata: 1,
+  start: 1,
+  expiresAt: 1,
+  secretDigest: 1,
+  secretHash: 1,
+  previousSecretDigest: 1,
+  previousSecretHash: 1,
+  previousSecretExpiresAt: 1,
+  lastUsedAt: 1,
+  createdBy: 1,
+  createdAt: 1,
+  lastModifiedBy: 1,
+  lastModified: 1,
 } as const;
 export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
 
 /** One string per distinct user name, however many tokens name it (a few admins create most tokens). */
-const userNames = new Map<string, string>();
+const userNames = new Interned<string>(10_000);
 function shared(name: string): string {
-  const existing = userNames.get(name);
-  if (existing !== undefined) return existing;
-  if (userNames.size < 10_000) userNames.set(name, name);
-  return name;
+  return userNames.of(name, name);
+}
+
+/** Definitions repeat a few action types and actions: one frozen copy of each. */
+const actionTypes = new Interned<ActionType>(100);
+const actionMetas = new Interned<ActionMeta>(10_000);
+
+/**
+ * Route segments repeat too (`v1`, `{id}`, `status`). The catalog keeps one set of them per full load, so segments
+ * of deleted definitions are let go at the next one; a literal that is its own lower case holds one string, not two.
+ */
+const MAX_SHARED_SEGMENTS = 100_000;
+function sharedSegment(shared: Interned<RouteSegment>, segment: RouteSegment): RouteSegment {
+  // A literal never contains braces, so a parameter's key cannot be a literal's.
+  if (segment.kind === 'param') return shared.of(`{${segment.name}}`, Object.freeze(segment));
+  const lower = segment.lower === segment.value ? segment.value : segment.lower;
+  return shared.of(segment.value, Object.freeze({ kind: 'literal', value: segment.value, lower }));
+}
+
+/** What a definition's view shares with the rest of the view: route segments, and the ids of the tokens it allows. */
+interface SharedParts {
+  segments: Interned<RouteSegment>;
+  /** The view's own string of a token id, when it has that token. */
+  tokenId: (id: string) => string | undefined;
+}
+
+/** No definition allows any token: all such definitions share this list. */
+const NO_TOKENS: readonly string[] = Object.freeze([]);
+
+/**
+ * A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. Each
+ * id the view knows as a token's is that token's own string, so the list adds no copies of ids.
+ */
+function allowedTokenList(ids: readonly string[], knownId: (id: string) => string | undefined): readonly string[] {
+  if (ids.length === 0) return NO_TOKENS;
+  return Object.freeze([...new Set(ids)].map((id) => knownId(id) ?? id).sort());
+}
+
+/** Whether a definition's allowed tokens (sorted, as allowedTokenList makes them) include this id. */
+export function allowsToken(allowed: readonly string[], id: string): boolean {
+  let low = 0;
+  let high = allowed.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    const candidate = allowed[middle]!;
+    if (candidate === id) return true;
+    if (candidate < id) low = middle + 1;
+    else high = middle;
+  }
+  return false;
 }
 
 function cachedToken(row: TokenRow): CachedToken {
+  const packedHash = packBcryptHash(row.secretHash);
+  const inGrace = Boolean(row.previousSecretDigest && row.previousSecretExpiresAt);
   return {
-    ...(bcryptHashProblem(row.secretHash) !== null && { unusableHash: true }),
     id: row._id,
     name: row.name,
     isDisabled: row.isDisabled,
     rateLimit: row.rateLimit ? { limit: row.rateLimit.limit, windowSeconds: row.rateLimit.windowSeconds } : null,
+    scopes: scopesView(row.scopes),
+    metadata: metadataView(row.metadata),
+    start: row.start ?? null,
     expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
-    secretDigest: row.secretDigest,
-    secretHash: row.secretHash,
-    previousSecretDigest: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretDigest : null,
-    previousSecretExpiresAt: row.previousSecretDigest && row.previousSecretExpiresAt ? row.previousSecretExpiresAt.getTime() : null,
+    secretDigest: digestKey(row.secretDigest),
+    packedHash: packedHash ?? '',
+    previousSecretDigest: inGrace ? digestKey(row.previousSecretDigest!) : null,
+    previousSecretExpiresAt: inGrace ? row.previousSecretExpiresAt!.getTime() : null,
     lastUsedAt: row.lastUsedAt ? row.lastUsedAt.getTime() : null,
+    viaPreviousSecret: false,
     createdBy: shared(row.createdBy),
     createdAt: row.createdAt.getTime(),
     lastModifiedBy: shared(row.lastModifiedBy),
     lastModified: row.lastModified.getTime(),
+    confirmed: false,
+    unusableHash: packedHash === null,
   };
+}
+
+/** The fingerprint of a token's view, over the stored text of its digests as view-fingerprint.ts defines it. */
+function fingerprintOfToken(token: CachedToken): string {
+  return tokenFingerprint({
+    ...token,
+    secretDigest: digestText(token.secretDigest),
+    previousSecretDigest: token.previousSecretDigest === null ? null : digestText(token.previousSecretDigest),
+  });
 }
 
 /** The view its previous secret finds while the grace period runs; none once it has ended. */
 function previousSecretView(token: CachedToken, row: TokenRow, now = Date.now()): CachedToken | null {
   const graceEnd = token.previousSecretExpiresAt;
-  if (token.previousSecretDigest === null || graceEnd === null || !row.previousSecretHash || hasExpired(graceEnd, now)) return null;
-  const view: CachedToken = {
+  if (token.previousSecretDigest === null || graceEnd === null || !row.previousSecretHash || hasExpired(graceEnd, now))
+    return null;
+  const packedHash = packBcryptHash(row.previousSecretHash);
+  return {
     ...token,
     secretDigest: token.previousSecretDigest,
-    secretHash: row.previousSecretHash,
+    packedHash: packedHash ?? '',
     expiresAt: token.expiresAt === null ? graceEnd : Math.min(token.expiresAt, graceEnd),
     viaPreviousSecret: true,
+    // Each secret is judged by its own hash: a rotation away from a bad hash with a grace period keeps the new secret usable.
+    unusableHash: packedHash === null,
   };
-  // Each secret is judged by its own hash: a rotation away from a bad hash with a grace period keeps the new secret usable.
-  if (bcryptHashProblem(row.previousSecretHash) === null) delete view.unusableHash;
-  else view.unusableHash = true;
-  return view;
 }
 
 /** The hash fields of a token's views that bcrypt must never see, or null when there are none. */
 function unusableHashes(token: CachedToken, previous: CachedToken | null): string[] | null {
-  const fields = [...(token.unusableHash ? ['secretHash'] : []), ...(previous?.unusableHash ? ['previousSecretHash'] : [])];
+  const fields = [
+    ...(token.unusableHash ? ['secretHash'] : []),
+    ...(previous?.unusableHash ? ['previousSecretHash'] : []),
+  ];
   return fields.length > 0 ? fields : null;
 }
 
@@ -120,25 +214,35 @@ export function ownsDigest(token: CachedToken, now = Date.now()): boolean {
   return !token.viaPreviousSecret || !hasExpired(token.expiresAt, now);
 }
 
-function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
+function cachedDefinition(doc: ApiDefinitionDoc, basePath: string, shared?: SharedParts): CachedDefinition | null {
   const parsed = parseRoute(doc.route, basePath);
   // A stored route that no longer parses (e.g. written by a newer version) is skipped rather than crashing the load.
   if ('problem' in parsed) return null;
   return {
     id: doc._id,
     route: doc.route,
-    segments: parsed.segments,
-    allowedTokens: new Set(doc.securitySettings.allowedTokens),
-    actionType: doc.actionType,
-    actionMeta: doc.actionMeta,
+    segments: shared
+      ? Object.freeze(parsed.segments.map((segment) => sharedSegment(shared.segments, segment)))
+      : parsed.segments,
+    allowedTokens: allowedTokenList(doc.securitySettings.allowedTokens, shared?.tokenId ?? (() => undefined)),
+    requiredScopes: scopesView(doc.securitySettings.requiredScopes),
+    actionType: actionTypes.of(doc.actionType, doc.actionType),
+    // A copy: the writer's document (passed to refreshDefinition) stays its own.
+    actionMeta: actionMetas.of(JSON.stringify(doc.actionMeta), Object.freeze({ ...doc.actionMeta })),
+    lastModified: new Date(doc.lastModified).getTime(),
   };
 }
+
+/** Far more deletions than fit in the change log's retained records (1,000): a record older than that is reloaded over. */
+const MAX_TOMBSTONES = 10_000;
 
 export class Catalog {
   private tokensByDigest = new Map<string, CachedToken>();
   private tokensById = new Map<string, CachedToken>();
   private tokenOrder = new TokenOrder<CachedToken>();
   private definitions = new RouteMatcher<CachedDefinition>();
+  /** The route segments the definitions share, renewed by each full load. */
+  private segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
   /** Tokens with an unusable hash, and which fields: each is warned about once, not on every reload. */
   private unusable = new Map<string, string>();
   private loadedAt: Date | undefined;
@@ -152,6 +256,13 @@ export class Catalog {
   private startedReads = 0;
   private appliedReads = new Map<string, number>();
   private loadStartedAt = 0;
+  /**
+   * Objects this view saw deleted (`type:id`), newest last, at most MAX_TOMBSTONES. A deleted object and one not yet
+   * created both show as nothing, so a creation's record (its `before` is nothing) would match a view that went past
+   * it: the writer's own view, which applies a delete before the log holds it, put a deleted token back until the
+   * next poll (a full run's tokens.test saw a deleted secret verify). Such a record is re-read instead.
+   */
+  private tombstones = new Set<string>();
   /** Set when a refresh failed: the view may have missed a change, so the next health check reloads it. */
   stale = false;
 
@@ -174,15 +285,15 @@ export class Catalog {
     return this.definitions.size;
   }
 
-  /** The token a presented secret's digest finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
-  tokenByDigest(digest: string): CachedToken | undefined {
-    const token = this.tokensByDigest.get(digest);
+  /** The token a presented secret's digest key (secretDigestKey) finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
+  tokenByDigest(key: string): CachedToken | undefined {
+    const token = this.tokensByDigest.get(key);
     return token && !token.unusableHash ? token : undefined;
   }
 
-  /** The token that holds a digest, usable or not: a secret stays taken even while its stored hash is unusable. */
+  /** The token that holds a stored digest (its text), usable or not: a secret stays taken even while its stored hash is unusable. */
   holderOfDigest(digest: string): CachedToken | undefined {
-    return this.tokensByDigest.get(digest);
+    return this.tokensByDigest.get(digestKey(digest));
   }
 
   tokenById(id: string): CachedToken | undefined {
@@ -190,7 +301,11 @@ export class Catalog {
   }
 
   /** A page of the tokens that match, newest first, after the cursor position. */
-  pageTokens(matches: (token: CachedToken) => boolean, limit: number, after?: OrderPosition): { items: CachedToken[]; hasMore: boolean } {
+  pageTokens(
+    matches: (token: CachedToken) => boolean,
+    limit: number,
+    after?: OrderPosition,
+  ): { items: CachedToken[]; hasMore: boolean } {
     return this.tokenOrder.page(matches, limit, after);
   }
 
@@ -222,10 +337,12 @@ export class Catalog {
       }
     }
     const matcher = new RouteMatcher<CachedDefinition>();
+    const segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
     for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
-      const definition = cachedDefinition(doc, this.basePath);
+      const definition = cachedDefinition(doc, this.basePath, { segments, tokenId: (id) => byId.get(id)?.id });
       if (definition) matcher.set(definition);
     }
+    this.keepNewerRefreshes(started, byDigest, byId, unusable, matcher);
     const order = new TokenOrder<CachedToken>();
     order.reset(byId.values());
     this.tokensByDigest = byDigest;
@@ -233,10 +350,87 @@ export class Catalog {
     this.unusable = unusable;
     this.tokenOrder = order;
     this.definitions = matcher;
+    this.segments = segments;
     this.loadStartedAt = started;
-    this.appliedReads = new Map();
+    // The refreshes kept above still outrank any read that started before them.
+    this.appliedReads = new Map([...this.appliedReads].filter(([, applied]) => applied > started));
     this.loadedAt = new Date();
     this.stale = false;
+  }
+
+  /**
+   * A refresh applied while a load was reading started after the load did, so it is newer than what the load read
+   * of that object (a revocation applied by its writer must not come back for a poll interval): the view's
+   * current state of those objects replaces the loaded one.
+   */
+  private keepNewerRefreshes(
+    started: number,
+    byDigest: Map<string, CachedToken>,
+    byId: Map<string, CachedToken>,
+    unusable: Map<string, string>,
+    matcher: RouteMatcher<CachedDefinition>,
+  ): void {
+    for (const [id, applied] of this.appliedReads) {
+      if (applied <= started) continue;
+      const loaded = byId.get(id);
+      if (loaded) {
+        for (const digest of [loaded.secretDigest, loaded.previousSecretDigest])
+          if (digest !== null && byDigest.get(digest)?.id === id) byDigest.delete(digest);
+        byId.delete(id);
+        unusable.delete(id);
+      }
+      const current = this.tokensById.get(id);
+      if (current) {
+        byId.set(id, current);
+        byDigest.set(current.secretDigest, current);
+        const previous =
+          current.previousSecretDigest !== null ? this.tokensByDigest.get(current.previousSecretDigest) : undefined;
+        if (previous?.id === id && previous.viaPreviousSecret && !byDigest.has(previous.secretDigest))
+          byDigest.set(previous.secretDigest, previous);
+        const fields = this.unusable.get(id);
+        if (fields !== undefined) unusable.set(id, fields);
+      }
+      const definition = this.definitions.get(id);
+      if (definition) matcher.set(definition);
+      else if (!current) matcher.delete(id);
+    }
+  }
+
+  /** A digest of what this view holds of an object (null: nothing), to tell which state a change was made over. */
+  fingerprint(objectType: ObjectType, id: string): string | null {
+    if (objectType === 'ApiToken') {
+      const token = this.tokensById.get(id);
+      return token ? fingerprintOfToken(token) : null;
+    }
+    const definition = this.definitions.get(id);
+    return definition ? definitionFingerprint(definition) : null;
+  }
+
+  /**
+   * Applies the state another instance recorded with its change, without reading the database, when this view
+   * holds the state that change was made over (`before`); true when done (or the view shows that state already).
+   * False when the view holds something else (a concurrent write, a missed one): the caller re-reads the object.
+   */
+  async applyRecorded(
+    objectType: ObjectType,
+    id: string,
+    state: TokenRow | ApiDefinitionDoc | null,
+    before: string | null,
+  ): Promise<boolean> {
+    const current = this.fingerprint(objectType, id);
+    if (current === this.stateFingerprint(objectType, state)) return true;
+    if (current !== before) return false;
+    if (current === null && this.tombstones.has(`${objectType}:${id}`)) return false;
+    if (objectType === 'ApiToken') await this.refreshToken(id, state as TokenRow | null);
+    else await this.refreshDefinition(id, state as ApiDefinitionDoc | null);
+    return true;
+  }
+
+  private stateFingerprint(objectType: ObjectType, state: TokenRow | ApiDefinitionDoc | null): string | null {
+    if (state === null) return null;
+    if (objectType === 'ApiToken') return fingerprintOfToken(cachedToken(state as TokenRow));
+    const definition = cachedDefinition(state as ApiDefinitionDoc, this.basePath);
+    return definition ? definitionFingerprint(definition) : null;
   }
 
   /**
@@ -254,6 +448,7 @@ export class Catalog {
       this.tokenOrder.remove(before);
     }
     if (!row) {
+      if (before) this.bury('ApiToken', id);
       this.tokensById.delete(id);
       this.unusable.delete(id);
       return;
@@ -281,8 +476,8 @@ export class Catalog {
     if (this.unusable.get(id) === fields.join()) return;
     this.log.warn(
       { objectType: 'ApiToken', objectId: id, fields },
-      `A stored bcrypt hash is malformed or of a cost outside ${BCRYPT_COST_MIN}-${BCRYPT_COST_MAX}, so this package never wrote it: `
-        + 'its secret is refused without running bcrypt. Rotate the token, and find out who wrote to the database',
+      `A stored bcrypt hash is malformed or of a cost outside ${BCRYPT_COST_MIN}-${BCRYPT_COST_MAX}, so this package never wrote it: ` +
+        'its secret is refused without running bcrypt. Rotate the token, and find out who wrote to the database',
     );
   }
 
@@ -308,8 +503,23 @@ export class Catalog {
     const started = ++this.startedReads;
     const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
     if (!this.mayApply(id, started)) return;
-    const definition = doc ? cachedDefinition(doc, this.basePath) : null;
+    const definition = doc
+      ? cachedDefinition(doc, this.basePath, {
+          segments: this.segments,
+          tokenId: (tokenId) => this.tokensById.get(tokenId)?.id,
+        })
+      : null;
     if (definition) this.definitions.set(definition);
-    else this.definitions.delete(id);
+    else {
+      if (this.definitions.get(id)) this.bury('ApiDefinition', id);
+      this.definitions.delete(id);
+    }
+  }
+
+  private bury(objectType: ObjectType, id: string): void {
+    const key = `${objectType}:${id}`;
+    this.tombstones.delete(key);
+    this.tombstones.add(key);
+    if (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.values().next().value!);
   }
 }

@@ -1,10 +1,24 @@
 // Keeps every instance's in-memory view coherent without change streams: a revision log that each instance polls.
 import { performance } from 'node:perf_hooks';
-import { EVERYTHING, revisionKey, revisionOf, type ChangedObjectType, type ChangeModel } from '../models/change';
+import {
+  EVERYTHING,
+  revisionKey,
+  revisionOf,
+  type ChangeDoc,
+  type ChangedObjectType,
+  type ChangeModel,
+} from '../models/change';
 import { errorSummary } from '../logging';
-import { isDuplicateKeyError } from '../services/mongo-errors';
+import { isDuplicateKeyError } from '../database/mongo-errors';
 import type { Logger } from '../types';
-import type { Catalog } from './catalog';
+import type { Catalog, TokenRow } from './catalog';
+import type { ApiDefinitionDoc } from '../models/api-definition';
+
+/** What a writer knows of its change: the stored state (null: deleted) and its view's fingerprint from before. */
+export interface RecordedState {
+  state: TokenRow | ApiDefinitionDoc | null;
+  before: string | null;
+}
 
 const MAX_ALLOCATION_ATTEMPTS = 50;
 /** After this many taken revisions in a row, ask the database for the newest instead of probing one by one. */
@@ -14,6 +28,11 @@ const BATCH = 1000;
 const RETAINED_RECORDS = 1000;
 /** Prune after every this many revisions this instance allocates (and on the full-reload timer). */
 const PRUNE_EVERY = 100;
+/**
+ * An idle poll looks up only the next revision. If that one was pruned (this instance fell further behind than the
+ * log keeps), only a range read sees the newer ones: every this many idle polls, one is done anyway.
+ */
+const IDLE_POLLS_PER_RANGE_READ = 8;
 /** How long close() waits for a poll under way. */
 const STOP_WAIT_MS = 2000;
 
@@ -41,7 +60,14 @@ export class ChangeFeed {
   private appends: Promise<unknown> = Promise.resolve();
   private pollTimer: NodeJS.Timeout | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  /** The poll under way (applied and marked synced when it settles), and when it started. */
   private inFlightPoll: Promise<void> | undefined;
+  private inFlightSince = 0;
+  private idlePolls = 0;
+  /** A hint came while a poll ran (it may have read the log before the hinted change): poll once more after it. */
+  private pollAgain = false;
+  /** Set by hintedBy(): called after each change this instance logs. */
+  private announce: (() => void) | undefined;
   /**
    * performance.now() at the start of the newest poll or reload that succeeded: every change logged before
    * that moment is applied to this view. Null until the first one.
@@ -58,6 +84,11 @@ export class ChangeFeed {
     return this.lastRevision;
   }
 
+  /** Whether the poll timer runs (between ready() and close()): only then does the view's lag say anything. */
+  get polling(): boolean {
+    return this.pollTimer !== undefined;
+  }
+
   /**
    * An upper bound on how far this view is behind the log, in seconds: the time since the start of the newest
    * successful poll or reload. About the poll interval while all is well; it grows while polls fail. Infinity
@@ -72,18 +103,24 @@ export class ChangeFeed {
     if (this.syncedFrom === null || from > this.syncedFrom) this.syncedFrom = from;
   }
 
-  /** Appends a change record; returns its revision. */
-  record(objectType: ChangedObjectType, objectId: string): Promise<number> {
-    const appended = this.appends.then(() => this.append(objectType, objectId));
+  /** Appends a change record (with the stored state when the writer knows it); returns its revision. */
+  record(objectType: ChangedObjectType, objectId: string, known?: RecordedState): Promise<number> {
+    const appended = this.appends.then(() => this.append(objectType, objectId, known));
     this.appends = appended.catch(() => undefined);
-    return appended;
+    return this.announce ? appended.then((revision) => (this.announce?.(), revision)) : appended;
   }
 
-  private async append(objectType: ChangedObjectType, objectId: string): Promise<number> {
+  private async append(objectType: ChangedObjectType, objectId: string, known?: RecordedState): Promise<number> {
     let candidate = await this.firstFreeCandidate();
     for (let attempt = 1; attempt <= MAX_ALLOCATION_ATTEMPTS; attempt += 1) {
       try {
-        await this.model.collection.insertOne({ _id: revisionKey(candidate), objectType, objectId, at: new Date() } as Record<string, unknown>);
+        await this.model.collection.insertOne({
+          _id: revisionKey(candidate),
+          objectType,
+          objectId,
+          at: new Date(),
+          ...(known && { state: known.state, before: known.before }),
+        } as Record<string, unknown>);
         this.lastAllocated = candidate;
         this.afterAllocation();
         return candidate;
@@ -107,7 +144,9 @@ export class ChangeFeed {
     this.allocatedSincePrune += 1;
     if (this.allocatedSincePrune < PRUNE_EVERY) return;
     this.allocatedSincePrune = 0;
-    this.prune().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Pruning the change log failed'));
+    this.prune().catch((error: unknown) =>
+      this.log.warn({ err: errorSummary(error) }, 'Pruning the change log failed'),
+    );
   }
 
   /** Reads everything, positioned at the revision taken before the read. */
@@ -132,28 +171,71 @@ export class ChangeFeed {
   async poll(): Promise<void> {
     if (this.inFlightPoll || !this.catalog.loaded) return;
     const started = performance.now();
-    this.inFlightPoll = this.applyNewChanges();
+    this.inFlightSince = started;
+    this.inFlightPoll = this.applyNewChanges().then(() => this.markSynced(started));
     try {
       await this.inFlightPoll;
-      this.markSynced(started);
     } finally {
       this.inFlightPoll = undefined;
     }
   }
 
+  /**
+   * A poll whose end brings the view up to date, and how long it is worth waiting for: the one under way until it
+   * is maxAgeMs old, else a new one. Null once the one under way is older than that: the database is not answering
+   * it, and a new poll would queue behind it.
+   */
+  recentPoll(maxAgeMs: number): { done: Promise<void>; waitMs: number } | null {
+    if (!this.inFlightPoll) return { done: this.poll(), waitMs: maxAgeMs };
+    const waitMs = maxAgeMs - (performance.now() - this.inFlightSince);
+    return waitMs > 0 ? { done: this.inFlightPoll, waitMs } : null;
+  }
+
+  /**
+   * Polls at every hint (change-hints.ts) besides the timer, and announces each change this instance logs.
+   * A hint during a poll gets one more poll after it, since that one may have read the log too early.
+   */
+  hintedBy(hints: { publish(): void; start(onHint: () => void): Promise<void> }): Promise<void> {
+    this.announce = () => hints.publish();
+    return hints.start(() => this.pollForHint());
+  }
+
+  private pollForHint(): void {
+    if (this.inFlightPoll) {
+      if (this.pollAgain) return;
+      this.pollAgain = true;
+      void this.inFlightPoll
+        .catch(() => undefined)
+        .then(() => {
+          this.pollAgain = false;
+          return this.poll();
+        })
+        .catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+      return;
+    }
+    this.poll().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+  }
+
   private async applyNewChanges(): Promise<void> {
+    // The idle case, most polls: one point lookup of the next revision instead of a range read of the log.
+    if (this.lastRevision > 0 && (this.idlePolls += 1) % IDLE_POLLS_PER_RANGE_READ !== 0) {
+      if (!(await this.model.exists({ _id: revisionKey(this.lastRevision + 1) }))) return;
+    }
     for (;;) {
       const rows = await this.model
         .find({ _id: { $gt: revisionKey(this.lastRevision) } })
         .sort({ _id: 1 })
         .limit(BATCH)
-        .lean<{ _id: string; objectType: ChangedObjectType; objectId: string }[]>()
+        .lean<ChangeDoc[]>()
         .exec();
       if (rows.length === 0) return;
       const next = revisionOf(rows[0]!._id);
       if (next !== this.lastRevision + 1 && this.lastRevision > 0) {
         // Records this instance never saw were pruned: the log cannot bring it up to date.
-        this.log.warn({ from: this.lastRevision, next }, 'Missed changes were pruned from the change log; reloading everything');
+        this.log.warn(
+          { from: this.lastRevision, next },
+          'Missed changes were pruned from the change log; reloading everything',
+        );
         await this.reload();
         return;
       }
@@ -162,27 +244,49 @@ export class ChangeFeed {
         await this.reload();
         continue;
       }
-      // An object changed several times in a batch is re-read once: the read returns its latest state anyway.
-      const changed = new Map(rows.map((row) => [`${row.objectType}:${row.objectId}`, row]));
-      for (const row of changed.values()) {
-        if (row.objectType === 'ApiToken') await this.catalog.refreshToken(row.objectId);
-        else await this.catalog.refreshDefinition(row.objectId);
-      }
+      await this.applyRows(rows);
       this.lastRevision = revisionOf(rows[rows.length - 1]!._id);
       if (rows.length < BATCH) return;
     }
   }
 
+  /**
+   * In log order, each record's state is applied when this view holds what its writer's view held before the
+   * change. Otherwise (a concurrent write from another instance, a record without state) the object is re-read,
+   * once: that read happens after every write of this batch was stored, so later records of it add nothing.
+   */
+  private async applyRows(rows: readonly ChangeDoc[]): Promise<void> {
+    const reread = new Set<string>();
+    for (const row of rows) {
+      const objectType = row.objectType as Exclude<ChangedObjectType, typeof EVERYTHING>;
+      const key = `${objectType}:${row.objectId}`;
+      if (reread.has(key)) continue;
+      const known = row.state === undefined ? undefined : (row.state as RecordedState['state']);
+      if (
+        known !== undefined &&
+        (await this.catalog.applyRecorded(objectType, row.objectId, known, row.before ?? null))
+      )
+        continue;
+      reread.add(key);
+      if (objectType === 'ApiToken') await this.catalog.refreshToken(row.objectId);
+      else await this.catalog.refreshDefinition(row.objectId);
+    }
+  }
+
   start(pollIntervalMs: number, fullReloadIntervalMs: number): void {
     this.pollTimer ??= setInterval(() => {
-      this.poll().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+      this.poll().catch((error: unknown) =>
+        this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'),
+      );
     }, pollIntervalMs);
     this.pollTimer.unref();
     this.reloadTimer ??= setInterval(() => {
-      this.reload().then(() => this.prune()).catch((error: unknown) => {
-        this.catalog.stale = true;
-        this.log.warn({ err: errorSummary(error) }, 'The periodic full reload failed; the health check retries it');
-      });
+      this.reload()
+        .then(() => this.prune())
+        .catch((error: unknown) => {
+          this.catalog.stale = true;
+          this.log.warn({ err: errorSummary(error) }, 'The periodic full reload failed; the health check retries it');
+        });
     }, fullReloadIntervalMs);
     this.reloadTimer.unref();
   }

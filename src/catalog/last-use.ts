@@ -2,7 +2,8 @@
 import type { mongo } from 'mongoose';
 import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 import { errorSummary } from '../logging';
-import { batchesOf } from '../services/batches';
+import { batchesOf } from '../database/batches';
+import type { WriteGate } from '../database/write-gate';
 import type { Logger } from '../types';
 import type { Catalog } from './catalog';
 
@@ -38,6 +39,8 @@ export class LastUseRecorder {
     private readonly catalog: Catalog,
     private readonly intervalMs: number,
     private readonly log: Logger,
+    /** Shared with the token service: updates of token documents never overlap (see database/write-gate.ts). */
+    private readonly writeGate: WriteGate,
   ) {}
 
   /** Notes a successful call of a token. O(1), synchronous. */
@@ -90,15 +93,22 @@ export class LastUseRecorder {
     const uses = this.pending;
     this.pending = new Map();
     if (this.dropped > 0) {
-      this.log.warn({ dropped: this.dropped }, `Dropped ${this.dropped} last-use update(s): more than ${MAX_PENDING} tokens were used in one interval`);
+      this.log.warn(
+        { dropped: this.dropped },
+        `Dropped ${this.dropped} last-use update(s): more than ${MAX_PENDING} tokens were used in one interval`,
+      );
       this.dropped = 0;
     }
     try {
       await this.write(uses);
     } catch (error) {
       // Keep the newest time of each token for the next run, unless newer uses replaced it meanwhile.
-      for (const [id, at] of uses) if ((this.pending.get(id) ?? 0) < at && this.pending.size < MAX_PENDING) this.pending.set(id, at);
-      this.log.warn({ err: errorSummary(error), tokens: uses.size }, 'Could not write token last-use times; retrying next interval');
+      for (const [id, at] of uses)
+        if ((this.pending.get(id) ?? 0) < at && this.pending.size < MAX_PENDING) this.pending.set(id, at);
+      this.log.warn(
+        { err: errorSummary(error), tokens: uses.size },
+        'Could not write token last-use times; retrying next interval',
+      );
       return;
     }
     try {
@@ -113,17 +123,24 @@ export class LastUseRecorder {
     for (const [id, at] of uses) {
       const when = new Date(at);
       // Our ids are strings, not the driver's default ObjectId.
-      const filter = { _id: id, $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: when } }] } as unknown as mongo.Filter<mongo.Document>;
+      const filter = {
+        _id: id,
+        $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: when } }],
+      } as unknown as mongo.Filter<mongo.Document>;
       operations.push({ updateOne: { filter, update: { $set: { lastUsedAt: when } } } });
       this.catalog.noteUse(id, at);
     }
-    for (const batch of batchesOf(operations, WRITE_BATCH)) await this.model.collection.bulkWrite(batch, { ordered: false });
+    for (const batch of batchesOf(operations, WRITE_BATCH))
+      await this.writeGate.run(() => this.model.collection.bulkWrite(batch, { ordered: false }));
   }
 
   private async readBack(): Promise<void> {
     const readAt = Date.now();
     const since = new Date((this.lastReadAt ?? readAt) - 2 * this.intervalMs);
-    const rows = await this.model.find({ lastUsedAt: { $gte: since } }, { _id: 1, lastUsedAt: 1 }).lean<Pick<ApiTokenDoc, '_id' | 'lastUsedAt'>[]>().exec();
+    const rows = await this.model
+      .find({ lastUsedAt: { $gte: since } }, { _id: 1, lastUsedAt: 1 })
+      .lean<Pick<ApiTokenDoc, '_id' | 'lastUsedAt'>[]>()
+      .exec();
     for (const row of rows) if (row.lastUsedAt) this.catalog.noteUse(row._id, row.lastUsedAt.getTime());
     this.lastReadAt = readAt;
   }

@@ -28,5 +28,9 @@ const UNPRINTABLE_IN_JSON = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
 export function printableJson(json: string): string {
   // An astral format character (a tag, U+E0001) becomes its surrogate pair, as JSON escapes it.
   return json.replace(UNPRINTABLE_IN_JSON, (character) =>
-    Array.from({ length: character.length }, (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+    Array.from(
+      { length: character.length },
+      (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
 }

@@ -1,11 +1,5 @@
 // Caps how many actions run at once, with a bounded queue of waiting ones.
-
-export class QueueFullError extends Error {
-  constructor() {
-    super('The action queue is full');
-    this.name = 'QueueFullError';
-  }
-}
+import { QueueFullError } from '../errors';
 
 export class ConcurrencyLimiter {
   private running = 0;

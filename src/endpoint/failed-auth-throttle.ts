@@ -1,21 +1,14 @@
 // The per-address throttle of failed authentications: counts failures only, so a secret that authenticates is never refused.
+import { isThenable } from '../shared/maybe-promise';
+import type { FailedAuthThrottleConfig } from '../domain/config';
 import { addressGroup } from './address-group';
-import type { RateLimitStore } from './sliding-window';
+import type { RateLimitAnswer, RateLimitStore } from '../domain/rate-limit-store';
 
-export interface FailedAuthThrottleConfig {
-  readonly limit: number;
-  readonly windowMs: number;
-  /** IPv6 clients are counted per network of this many leading bits (default 64). */
-  readonly ipv6PrefixBits: number;
-}
-
-/** What a failure from an address gets: the ordinary refusal, or (over the limit) 429 after `retryAfterMs`. */
-export interface ThrottleVerdict {
-  readonly throttled: boolean;
-  readonly retryAfterMs: number;
-}
-
-const NOT_THROTTLED: ThrottleVerdict = Object.freeze({ throttled: false, retryAfterMs: 0 });
+/**
+ * What a failure from an address gets: the ordinary refusal while `allowed` (the failure was counted), else 429
+ * after `retryAfterMs`. The store's own answer, passed on as it is: nothing is allocated per failure.
+ */
+export type ThrottleVerdict = RateLimitAnswer;
 
 /**
  * Only failures are counted and only failures are refused: checking the throttle before authentication would let
@@ -32,11 +25,6 @@ export class FailedAuthThrottle {
   failed(address: string): ThrottleVerdict | Promise<ThrottleVerdict> {
     const { limit, windowMs, ipv6PrefixBits } = this.config;
     const verdict = this.store.hit(`authfail:${addressGroup(address, ipv6PrefixBits)}`, limit, windowMs);
-    if (typeof (verdict as PromiseLike<unknown>).then !== 'function') return toThrottleVerdict(verdict as Awaited<typeof verdict>);
-    return Promise.resolve(verdict).then(toThrottleVerdict);
+    return isThenable(verdict) ? Promise.resolve(verdict) : verdict;
   }
-}
-
-function toThrottleVerdict(verdict: { allowed: boolean; retryAfterMs: number }): ThrottleVerdict {
-  return verdict.allowed ? NOT_THROTTLED : { throttled: true, retryAfterMs: verdict.retryAfterMs };
 }

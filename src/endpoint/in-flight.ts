@@ -1,19 +1,6 @@
 // Tracks running actions: their deadline, their client, and the AbortSignal they get, without a timer per request.
+import { ClientGoneError, TimeoutError } from '../errors';
 import type { Response } from 'express';
-
-export class TimeoutError extends Error {
-  constructor() {
-    super('The action timed out');
-    this.name = 'TimeoutError';
-  }
-}
-
-export class ClientGoneError extends Error {
-  constructor() {
-    super('The client closed the connection');
-    this.name = 'ClientGoneError';
-  }
-}
 
 /** One running action. `fail` settles the caller's wait; the signal is made only if the action asks for it. */
 export class InFlight {

@@ -1,6 +1,6 @@
 // A rate-limit store on Redis, so that per-token limits hold across every instance that shares it.
 import { randomBytes } from 'node:crypto';
-import type { RateLimitStore } from './sliding-window';
+import type { RateLimitStore } from '../domain/rate-limit-store';
 
 /** The arguments of both scripts, and the time by the Redis server's clock (so instances with skewed clocks agree). */
 const SCRIPT_PRELUDE = `
@@ -19,11 +19,13 @@ redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
 if count >= limit then
   local oldest = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-  return {0, tonumber(oldest[2]) + window - now}
+  local wait = tonumber(oldest[2]) + window - now
+  return {0, wait, 0, wait}
 end
 redis.call('ZADD', key, now, ARGV[3])
 redis.call('PEXPIRE', key, window)
-return {1, 0}
+local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {1, 0, limit - count - 1, tonumber(first[2]) + window - now}
 `;
 
 /** What the script above would answer, read-only: nothing is removed or counted. */
@@ -60,23 +62,45 @@ export interface RedisRateLimitStoreOptions {
  * import Redis from 'ioredis';
  * createUserDefinedApis({ ..., rateLimitStore: createRedisRateLimitStore(new Redis(process.env.REDIS_URL)) });
  */
-export function createRedisRateLimitStore(client: RedisClientLike, options: RedisRateLimitStoreOptions = {}): RateLimitStore {
+export function createRedisRateLimitStore(
+  client: RedisClientLike,
+  options: RedisRateLimitStoreOptions = {},
+): RateLimitStore {
   const prefix = options.prefix ?? 'udapi:rl:';
   let run: (args: string[]) => Promise<unknown>;
   if ('call' in client && typeof client.call === 'function') run = (args) => client.call(args[0]!, ...args.slice(1));
-  else if ('sendCommand' in client && typeof client.sendCommand === 'function') run = (args) => client.sendCommand(args);
-  else throw new TypeError('createRedisRateLimitStore needs an ioredis client (with call) or a node-redis client (with sendCommand).');
+  else if ('sendCommand' in client && typeof client.sendCommand === 'function')
+    run = (args) => client.sendCommand(args);
+  else
+    throw new TypeError(
+      'createRedisRateLimitStore needs an ioredis client (with call) or a node-redis client (with sendCommand).',
+    );
 
   return {
     async hit(key, limit, windowMs) {
       const member = `${Date.now()}-${randomBytes(6).toString('hex')}`;
-      const reply = await run(['EVAL', SLIDING_WINDOW_SCRIPT, '1', prefix + key, String(limit), String(windowMs), member]);
-      if (!Array.isArray(reply) || reply.length !== 2) throw new Error('Unexpected reply from the Redis rate-limit script');
-      return { allowed: Number(reply[0]) === 1, retryAfterMs: Number(reply[1]) };
+      const reply = await run([
+        'EVAL',
+        SLIDING_WINDOW_SCRIPT,
+        '1',
+        prefix + key,
+        String(limit),
+        String(windowMs),
+        member,
+      ]);
+      if (!Array.isArray(reply) || reply.length !== 4)
+        throw new Error('Unexpected reply from the Redis rate-limit script');
+      return {
+        allowed: Number(reply[0]) === 1,
+        retryAfterMs: Number(reply[1]),
+        remaining: Number(reply[2]),
+        resetMs: Number(reply[3]),
+      };
     },
     async peek(key, limit, windowMs) {
       const reply = await run(['EVAL', PEEK_SCRIPT, '1', prefix + key, String(limit), String(windowMs)]);
-      if (!Array.isArray(reply) || reply.length !== 2) throw new Error('Unexpected reply from the Redis rate-limit script');
+      if (!Array.isArray(reply) || reply.length !== 2)
+        throw new Error('Unexpected reply from the Redis rate-limit script');
       return { allowed: Number(reply[0]) === 1, retryAfterMs: Number(reply[1]) };
     },
   };

@@ -1,14 +1,17 @@
 // Sliding-window counters in memory: the per-token rate limit and the per-address failed-authentication throttle.
+import type { RateLimitAnswer, RateLimitStore } from '../domain/rate-limit-store';
 
-/** A rate-limit store; the default keeps counters in this process, a shared one (Redis) spans instances. */
-export interface RateLimitStore {
+/** The answer within the limit when `remaining` is not reported, and peek()'s: nothing is allocated for it. */
+const ALLOWED: RateLimitAnswer = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
+/** Options of `MemoryRateLimitStore`. */
+export interface MemoryRateLimitStoreOptions {
   /**
-   * Counts one request for `key` if fewer than `limit` were counted in the last `windowMs`. Refused requests
-   * are not counted. `retryAfterMs` says when the oldest counted request leaves the window.
+   * Report `remaining` and `resetMs` with each hit (for the RateLimit response headers), at the cost of one small
+   * object per hit. Default true; the failed-authentication throttle's own store turns it off, so that a flood of
+   * failures allocates nothing while within its limit.
    */
-  hit(key: string, limit: number, windowMs: number, now?: number): Promise<{ allowed: boolean; retryAfterMs: number }> | { allowed: boolean; retryAfterMs: number };
-  /** Optional: what `hit` would answer, without counting anything (used by the admin explain call). */
-  peek?(key: string, limit: number, windowMs: number): Promise<{ allowed: boolean; retryAfterMs: number }> | { allowed: boolean; retryAfterMs: number };
+  remaining?: boolean;
 }
 
 /**
@@ -21,23 +24,35 @@ export interface RateLimitStore {
 export class MemorySlidingWindow implements RateLimitStore {
   private readonly logs = new Map<string, number[]>();
 
+  private readonly reportRemaining: boolean;
+
   /** @param maxKeys - How many keys keep a log before the least recently used one is dropped. Default 100000. */
-  constructor(private readonly maxKeys = 100_000) {}
+  constructor(
+    private readonly maxKeys = 100_000,
+    options: MemoryRateLimitStoreOptions = {},
+  ) {
+    this.reportRemaining = options.remaining ?? true;
+  }
 
   /** As `RateLimitStore.hit`; `now` is for tests. */
-  hit(key: string, limit: number, windowMs: number, now = Date.now()): { allowed: boolean; retryAfterMs: number } {
+  hit(key: string, limit: number, windowMs: number, now = Date.now()): RateLimitAnswer {
     const log = this.logs.get(key) ?? [];
     this.logs.delete(key);
     const cutoff = now - windowMs;
     let start = 0;
     while (start < log.length && log[start]! <= cutoff) start += 1;
     const recent = start > 0 ? log.slice(start) : log;
-    let result: { allowed: boolean; retryAfterMs: number };
+    let result: RateLimitAnswer;
     if (recent.length >= limit) {
-      result = { allowed: false, retryAfterMs: recent[recent.length - limit]! + windowMs - now };
+      const retryAfterMs = recent[recent.length - limit]! + windowMs - now;
+      result = this.reportRemaining
+        ? { allowed: false, retryAfterMs, remaining: 0, resetMs: retryAfterMs }
+        : { allowed: false, retryAfterMs };
     } else {
       recent.push(now);
-      result = { allowed: true, retryAfterMs: 0 };
+      result = this.reportRemaining
+        ? { allowed: true, retryAfterMs: 0, remaining: limit - recent.length, resetMs: recent[0]! + windowMs - now }
+        : ALLOWED;
     }
     this.logs.set(key, recent);
     if (this.logs.size > this.maxKeys) {
@@ -48,9 +63,11 @@ export class MemorySlidingWindow implements RateLimitStore {
   }
 
   /** As `RateLimitStore.peek`; `now` is for tests. */
-  peek(key: string, limit: number, windowMs: number, now = Date.now()): { allowed: boolean; retryAfterMs: number } {
+  peek(key: string, limit: number, windowMs: number, now = Date.now()): RateLimitAnswer {
     const recent = (this.logs.get(key) ?? []).filter((time) => time > now - windowMs);
-    return recent.length >= limit ? { allowed: false, retryAfterMs: recent[recent.length - limit]! + windowMs - now } : { allowed: true, retryAfterMs: 0 };
+    return recent.length >= limit
+      ? { allowed: false, retryAfterMs: recent[recent.length - limit]! + windowMs - now }
+      : ALLOWED;
   }
 
   /** How many hits `key` has in the window, without counting one. */

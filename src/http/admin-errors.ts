@@ -1,9 +1,8 @@
 // Renders every admin failure as { errors: [...] } with its status; unexpected failures are logged, not shown.
 import type { ErrorRequestHandler } from 'express';
-import { AdminError } from '../errors';
-import { errorSummary } from '../logging';
-import { BcryptOverloadedError } from '../security/bcrypt-pool';
-import { isUnavailableError } from '../services/mongo-errors';
+import { AdminError, BcryptOverloadedError, UserDefinedApisError } from '../errors';
+import { errorSummary, passableCause } from '../logging';
+import { isUnavailableError } from '../database/mongo-errors';
 import type { Logger } from '../types';
 
 /** body-parser error types, mapped to admin errors. */
@@ -30,7 +29,20 @@ function isBadPathEncoding(error: unknown): boolean {
   return error instanceof URIError && (error as URIError & { status?: unknown }).status === 400;
 }
 
-export function adminErrorHandler(log: Logger): ErrorRequestHandler {
+/** What the host's error handler gets instead of the answer (passErrorsToHost): the answer, and the cause of a 500. */
+function errorForHost(adminError: AdminError, retryAfter: boolean, error: unknown): UserDefinedApisError {
+  return new UserDefinedApisError({
+    source: 'admin',
+    status: adminError.status,
+    code: adminError.code,
+    message: adminError.message,
+    headers: retryAfter ? { 'Retry-After': '1' } : {},
+    body: { errors: adminError.items },
+    cause: adminError === error ? undefined : passableCause(error),
+  });
+}
+
+export function adminErrorHandler(log: Logger, pass: 'none' | 'unexpected' | 'all'): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) {
       next(error);
@@ -51,6 +63,10 @@ export function adminErrorHandler(log: Logger): ErrorRequestHandler {
     } else {
       log.error({ err: errorSummary(error) }, 'Admin request failed unexpectedly');
       adminError = AdminError.of('InternalError', 'An unexpected error occurred; the server log has the details.');
+    }
+    if (pass === 'all' || (pass === 'unexpected' && adminError.status === 500)) {
+      next(errorForHost(adminError, res.getHeader('Retry-After') !== undefined, error));
+      return;
     }
     res.status(adminError.status).json({ errors: adminError.items });
   };

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
-import { MAX_URL_PATH_LENGTH } from '../routing/route-grammar';
+import { MAX_URL_PATH_LENGTH } from '../domain/route-grammar';
 
 /** The built UI lives next to the compiled code: src/ui in development, dist/ui in the package. */
 const UI_DIRECTORY = path.join(__dirname, '..', 'ui');
@@ -37,7 +37,9 @@ function loadAssets(endpointBasePath: string): Map<string, Asset> {
     let text = readFileSync(path.join(UI_DIRECTORY, file), 'utf8');
     if (file === 'index.html') {
       // basePath is validated to [A-Za-z0-9._~-/] by the options, so it needs no escaping in an attribute.
-      text = text.replace('%ENDPOINT_BASE_PATH%', endpointBasePath).replace('%MAX_URL_PATH_LENGTH%', String(MAX_URL_PATH_LENGTH));
+      text = text
+        .replace('%ENDPOINT_BASE_PATH%', endpointBasePath)
+        .replace('%MAX_URL_PATH_LENGTH%', String(MAX_URL_PATH_LENGTH));
     }
     assets.set(file, { body: Buffer.from(text, 'utf8'), type: CONTENT_TYPES[path.extname(file)]! });
   }

@@ -1,8 +1,16 @@
 // Refuses state-changing admin requests that a browser sent on behalf of another site (cross-site request forgery).
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { AdminError } from '../errors';
+import { AdminError, type ErrorReason } from '../errors';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The reasons the guard answers; only to requests that may change something (see {@link isGuarded}). */
+export const CROSS_SITE_REASONS: readonly ErrorReason[] = ['CrossSiteRequest', 'UnsupportedMediaType'];
+
+/** Whether the guard checks requests of this method. */
+export function isGuarded(method: string): boolean {
+  return !SAFE_METHODS.has(method.toUpperCase());
+}
 /** What a browser's form (the one cross-site write that needs no CORS preflight) may send as its body type. */
 const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
 
@@ -14,13 +22,16 @@ const FORM_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 
  */
 export function crossSiteGuard(): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
-    if (SAFE_METHODS.has(req.method)) {
+    if (!isGuarded(req.method)) {
       next();
       return;
     }
     const site = req.headers['sec-fetch-site'];
     if (site !== undefined ? site !== 'same-origin' && site !== 'none' : !sameOriginHeader(req)) {
-      throw AdminError.of('CrossSiteRequest', 'Changes must come from the same origin as the admin API; this request came from another site.');
+      throw AdminError.of(
+        'CrossSiteRequest',
+        'Changes must come from the same origin as the admin API; this request came from another site.',
+      );
     }
     const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
     if (type !== undefined && FORM_TYPES.includes(type)) {
@@ -48,10 +59,12 @@ type TrustProxy = (address: string | undefined, hop: number) => boolean;
  * Lower case, as `URL` gives the origin's.
  */
 function requestHost(req: Request): string | undefined {
-  const trust = (req.app as { get?: (name: string) => unknown } | undefined)?.get?.('trust proxy fn') as TrustProxy | undefined;
+  const trust = (req.app as { get?: (name: string) => unknown } | undefined)?.get?.('trust proxy fn') as
+    TrustProxy | undefined;
   const forwarded = req.headers['x-forwarded-host'];
-  const host = typeof forwarded === 'string' && forwarded !== '' && trust?.(req.socket.remoteAddress, 0) === true
-    ? forwarded.split(',')[0]!.trim()
-    : req.headers.host;
+  const host =
+    typeof forwarded === 'string' && forwarded !== '' && trust?.(req.socket.remoteAddress, 0) === true
+      ? forwarded.split(',')[0]!.trim()
+      : req.headers.host;
   return host?.toLowerCase();
 }

@@ -2,14 +2,24 @@
 import { Router } from 'express';
 import type { ActionRegistry } from '../actions/registry';
 import { Permissions } from '../permissions';
-import type { DefinitionCreateInput, DefinitionFilter, DefinitionPatch, DefinitionService } from '../services/definition-service';
+import type {
+  DefinitionCreateInput,
+  DefinitionFilter,
+  DefinitionPatch,
+  DefinitionService,
+} from '../services/definition-service';
 import type { ActionType } from '../types';
 import { adminState } from './admin-auth';
-import { register, type AdminOperation } from './operation';
+import { register, type AdminOperation, type NoQuery } from './operation';
 import { ref } from './response-schemas';
 import { auditFilterOf, idList, pageSize, type AuditQuery } from './query';
-import { definitionCountQuerySchema, definitionCreateSchema, definitionListQuerySchema, definitionPatchSchema, emptyQuerySchema } from './schemas';
-import { bodyValidator, queryValidator } from './validate';
+import {
+  definitionCountQuerySchema,
+  definitionCreateSchema,
+  definitionListQuerySchema,
+  definitionPatchSchema,
+  emptyQuerySchema,
+} from '../domain/schemas';
 
 interface DefinitionFilterQuery extends AuditQuery {
   id?: string;
@@ -21,8 +31,19 @@ interface DefinitionFilterQuery extends AuditQuery {
   search?: string;
 }
 
-const ID_ERRORS = ['NotFound', 'InvalidRequest'] as const;
-const WRITE_ERRORS = ['InvalidName', 'InvalidRoute', 'InvalidActionMeta', 'InvalidAllowedTokens', 'InvalidRequest', 'RouteInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'CrossSiteRequest'] as const;
+type DefinitionListQuery = DefinitionFilterQuery & { limit?: number; cursor?: string };
+
+// The service's reasons (InvalidRequest: a description with a control character); operationReasons() adds those of
+// the steps before the handler.
+const WRITE_ERRORS = [
+  'InvalidName',
+  'InvalidRoute',
+  'InvalidActionMeta',
+  'InvalidAllowedTokens',
+  'InvalidScopes',
+  'InvalidRequest',
+  'RouteInUse',
+] as const;
 const read = [Permissions.DefinitionRead] as const;
 // Defining an API decides which action consumers may run, so it also needs the right to run actions.
 const write = [Permissions.DefinitionCreateUpdate, Permissions.ActionExecute] as const;
@@ -30,47 +51,85 @@ const write = [Permissions.DefinitionCreateUpdate, Permissions.ActionExecute] as
 /** The /actions and /definitions operations: routes, permissions and schemas in one place (OpenAPI reads them too). */
 export const definitionOperations = {
   actions: {
-    method: 'get', path: '/actions', operationId: 'listActions', tag: 'Actions', summary: 'The handlers and procedures registered on this instance',
-    permissions: read, query: emptyQuerySchema,
-    success: { status: 200, description: 'Registered actions, by name.', schema: ref('ActionList') }, errors: ['InvalidRequest'],
+    method: 'get',
+    path: '/actions',
+    operationId: 'listActions',
+    tag: 'Actions',
+    summary: 'The handlers and procedures registered on this instance',
+    permissions: read,
+    query: emptyQuerySchema,
+    success: { status: 200, description: 'Registered actions, by name.', schema: ref('ActionList') },
+    errors: ['InvalidRequest'],
   },
   list: {
-    method: 'get', path: '/definitions', operationId: 'listDefinitions', tag: 'Definitions', summary: 'List API definitions, newest first, filtered and paged',
-    permissions: read, query: definitionListQuerySchema,
-    success: { status: 200, description: 'One page of definitions.', schema: ref('ApiDefinitionPage') }, errors: ['InvalidRequest'],
+    method: 'get',
+    path: '/definitions',
+    operationId: 'listDefinitions',
+    tag: 'Definitions',
+    summary: 'List API definitions, newest first, filtered and paged',
+    permissions: read,
+    query: definitionListQuerySchema,
+    success: { status: 200, description: 'One page of definitions.', schema: ref('ApiDefinitionPage') },
+    errors: ['InvalidRequest'],
   },
   count: {
-    method: 'get', path: '/definitions/count', operationId: 'countDefinitions', tag: 'Definitions', summary: 'Count the definitions a filter matches',
-    permissions: read, query: definitionCountQuerySchema,
-    success: { status: 200, description: 'How many match.', schema: ref('Count') }, errors: ['InvalidRequest'],
+    method: 'get',
+    path: '/definitions/count',
+    operationId: 'countDefinitions',
+    tag: 'Definitions',
+    summary: 'Count the definitions a filter matches',
+    permissions: read,
+    query: definitionCountQuerySchema,
+    success: { status: 200, description: 'How many match.', schema: ref('Count') },
+    errors: ['InvalidRequest'],
   },
   get: {
-    method: 'get', path: '/definitions/:id', operationId: 'getDefinition', tag: 'Definitions', summary: 'Read one API definition',
-    permissions: read, query: emptyQuerySchema,
-    success: { status: 200, description: 'The definition.', schema: ref('ApiDefinition') }, errors: ID_ERRORS,
+    method: 'get',
+    path: '/definitions/:id',
+    operationId: 'getDefinition',
+    tag: 'Definitions',
+    summary: 'Read one API definition',
+    permissions: read,
+    query: emptyQuerySchema,
+    success: { status: 200, description: 'The definition.', schema: ref('ApiDefinition') },
+    errors: ['NotFound'],
   },
   create: {
-    method: 'post', path: '/definitions', operationId: 'createDefinition', tag: 'Definitions', summary: 'Define an API: a route bound to a registered action',
-    permissions: write, query: emptyQuerySchema, body: definitionCreateSchema,
-    success: { status: 201, description: 'The new definition.', schema: ref('ApiDefinition') }, errors: [...WRITE_ERRORS, 'InvalidId', 'IdInUse'],
+    method: 'post',
+    path: '/definitions',
+    operationId: 'createDefinition',
+    tag: 'Definitions',
+    summary: 'Define an API: a route bound to a registered action',
+    permissions: write,
+    query: emptyQuerySchema,
+    body: definitionCreateSchema,
+    success: { status: 201, description: 'The new definition.', schema: ref('ApiDefinition') },
+    errors: [...WRITE_ERRORS, 'InvalidId', 'IdInUse'],
   },
   update: {
-    method: 'patch', path: '/definitions/:id', operationId: 'updateDefinition', tag: 'Definitions', summary: 'Change a definition (fields left out stay as they are)',
-    permissions: write, query: emptyQuerySchema, body: definitionPatchSchema,
-    success: { status: 200, description: 'The definition after the change.', schema: ref('ApiDefinition') }, errors: [...WRITE_ERRORS, 'NotFound'],
+    method: 'patch',
+    path: '/definitions/:id',
+    operationId: 'updateDefinition',
+    tag: 'Definitions',
+    summary: 'Change a definition (fields left out stay as they are)',
+    permissions: write,
+    query: emptyQuerySchema,
+    body: definitionPatchSchema,
+    success: { status: 200, description: 'The definition after the change.', schema: ref('ApiDefinition') },
+    errors: [...WRITE_ERRORS, 'NotFound'],
   },
   remove: {
-    method: 'delete', path: '/definitions/:id', operationId: 'deleteDefinition', tag: 'Definitions', summary: 'Delete a definition',
-    permissions: [Permissions.DefinitionDelete], query: emptyQuerySchema,
-    success: { status: 204, description: 'Deleted.' }, errors: [...ID_ERRORS, 'CrossSiteRequest'],
+    method: 'delete',
+    path: '/definitions/:id',
+    operationId: 'deleteDefinition',
+    tag: 'Definitions',
+    summary: 'Delete a definition',
+    permissions: [Permissions.DefinitionDelete],
+    query: emptyQuerySchema,
+    success: { status: 204, description: 'Deleted.' },
+    errors: ['NotFound'],
   },
 } as const satisfies Record<string, AdminOperation>;
-
-const validateCreate = bodyValidator<DefinitionCreateInput>(definitionOperations.create.body);
-const validatePatch = bodyValidator<DefinitionPatch>(definitionOperations.update.body);
-const validateList = queryValidator<DefinitionFilterQuery & { limit?: number; cursor?: string }>(definitionOperations.list.query);
-const validateCount = queryValidator<DefinitionFilterQuery>(definitionOperations.count.query);
-const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
 
 function filterOf(query: DefinitionFilterQuery): DefinitionFilter {
   const filter: DefinitionFilter = auditFilterOf(query);
@@ -88,40 +147,32 @@ export function definitionRoutes(definitions: DefinitionService, actions: Action
   const router = Router();
   const ops = definitionOperations;
 
-  register(router, ops.actions, (req, res) => {
-    validateNoQuery(req.query);
+  register(router, ops.actions, (_req, res) => {
     res.json({ items: actions.list() });
   });
 
-  register(router, ops.list, async (req, res) => {
-    const query = validateList(req.query);
+  register<DefinitionListQuery>(router, ops.list, async (_req, res, { query }) => {
     res.json(await definitions.list(filterOf(query), pageSize(query.limit), query.cursor));
   });
 
-  register(router, ops.count, async (req, res) => {
-    res.json({ count: await definitions.count(filterOf(validateCount(req.query))) });
+  register<DefinitionFilterQuery>(router, ops.count, async (_req, res, { query }) => {
+    res.json({ count: await definitions.count(filterOf(query)) });
   });
 
   register(router, ops.get, async (req, res) => {
-    validateNoQuery(req.query);
     res.json(await definitions.get(req.params.id as string));
   });
 
-  register(router, ops.create, async (req, res) => {
-    validateNoQuery(req.query);
-    res.status(201).json(await definitions.create(validateCreate(req.body), adminState(req)));
+  register<NoQuery, DefinitionCreateInput>(router, ops.create, async (req, res, { body }) => {
+    res.status(201).json(await definitions.create(body, adminState(req)));
   });
 
-  register(router, ops.update, async (req, res) => {
-    const id = req.params.id as string;
-    validateNoQuery(req.query, id);
-    res.json(await definitions.update(id, validatePatch(req.body, id), adminState(req)));
+  register<NoQuery, DefinitionPatch>(router, ops.update, async (req, res, { body }) => {
+    res.json(await definitions.update(req.params.id as string, body, adminState(req)));
   });
 
   register(router, ops.remove, async (req, res) => {
-    const id = req.params.id as string;
-    validateNoQuery(req.query, id);
-    await definitions.delete(id, adminState(req));
+    await definitions.delete(req.params.id as string, adminState(req));
     res.status(204).end();
   });
 

@@ -6,8 +6,7 @@ import type { EventLog } from '../services/event-log';
 import type { ChangeAction, ObjectType } from '../types';
 import { adminState, hasPermission } from './admin-auth';
 import { pageSize } from './query';
-import { eventListQuerySchema } from './schemas';
-import { queryValidator } from './validate';
+import { eventListQuerySchema } from '../domain/schemas';
 import { register, type AdminOperation } from './operation';
 import { ref } from './response-schemas';
 
@@ -16,29 +15,44 @@ const READ_PERMISSION = { ApiToken: Permissions.TokenRead, ApiDefinition: Permis
 /** GET /events: its permission depends on the object types asked for, so the handler checks it. */
 export const eventOperations = {
   list: {
-    method: 'get', path: '/events', operationId: 'listEvents', tag: 'Events', summary: 'Information events (created, updated, deleted), newest first',
+    method: 'get',
+    path: '/events',
+    operationId: 'listEvents',
+    tag: 'Events',
+    summary: 'Information events (created, updated, deleted), newest first',
     description: `Events of tokens need ${Permissions.TokenRead}, of definitions ${Permissions.DefinitionRead}; without objectType, the types the user may read.`,
-    permissions: [], query: eventListQuerySchema,
-    success: { status: 200, description: 'One page of events.', schema: ref('ChangeEventPage') }, errors: ['InvalidRequest', 'MissingPermission'],
+    permissions: [],
+    query: eventListQuerySchema,
+    success: { status: 200, description: 'One page of events.', schema: ref('ChangeEventPage') },
+    errors: ['InvalidRequest', 'MissingPermission'],
   },
 } as const satisfies Record<string, AdminOperation>;
 
-const validateList = queryValidator<{ objectType?: ObjectType; objectId?: string; action?: ChangeAction; limit?: number; cursor?: string }>(
-  eventOperations.list.query,
-);
+interface EventListQuery {
+  objectType?: ObjectType;
+  objectId?: string;
+  action?: ChangeAction;
+  limit?: number;
+  cursor?: string;
+}
 
 export function eventRoutes(events: EventLog): Router {
   const router = Router();
-  register(router, eventOperations.list, async (req, res) => {
-    const query = validateList(req.query);
+  register<EventListQuery>(router, eventOperations.list, async (req, res, { query }) => {
     const { user } = adminState(req);
     const wanted: ObjectType[] = query.objectType ? [query.objectType] : ['ApiToken', 'ApiDefinition'];
     const readable = wanted.filter((type) => hasPermission(user, READ_PERMISSION[type]));
     if (readable.length === 0) {
       const permission = READ_PERMISSION[wanted[0]!];
-      throw AdminError.of('MissingPermission', `Reading these events needs the ${permission} permission.`, { permission });
+      throw AdminError.of('MissingPermission', `Reading these events needs the ${permission} permission.`, {
+        permission,
+      });
     }
-    const filter = { objectTypes: readable, ...(query.objectId ? { objectId: query.objectId } : {}), ...(query.action ? { action: query.action } : {}) };
+    const filter = {
+      objectTypes: readable,
+      ...(query.objectId ? { objectId: query.objectId } : {}),
+      ...(query.action ? { action: query.action } : {}),
+    };
     res.json(await events.list(filter, pageSize(query.limit), query.cursor));
   });
   return router;

@@ -1,7 +1,7 @@
 // Parses an admin operation's JSON body within the limit the operation declares, once its caller is authenticated and authorised.
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { AdminError } from '../errors';
-import { alreadyRead } from '../endpoint/read-body';
+import { AdminError, type ErrorReason } from '../errors';
+import { alreadyRead } from '../shared/read-body';
 
 /** Which of the configured limits an operation's body is held to. */
 export type BodyLimitName = 'admin' | 'import';
@@ -27,6 +27,12 @@ export function bodyLimits(limits: BodyLimits): RequestHandler {
 }
 
 /**
+ * The reasons of an operation's body parser, whatever the method (a GET may carry a body too): too large, not JSON in
+ * UTF-8 or compressed, and not parseable (the router's error renderer maps the parser's errors to these).
+ */
+export const JSON_BODY_REASONS: readonly ErrorReason[] = ['PayloadTooLarge', 'UnsupportedMediaType', 'InvalidRequest'];
+
+/**
  * Operation-level, after authentication and the permission check: a caller who may not use the operation never
  * makes the server read its body (an import body may be 64 MiB). A body the host's own parser read is accepted
  * as far as its size can be known.
@@ -50,7 +56,12 @@ export function jsonBody(limitName: BodyLimitName): RequestHandler {
     }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      next(AdminError.of('UnsupportedMediaType', 'Send the body without Content-Encoding (compressed bodies are not accepted).'));
+      next(
+        AdminError.of(
+          'UnsupportedMediaType',
+          'Send the body without Content-Encoding (compressed bodies are not accepted).',
+        ),
+      );
       return;
     }
     const limit = state.limits[limitName];

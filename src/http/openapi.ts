@@ -2,14 +2,31 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorReasons, type ErrorReason } from '../errors';
-import type { AdminOperation, JsonSchema } from './operation';
+import { operationReasons, type AdminOperation, type JsonSchema } from './operation';
 import { RESPONSE_SCHEMAS, ref } from './response-schemas';
 
-/** The package's version, for `info.version`: package.json sits two levels up from both src/http and dist/http. */
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+/** package.json sits two levels up from both src/http and dist/http. */
+const PACKAGE = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+  license: string;
+};
 
-/** Reasons any authenticated operation may answer, whatever it does. */
-const COMMON_ERRORS: readonly ErrorReason[] = ['Unauthenticated', 'InternalError', 'ServiceUnavailable'];
+/** The package's version, for `info.version`. */
+export const PACKAGE_VERSION: string = PACKAGE.version;
+
+/**
+ * The host authenticates admin requests with its own authenticateAdmin, whatever it checks (HTTP Basic, a session
+ * cookie, a proxy's header). OpenAPI has no scheme for "whatever the host does": this one stands for it, in the
+ * header that most schemes use, and `x-authenticated-by` says so to tools and readers.
+ */
+const HOST_SECURITY_SCHEME = {
+  type: 'apiKey',
+  in: 'header',
+  name: 'Authorization',
+  description:
+    "The host application authenticates every request with its own authenticateAdmin: send what it expects (the example app: HTTP Basic in Authorization; other hosts may use a session cookie or a proxy's header). Without an admin user: 401 Unauthenticated.",
+  'x-authenticated-by': 'host',
+} as const;
 
 const TAGS = [
   { name: 'Tokens', description: 'API tokens: the bearer secrets consumers call with.' },
@@ -42,9 +59,9 @@ function queryParameters(schema: JsonSchema | undefined): object[] {
   });
 }
 
+/** One response per error status, with the reasons of that status (`x-error-reasons`, and in prose). */
 function errorResponses(operation: AdminOperation): Record<string, object> {
-  const reasons = new Set<ErrorReason>([...operation.errors, ...COMMON_ERRORS]);
-  if (operation.permissions.length > 0) reasons.add('MissingPermission');
+  const reasons = operationReasons(operation);
   const byStatus = new Map<number, ErrorReason[]>();
   for (const reason of reasons) {
     const { status } = ErrorReasons[reason];
@@ -52,8 +69,10 @@ function errorResponses(operation: AdminOperation): Record<string, object> {
   }
   const responses: Record<string, object> = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    list.sort();
     responses[String(status)] = {
-      description: list.sort().map((reason) => `${reason}: ${ErrorReasons[reason].description}`).join('\n\n'),
+      description: list.map((reason) => `${reason}: ${ErrorReasons[reason].description}`).join('\n\n'),
+      'x-error-reasons': list,
       content: { 'application/json': { schema: ref('AdminErrorBody') } },
     };
   }
@@ -75,11 +94,15 @@ function operationObject(operation: AdminOperation, pathNames: string[]): object
       ...pathNames.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
       ...queryParameters(operation.query),
     ],
-    ...(operation.body ? { requestBody: { required: bodyRequired, content: { 'application/json': { schema: operation.body } } } } : {}),
+    ...(operation.body
+      ? { requestBody: { required: bodyRequired, content: { 'application/json': { schema: operation.body } } } }
+      : {}),
     responses: {
       [String(success.status)]: {
         description: success.description,
-        ...(success.schema ? { content: { [success.contentType ?? 'application/json']: { schema: success.schema } } } : {}),
+        ...(success.schema
+          ? { content: { [success.contentType ?? 'application/json']: { schema: success.schema } } }
+          : {}),
       },
       ...errorResponses(operation),
     },
@@ -102,13 +125,20 @@ export function adminOpenApiDocument(operations: readonly AdminOperation[], serv
     info: {
       title: 'User-defined APIs: admin REST API',
       version: PACKAGE_VERSION,
-      description: 'Manage the API tokens and API definitions of the user-defined APIs. The host application authenticates '
-        + 'every request (its authenticateAdmin); each operation lists the permissions it needs (`x-permissions`). Unknown '
-        + 'fields and query parameters are refused. Errors are `{ errors: [{ reason, message, ... }] }`.',
+      description:
+        'Manage the API tokens and API definitions of the user-defined APIs. The host application authenticates ' +
+        'every request (its authenticateAdmin, the `host` security scheme); each operation lists the permissions it ' +
+        'needs (`x-permissions`). Unknown fields and query parameters are refused. Errors are ' +
+        '`{ errors: [{ reason, message, ... }] }`; each error response lists its reasons (`x-error-reasons`), and the ' +
+        'first error decides the status. A method or path that no operation takes (OPTIONS included) answers 404 ' +
+        'NotFound, or 400 InvalidRequest when an id in the path is not valid percent-encoding; HEAD is answered as ' +
+        'GET, without the body.',
+      license: { name: PACKAGE.license, identifier: PACKAGE.license },
     },
     servers: [{ url: serverUrl === '' ? '/' : serverUrl }],
+    security: [{ host: [] }],
     tags: TAGS,
     paths,
-    components: { schemas: RESPONSE_SCHEMAS },
+    components: { schemas: RESPONSE_SCHEMAS, securitySchemes: { host: HOST_SECURITY_SCHEME } },
   };
 }

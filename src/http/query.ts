@@ -7,7 +7,8 @@ import { DEFAULT_PAGE_SIZE } from '../services/pagination';
 export function dateParam(value: string | undefined, field: string): Date | undefined {
   if (value === undefined) return undefined;
   const time = Date.parse(value);
-  if (Number.isNaN(time)) throw AdminError.of('InvalidRequest', `Query parameter '${field}' is not a valid date.`, { field });
+  if (Number.isNaN(time))
+    throw AdminError.of('InvalidRequest', `Query parameter '${field}' is not a valid date.`, { field });
   return new Date(time);
 }
 

@@ -12,30 +12,59 @@ import { adminOpenApiDocument } from './openapi';
 import { apisOpenApiDocument } from './openapi-apis';
 import { register, type AdminOperation } from './operation';
 import { ref } from './response-schemas';
-import { emptyQuerySchema } from './schemas';
+import { emptyQuerySchema } from '../domain/schemas';
 import { tokenOperations } from './token-routes';
-import { queryValidator } from './validate';
 
-const validateNoQuery = queryValidator<Record<string, never>>(emptyQuerySchema);
-const OPENAPI_DOCUMENT = { type: 'object', description: 'An OpenAPI 3.1 document.' } as const;
+const OPENAPI_DOCUMENT = ref('OpenApiDocument');
 
 export const referenceOperations = {
   me: {
-    method: 'get', path: '/me', operationId: 'getMe', tag: 'Session', summary: 'The signed-in admin user and their permissions',
+    method: 'get',
+    path: '/me',
+    operationId: 'getMe',
+    tag: 'Session',
+    summary: 'The signed-in admin user and their permissions',
     description: 'So that a client (the admin UI) offers only what the user may do.',
-    permissions: [], query: emptyQuerySchema,
-    success: { status: 200, description: 'The user as the host\'s authenticateAdmin resolved it.', schema: ref('AdminUser') }, errors: ['InvalidRequest'],
+    permissions: [],
+    query: emptyQuerySchema,
+    success: {
+      status: 200,
+      description: "The user as the host's authenticateAdmin resolved it.",
+      schema: ref('AdminUser'),
+    },
+    errors: [],
   },
   adminDocument: {
-    method: 'get', path: '/openapi.json', operationId: 'getAdminOpenApi', tag: 'Reference', summary: 'The admin REST API as an OpenAPI 3.1 document',
-    permissions: [], query: emptyQuerySchema,
-    success: { status: 200, description: 'The document; its server URL is where the admin router is mounted.', schema: OPENAPI_DOCUMENT }, errors: ['InvalidRequest'],
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getAdminOpenApi',
+    tag: 'Reference',
+    summary: 'The admin REST API as an OpenAPI 3.1 document',
+    permissions: [],
+    query: emptyQuerySchema,
+    success: {
+      status: 200,
+      description: 'The document; its server URL is where the admin router is mounted.',
+      schema: OPENAPI_DOCUMENT,
+    },
+    errors: ['InvalidRequest'],
   },
   apisDocument: {
-    method: 'get', path: '/openapi/apis.json', operationId: 'getApisOpenApi', tag: 'Reference', summary: 'The user-defined APIs as defined now, in OpenAPI 3.1',
-    description: 'Paths with their parameters, methods, bearer security and error bodies, for the consumers of the APIs.',
-    permissions: [Permissions.DefinitionRead], query: emptyQuerySchema,
-    success: { status: 200, description: 'The document; its server URL is the endpoint\'s base path.', schema: OPENAPI_DOCUMENT }, errors: ['InvalidRequest'],
+    method: 'get',
+    path: '/openapi/apis.json',
+    operationId: 'getApisOpenApi',
+    tag: 'Reference',
+    summary: 'The user-defined APIs as defined now, in OpenAPI 3.1',
+    description:
+      'Paths with their parameters, methods, bearer security and error bodies, for the consumers of the APIs.',
+    permissions: [Permissions.DefinitionRead],
+    query: emptyQuerySchema,
+    success: {
+      status: 200,
+      description: "The document; its server URL is the endpoint's base path.",
+      schema: OPENAPI_DOCUMENT,
+    },
+    errors: ['InvalidRequest'],
   },
 } as const satisfies Record<string, AdminOperation>;
 
@@ -49,19 +78,20 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   ...Object.values(referenceOperations),
 ];
 
-export function referenceRoutes(definitions: DefinitionService, actions: ActionRegistry, endpointBasePath: string): Router {
+export function referenceRoutes(
+  definitions: DefinitionService,
+  actions: ActionRegistry,
+  endpointBasePath: string,
+): Router {
   const router = Router();
   register(router, referenceOperations.me, (req, res) => {
-    validateNoQuery(req.query);
     const { user } = adminState(req);
     res.json({ name: user.name, permissions: user.permissions });
   });
   register(router, referenceOperations.adminDocument, (req, res) => {
-    validateNoQuery(req.query);
     res.json(adminOpenApiDocument(ADMIN_OPERATIONS, req.baseUrl));
   });
-  register(router, referenceOperations.apisDocument, async (req, res) => {
-    validateNoQuery(req.query);
+  register(router, referenceOperations.apisDocument, async (_req, res) => {
     res.json(apisOpenApiDocument(await definitions.all(), endpointBasePath, actions.list()));
   });
   return router;

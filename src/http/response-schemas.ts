@@ -1,19 +1,29 @@
 // JSON schemas of what the admin API answers: the OpenAPI document's components, checked against real answers by the tests.
 import { ErrorReasons } from '../errors';
-import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema, rateLimitSchema } from './schemas';
+import {
+  backupDefinitionSchema,
+  backupEnvelopeSchema,
+  backupTokenSchema,
+  metadataSchema,
+  rateLimitSchema,
+} from '../domain/schemas';
 import type { JsonSchema } from './operation';
 
-const isoTime = { type: 'string', description: 'ISO-8601 UTC time.' } as const;
+const isoTime = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC time.' } as const;
 const nullableIsoTime = (description: string) => ({ anyOf: [isoTime, { type: 'null' }], description }) as const;
-const page = (item: string): JsonSchema => ({
-  type: 'object',
-  additionalProperties: false,
-  required: ['items', 'nextCursor'],
-  properties: {
-    items: { type: 'array', items: ref(item) },
-    nextCursor: { type: ['string', 'null'], description: 'Pass it as `cursor` for the next page; null on the last page.' },
-  },
-}) as const;
+const page = (item: string): JsonSchema =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    required: ['items', 'nextCursor'],
+    properties: {
+      items: { type: 'array', items: ref(item) },
+      nextCursor: {
+        type: ['string', 'null'],
+        description: 'Pass it as `cursor` for the next page; null on the last page.',
+      },
+    },
+  }) as const;
 
 /** A reference to one of {@link RESPONSE_SCHEMAS} from inside the OpenAPI document. */
 export function ref(name: string): JsonSchema {
@@ -32,8 +42,17 @@ const tokenProperties = {
   name: { type: 'string' },
   isDisabled: { type: 'boolean' },
   rateLimit: rateLimitSchema,
+  scopes: { type: 'array', items: { type: 'string' }, description: 'What the token may do; empty: none.' },
+  metadata: metadataSchema,
+  start: {
+    type: ['string', 'null'],
+    description:
+      "The current secret's first characters, to tell keys apart (a generated secret's prefix and 6 more, a supplied one's first 4); null for secrets set before the package kept it.",
+  },
   expiresAt: nullableIsoTime('After this time the secret is refused like an unknown one; null: never.'),
-  previousSecretExpiresAt: nullableIsoTime('While a rotation\'s grace period runs: until when the previous secret works too.'),
+  previousSecretExpiresAt: nullableIsoTime(
+    "While a rotation's grace period runs: until when the previous secret works too.",
+  ),
   lastUsedAt: nullableIsoTime('The newest successful call, exact to about two lastUsedIntervalMs; null: never used.'),
   ...audit,
 } as const;
@@ -66,7 +85,8 @@ export const RESPONSE_SCHEMAS = {
   },
   ApiTokenWithSecret: {
     type: 'object',
-    description: 'The answer of a create or rotation whose secret the server generated: the only time a secret is shown.',
+    description:
+      'The answer of a create or rotation whose secret the server generated: the only time a secret is shown.',
     additionalProperties: false,
     required: [...TOKEN_FIELDS, 'secret'],
     properties: { ...tokenProperties, secret: { type: 'string' } },
@@ -75,17 +95,34 @@ export const RESPONSE_SCHEMAS = {
   ApiDefinition: {
     type: 'object',
     additionalProperties: false,
-    required: ['id', 'route', 'securitySettings', 'actionType', 'actionMeta', 'createdBy', 'createdAt', 'lastModifiedBy', 'lastModified'],
+    required: [
+      'id',
+      'route',
+      'securitySettings',
+      'actionType',
+      'actionMeta',
+      'createdBy',
+      'createdAt',
+      'lastModifiedBy',
+      'lastModified',
+    ],
     properties: {
       id: { type: 'string', format: 'uuid' },
       name: { type: 'string' },
       description: { type: 'string' },
-      route: { type: 'string', description: 'The suffix after the endpoint\'s base path, e.g. tickets/{id}/status.' },
+      route: { type: 'string', description: "The suffix after the endpoint's base path, e.g. tickets/{id}/status." },
       securitySettings: {
         type: 'object',
         additionalProperties: false,
-        required: ['allowedTokens'],
-        properties: { allowedTokens: { type: 'array', items: { type: 'string' } } },
+        required: ['allowedTokens', 'requiredScopes'],
+        properties: {
+          allowedTokens: { type: 'array', items: { type: 'string' } },
+          requiredScopes: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Scopes an allowed token must all carry too; empty: none.',
+          },
+        },
       },
       actionType: { enum: ['handler', 'procedure'] },
       actionMeta: {
@@ -98,7 +135,12 @@ export const RESPONSE_SCHEMAS = {
     },
   },
   ApiDefinitionPage: page('ApiDefinition'),
-  Count: { type: 'object', additionalProperties: false, required: ['count'], properties: { count: { type: 'integer', minimum: 0 } } },
+  Count: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['count'],
+    properties: { count: { type: 'integer', minimum: 0 } },
+  },
   ActionList: {
     type: 'object',
     additionalProperties: false,
@@ -113,7 +155,11 @@ export const RESPONSE_SCHEMAS = {
           properties: {
             name: { type: 'string' },
             kind: { enum: ['handler', 'procedure'] },
-            parameters: { type: 'array', items: { type: 'string' }, description: 'Procedures only: the body parameters they require.' },
+            parameters: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'Procedures only: the body parameters they require.',
+            },
           },
         },
       },
@@ -148,17 +194,50 @@ export const RESPONSE_SCHEMAS = {
     additionalProperties: false,
     required: ['verdict', 'status', 'errorCode', 'explanation', 'token', 'definition', 'rateLimitChecked'],
     properties: {
-      verdict: { enum: ['allowed', 'methodNotAllowed', 'emptyRoute', 'unknownSecret', 'disabled', 'expired', 'rateLimited', 'noDefinition', 'notAllowed', 'actionMissing'] },
+      verdict: {
+        enum: [
+          'allowed',
+          'methodNotAllowed',
+          'emptyRoute',
+          'unknownSecret',
+          'disabled',
+          'expired',
+          'rateLimited',
+          'noDefinition',
+          'notAllowed',
+          'missingScope',
+          'actionMissing',
+        ],
+      },
       status: { type: 'integer' },
       errorCode: { type: ['integer', 'null'] },
       explanation: { type: 'string' },
       token: {
-        anyOf: [{ type: 'object', additionalProperties: false, required: ['id', 'name'], properties: { id: { type: 'string' }, name: { type: 'string' } } }, { type: 'null' }],
+        anyOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'name'],
+            properties: { id: { type: 'string' }, name: { type: 'string' } },
+          },
+          { type: 'null' },
+        ],
       },
       definition: {
-        anyOf: [{ type: 'object', additionalProperties: false, required: ['id', 'route'], properties: { id: { type: 'string' }, route: { type: 'string' } } }, { type: 'null' }],
+        anyOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'route'],
+            properties: { id: { type: 'string' }, route: { type: 'string' } },
+          },
+          { type: 'null' },
+        ],
       },
-      rateLimitChecked: { type: 'boolean', description: 'False when the rate-limit store cannot be read without counting.' },
+      rateLimitChecked: {
+        type: 'boolean',
+        description: 'False when the rate-limit store cannot be read without counting.',
+      },
     },
   },
   ImportResult: {
@@ -175,6 +254,31 @@ export const RESPONSE_SCHEMAS = {
       ...backupEnvelopeSchema.properties,
       tokens: { ...backupEnvelopeSchema.properties.tokens, items: ref('BackupToken') },
       definitions: { ...backupEnvelopeSchema.properties.definitions, items: ref('BackupDefinition') },
+    },
+  },
+  OpenApiDocument: {
+    type: 'object',
+    description: 'An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0).',
+    required: ['openapi', 'info', 'paths'],
+    properties: {
+      openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' },
+      info: {
+        type: 'object',
+        required: ['title', 'version'],
+        properties: { title: { type: 'string' }, version: { type: 'string' }, description: { type: 'string' } },
+      },
+      servers: {
+        type: 'array',
+        items: { type: 'object', required: ['url'], properties: { url: { type: 'string' } } },
+      },
+      security: { type: 'array', items: { type: 'object' } },
+      tags: { type: 'array', items: { type: 'object' } },
+      paths: {
+        type: 'object',
+        description: 'Path templates, relative to servers[0].url, and their operations.',
+        additionalProperties: { type: 'object' },
+      },
+      components: { type: 'object' },
     },
   },
   AdminErrorBody: {

@@ -14,7 +14,9 @@ export interface MetricDefinition {
  * Latency buckets in seconds: from half a millisecond (an in-memory call costs microseconds plus the action) to
  * 10 s (slow actions; anything slower lands in +Inf, and the timeout answers at actionTimeoutMs anyway).
  */
-export const CALL_DURATION_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const CALL_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export const METRICS = {
   calls: {
@@ -39,7 +41,7 @@ export const METRICS = {
     name: 'rate_limit_rejections_total',
     type: 'counter',
     labels: [],
-    help: 'Endpoint calls refused by a token\'s rate limit (429, code 1014).',
+    help: "Endpoint calls refused by a token's rate limit (429, code 1014).",
   },
   queueDepth: {
     name: 'queue_depth',
@@ -57,13 +59,13 @@ export const METRICS = {
     name: 'revision_lag_seconds',
     type: 'gauge',
     labels: [],
-    help: 'Upper bound on how far this instance\'s in-memory view is behind the shared change log: seconds since the start of its newest successful poll or full reload, every change logged before then being applied. About changePollIntervalMs when all is well; grows while polls fail; +Inf before the first load.',
+    help: "Upper bound on how far this instance's in-memory view is behind the shared change log: seconds since the start of its newest successful poll or full reload, every change logged before then being applied. About changePollIntervalMs when all is well; grows while polls fail; +Inf before the first load.",
   },
   ready: {
     name: 'ready',
     type: 'gauge',
     labels: [],
-    help: '1 while the endpoint serves; 0 while it answers 503, code 7 (database unreachable, view not loaded, or marked stale after a failed refresh).',
+    help: '1 while the endpoint serves; 0 while it answers 503, code 7 (database unreachable, view not loaded, marked stale after a failed refresh, or behind the change log by more than maxViewLagMs).',
   },
 } as const satisfies Record<string, MetricDefinition>;
 

@@ -1,5 +1,5 @@
 // What the endpoint reports per call when metrics are on: the call's outcome and latency, auth failures, rate-limit refusals.
-import type { CounterLike, HistogramLike } from './prom-client-like';
+import type { CounterLike, HistogramLike } from '../domain/prom-client-like';
 
 /**
  * Why an authentication failed, as the `reason` label of `udapi_auth_failures_total`. The consumer sees one
@@ -19,12 +19,24 @@ export type AuthFailureReason =
   | 'expired'
   /** The matched definition does not allow the token. */
   | 'not_allowed'
+  /** The matched definition allows the token, but the token lacks one of its required scopes. */
+  | 'missing_scope'
   /** The secret's digest matched a token but its bcrypt hash did not (a tampered document or a changed pepper). */
-  | 'wrong_secret';
+  | 'wrong_secret'
+  /** A host route (requireToken) refused a valid token: a required scope is missing, or `allow` said no (403). */
+  | 'insufficient_scope';
 
 /** Every reason, in the order the endpoint checks them; the metric starts each at 0 so that rates exist from the start. */
 export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = [
-  'header_invalid', 'throttled', 'unknown_secret', 'disabled', 'expired', 'not_allowed', 'wrong_secret',
+  'header_invalid',
+  'throttled',
+  'unknown_secret',
+  'disabled',
+  'expired',
+  'not_allowed',
+  'missing_scope',
+  'wrong_secret',
+  'insufficient_scope',
 ];
 
 /** The `definition` label of a call that ended before a definition matched (refused early, or no route matched). */

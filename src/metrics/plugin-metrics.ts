@@ -1,16 +1,21 @@
 // Creates the package's metrics (definitions.ts) on the host's prom-client and serves them: counters fed by the endpoint, gauges read at scrape time.
 import type { RequestHandler } from 'express';
-import type { ConcurrencyLimiter } from '../endpoint/concurrency';
-import { OptionsError } from '../options';
+import type { MetricsConfig } from '../domain/config';
+import { OptionsError } from '../errors';
 import { CALL_DURATION_BUCKETS, METRICS, type MetricDefinition } from './definitions';
 import { AUTH_FAILURE_REASONS, endpointMetrics, type EndpointMetrics } from './endpoint-metrics';
-import type { CounterLike, GaugeLike, HistogramLike, MetricConfigurationLike, PromClientLike, RegistryLike } from './prom-client-like';
+import type {
+  CounterLike,
+  GaugeLike,
+  HistogramLike,
+  MetricConfigurationLike,
+  RegistryLike,
+} from '../domain/prom-client-like';
 
-/** The resolved `metrics` option. */
-export interface MetricsConfig {
-  readonly promClient: PromClientLike;
-  readonly registry: RegistryLike | null;
-  readonly prefix: string;
+/** The part of an endpoint's concurrency limiter the gauges read. */
+export interface WatchedLimiter {
+  readonly active: number;
+  readonly queued: number;
 }
 
 /** What the scrape-time gauges read: live state of this instance, never a copy. */
@@ -28,7 +33,7 @@ export interface PluginMetrics {
   /** What the endpoint handlers record into. */
   readonly endpoint: EndpointMetrics;
   /** Counts a new endpoint handler's queue and running actions in the gauges, for as long as the handler lives. */
-  watchLimiter(limiter: ConcurrencyLimiter): void;
+  watchLimiter(limiter: WatchedLimiter): void;
   /** Serves the registry's text exposition. */
   handler(): RequestHandler;
 }
@@ -37,8 +42,8 @@ export function createPluginMetrics(config: MetricsConfig, sources: MetricSource
   const { promClient, prefix } = config;
   const registry = config.registry ?? new promClient.Registry();
   // Weak: a host that builds many endpoint handlers (tests do) must not keep them alive through the metrics.
-  const limiters = new Set<WeakRef<ConcurrencyLimiter>>();
-  const sumOverLimiters = (read: (limiter: ConcurrencyLimiter) => number): number => {
+  const limiters = new Set<WeakRef<WatchedLimiter>>();
+  const sumOverLimiters = (read: (limiter: WatchedLimiter) => number): number => {
     let sum = 0;
     for (const ref of limiters) {
       const limiter = ref.deref();
@@ -48,7 +53,10 @@ export function createPluginMetrics(config: MetricsConfig, sources: MetricSource
     return sum;
   };
 
-  const register = <Metric extends CounterLike | GaugeLike | HistogramLike>(metric: Metric, definition: MetricDefinition): Metric => {
+  const register = <Metric extends CounterLike | GaugeLike | HistogramLike>(
+    metric: Metric,
+    definition: MetricDefinition,
+  ): Metric => {
     try {
       registry.registerMetric(metric);
     } catch (error) {
@@ -60,9 +68,13 @@ export function createPluginMetrics(config: MetricsConfig, sources: MetricSource
     return metric;
   };
   const configuration = (definition: MetricDefinition): MetricConfigurationLike => ({
-    name: prefix + definition.name, help: definition.help, labelNames: definition.labels, registers: [],
+    name: prefix + definition.name,
+    help: definition.help,
+    labelNames: definition.labels,
+    registers: [],
   });
-  const counter = (definition: MetricDefinition): CounterLike => register(new promClient.Counter(configuration(definition)), definition);
+  const counter = (definition: MetricDefinition): CounterLike =>
+    register(new promClient.Counter(configuration(definition)), definition);
   const gauge = (definition: MetricDefinition, collect: (gauge: GaugeLike) => void): GaugeLike => {
     // The closure runs at scrape time only, when `created` is long assigned.
     const created: GaugeLike = new promClient.Gauge({ ...configuration(definition), collect: () => collect(created) });
@@ -70,14 +82,20 @@ export function createPluginMetrics(config: MetricsConfig, sources: MetricSource
   };
 
   const calls = counter(METRICS.calls);
-  const duration = register(new promClient.Histogram({ ...configuration(METRICS.callDuration), buckets: [...CALL_DURATION_BUCKETS] }), METRICS.callDuration);
+  const duration = register(
+    new promClient.Histogram({ ...configuration(METRICS.callDuration), buckets: [...CALL_DURATION_BUCKETS] }),
+    METRICS.callDuration,
+  );
   const authFailures = counter(METRICS.authFailures);
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0);
   const rateLimitRejections = counter(METRICS.rateLimitRejections);
   rateLimitRejections.inc(0);
 
   gauge(METRICS.queueDepth, (depth) => {
-    depth.set({ queue: 'actions' }, sumOverLimiters((limiter) => limiter.queued));
+    depth.set(
+      { queue: 'actions' },
+      sumOverLimiters((limiter) => limiter.queued),
+    );
     depth.set({ queue: 'bcrypt' }, sources.bcryptQueued());
   });
   gauge(METRICS.actionsInFlight, (running) => running.set(sumOverLimiters((limiter) => limiter.active)));

@@ -11,7 +11,8 @@ export interface ApiDefinitionDoc {
   routeKey: string;
   /** The route folded to lower case, for case-insensitive route filters. */
   routeLower: string;
-  securitySettings: { allowedTokens: string[] };
+  /** requiredScopes is absent in documents older than scopes: none. */
+  securitySettings: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType: ActionType;
   actionMeta: ActionMeta;
   createdBy: string;
@@ -28,7 +29,10 @@ const apiDefinitionSchema = new Schema<ApiDefinitionDoc>(
     route: { type: String, required: true },
     routeKey: { type: String, required: true },
     routeLower: { type: String, required: true },
-    securitySettings: { allowedTokens: { type: [String], default: [] } },
+    securitySettings: {
+      allowedTokens: { type: [String], default: [] },
+      requiredScopes: { type: [String], default: undefined },
+    },
     actionType: { type: String, required: true },
     actionMeta: { name: { type: String, required: true }, inputType: { type: String } },
     createdBy: { type: String, required: true },
@@ -47,19 +51,22 @@ export type ApiDefinitionModel = Model<ApiDefinitionDoc>;
 
 export function apiDefinitionModel(connection: Connection, collection: string): ApiDefinitionModel {
   const name = `UdapiApiDefinition_${collection}`;
-  return (connection.models[name] as ApiDefinitionModel | undefined)
-    ?? connection.model<ApiDefinitionDoc>(name, apiDefinitionSchema, collection);
+  return (
+    (connection.models[name] as ApiDefinitionModel | undefined) ??
+    connection.model<ApiDefinitionDoc>(name, apiDefinitionSchema, collection)
+  );
 }
 
 export function toApiDefinition(doc: ApiDefinitionDoc): ApiDefinition {
   const definition: ApiDefinition = {
     id: doc._id,
     route: doc.route,
-    securitySettings: { allowedTokens: [...doc.securitySettings.allowedTokens] },
+    securitySettings: securitySettingsOf(doc),
     actionType: doc.actionType,
-    actionMeta: doc.actionType === 'handler'
-      ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' }
-      : { name: doc.actionMeta.name },
+    actionMeta:
+      doc.actionType === 'handler'
+        ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' }
+        : { name: doc.actionMeta.name },
     createdBy: doc.createdBy,
     createdAt: doc.createdAt.toISOString(),
     lastModifiedBy: doc.lastModifiedBy,
@@ -68,4 +75,12 @@ export function toApiDefinition(doc: ApiDefinitionDoc): ApiDefinition {
   if (doc.name !== undefined && doc.name !== null) definition.name = doc.name;
   if (doc.description !== undefined && doc.description !== null) definition.description = doc.description;
   return definition;
+}
+
+/** A copy of the stored security settings in the public shape (no required scopes in older documents: none). */
+export function securitySettingsOf(doc: Pick<ApiDefinitionDoc, 'securitySettings'>): ApiDefinition['securitySettings'] {
+  return {
+    allowedTokens: [...doc.securitySettings.allowedTokens],
+    requiredScopes: [...(doc.securitySettings.requiredScopes ?? [])],
+  };
 }

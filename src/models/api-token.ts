@@ -1,7 +1,7 @@
 // The ApiToken mongoose model, bound to the host's connection, and its mapping to the public shape.
 import { Schema, type Connection, type Model } from 'mongoose';
-import { hasExpired } from '../catalog/catalog';
-import type { ApiToken, RateLimit } from '../types';
+import { hasExpired } from '../domain/expiry';
+import type { ApiToken, RateLimit, TokenMetadata } from '../types';
 
 /** A stored token. `secretDigest` and `secretHash` never leave the package. */
 export interface ApiTokenDoc {
@@ -11,6 +11,12 @@ export interface ApiTokenDoc {
   secretHash: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  /** What the token may do (see validation-rules.ts); absent in documents older than scopes: none. */
+  scopes?: string[];
+  /** The admin's JSON object about the token; null or absent: none. */
+  metadata?: TokenMetadata | null;
+  /** The current secret's non-secret beginning (secrets.ts secretStart); null or absent for secrets older than it. */
+  start?: string | null;
   /** After this time the secret is refused like an unknown one; null (or absent, in older documents): never. */
   expiresAt?: Date | null;
   /**
@@ -43,6 +49,9 @@ const apiTokenSchema = new Schema<ApiTokenDoc>(
     secretHash: { type: String, required: true },
     isDisabled: { type: Boolean, required: true, default: false },
     rateLimit: { type: rateLimitSchema, default: null },
+    scopes: { type: [String], default: undefined },
+    metadata: { type: Schema.Types.Mixed, default: null },
+    start: { type: String, default: null },
     expiresAt: { type: Date, default: null },
     previousSecretDigest: { type: String, default: null },
     previousSecretHash: { type: String, default: null },
@@ -70,13 +79,18 @@ apiTokenSchema.index({ createdAt: -1, _id: -1 });
 apiTokenSchema.index({ isDisabled: 1, createdAt: -1, _id: -1 });
 apiTokenSchema.index({ createdBy: 1, createdAt: -1, _id: -1 });
 apiTokenSchema.index({ name: 1, createdAt: -1, _id: -1 });
+// The scope filter, while the in-memory view is not usable.
+apiTokenSchema.index({ scopes: 1 });
 
 export type ApiTokenModel = Model<ApiTokenDoc>;
 
 /** The model on the host's connection; one per collection name, reused if it already exists. */
 export function apiTokenModel(connection: Connection, collection: string): ApiTokenModel {
   const name = `UdapiApiToken_${collection}`;
-  return (connection.models[name] as ApiTokenModel | undefined) ?? connection.model<ApiTokenDoc>(name, apiTokenSchema, collection);
+  return (
+    (connection.models[name] as ApiTokenModel | undefined) ??
+    connection.model<ApiTokenDoc>(name, apiTokenSchema, collection)
+  );
 }
 
 /** What the public view is made of, from a stored document or from the in-memory view (times as epoch ms). */
@@ -85,6 +99,9 @@ export interface TokenViewFields {
   name: string;
   isDisabled: boolean;
   rateLimit: RateLimit | null;
+  scopes?: readonly string[];
+  metadata?: TokenMetadata | null;
+  start?: string | null;
   expiresAt?: Date | number | null;
   previousSecretExpiresAt?: Date | number | null;
   lastUsedAt?: Date | number | null;
@@ -101,6 +118,9 @@ export function publicToken(token: TokenViewFields): ApiToken {
     name: token.name,
     isDisabled: token.isDisabled,
     rateLimit: token.rateLimit ? { limit: token.rateLimit.limit, windowSeconds: token.rateLimit.windowSeconds } : null,
+    scopes: [...(token.scopes ?? [])],
+    metadata: token.metadata ? structuredClone(token.metadata) : null,
+    start: token.start ?? null,
     expiresAt: isoOrNull(token.expiresAt),
     previousSecretExpiresAt: graceEnd(token.previousSecretExpiresAt),
     lastUsedAt: isoOrNull(token.lastUsedAt),
@@ -118,7 +138,9 @@ export function isoOrNull(time: Date | number | null | undefined): string | null
 
 /** A grace period that has ended is no longer part of the token's state; only a running one is shown. */
 function graceEnd(time: Date | number | null | undefined): string | null {
-  return time === undefined || time === null || hasExpired(new Date(time).getTime()) ? null : new Date(time).toISOString();
+  return time === undefined || time === null || hasExpired(new Date(time).getTime())
+    ? null
+    : new Date(time).toISOString();
 }
 
 export function toApiToken(doc: ApiTokenDoc): ApiToken {

@@ -12,6 +12,13 @@ export interface ChangeDoc {
   objectType: ChangedObjectType;
   objectId: string;
   at: Date;
+  /**
+   * The object as stored by this change (null: deleted), so other instances apply it without reading the object,
+   * which is a collection scan on FerretDB. Absent when the writer did not know it (they re-read the object).
+   */
+  state?: Record<string, unknown> | null;
+  /** The writer's view fingerprint of the object before the change (catalog/view-fingerprint.ts); null: none. */
+  before?: string | null;
 }
 
 const changeSchema = new Schema<ChangeDoc>(
@@ -20,6 +27,8 @@ const changeSchema = new Schema<ChangeDoc>(
     objectType: { type: String, required: true },
     objectId: { type: String, required: true },
     at: { type: Date, required: true },
+    state: { type: Schema.Types.Mixed },
+    before: { type: String },
   },
   { versionKey: false, autoIndex: false, autoCreate: false, strict: true, bufferCommands: false },
 );
@@ -43,5 +52,7 @@ export type ChangeModel = Model<ChangeDoc>;
 
 export function changeModel(connection: Connection, collection: string): ChangeModel {
   const name = `UdapiChange_${collection}`;
-  return (connection.models[name] as ChangeModel | undefined) ?? connection.model<ChangeDoc>(name, changeSchema, collection);
+  return (
+    (connection.models[name] as ChangeModel | undefined) ?? connection.model<ChangeDoc>(name, changeSchema, collection)
+  );
 }

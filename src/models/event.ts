@@ -28,7 +28,9 @@ export type EventModel = Model<EventDoc>;
 
 export function eventModel(connection: Connection, collection: string): EventModel {
   const name = `UdapiEvent_${collection}`;
-  return (connection.models[name] as EventModel | undefined) ?? connection.model<EventDoc>(name, eventSchema, collection);
+  return (
+    (connection.models[name] as EventModel | undefined) ?? connection.model<EventDoc>(name, eventSchema, collection)
+  );
 }
 
 export function toChangeEvent(doc: EventDoc): ChangeEvent {

@@ -1,13 +1,6 @@
 // Runs bcrypt on the libuv thread pool with bounded concurrency and a bounded queue, and counts what it ran.
+import { BcryptOverloadedError } from '../errors';
 import bcrypt from 'bcrypt';
-
-/** Thrown when the bcrypt queue is full: the caller answers 503 instead of piling up work. */
-export class BcryptOverloadedError extends Error {
-  constructor() {
-    super('Too many secret hashing operations are waiting');
-    this.name = 'BcryptOverloadedError';
-  }
-}
 
 export class BcryptPool {
   private running = 0;

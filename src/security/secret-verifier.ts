@@ -3,8 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import type { Catalog, CachedToken } from '../catalog/catalog';
 import type { Logger } from '../types';
 import type { BcryptPool } from './bcrypt-pool';
-import { bcryptHashProblem } from './bcrypt-hash';
-import { digestSecret, pepperKey, secretProblem } from './secrets';
+import { bcryptHashProblem, unpackBcryptHash } from '../domain/bcrypt-hash';
+import { hasBrokenChecksum, pepperKey, secretDigestKey, secretProblem } from '../domain/secrets';
 import type { VerifiedSecrets } from './verified-secrets';
 
 export class SecretVerifier {
@@ -18,24 +18,30 @@ export class SecretVerifier {
     private readonly bcrypt: BcryptPool,
     private readonly verified: VerifiedSecrets,
     private readonly log: Logger,
+    /** The `secretPrefix` option: a secret of the generated shape with a wrong checksum is refused unlooked-up. */
+    private readonly secretPrefix: string | null = null,
   ) {
     this.pepper = pepperKey(pepper);
   }
 
   /**
    * The token whose digest matches, or undefined. No bcrypt: an unknown secret costs one HMAC and one map
-   * lookup. The digest is keyed by the pepper, so a match already proves knowledge of the secret.
+   * lookup. The digest is keyed by the pepper, so a match already proves knowledge of the secret. A secret of the
+   * generated shape whose checksum is wrong costs not even that: no stored secret has that shape (the services
+   * refuse one), and the refusal is the unknown secret's, counted alike; the checksum is computed from what the
+   * caller sent alone, so how soon it is refused tells the caller nothing they did not know.
    */
   lookup(secret: string): CachedToken | undefined {
     if (secretProblem(secret) !== null) return undefined;
-    return this.catalog.tokenByDigest(digestSecret(this.pepper, secret));
+    if (this.secretPrefix !== null && hasBrokenChecksum(secret, this.secretPrefix)) return undefined;
+    return this.catalog.tokenByDigest(secretDigestKey(this.pepper, secret));
   }
 
   /** Whether this instance already confirmed this token's current secret (then confirm() costs nothing). */
   isConfirmed(token: CachedToken): boolean {
     // The flag lives on this view of the token, which any change replaces; the LRU outlives full reloads.
     if (token.confirmed) return true;
-    if (!this.verified.has(token.secretDigest, token.secretHash)) return false;
+    if (!this.verified.has(token.secretDigest, token.packedHash)) return false;
     token.confirmed = true;
     return true;
   }
@@ -48,14 +54,15 @@ export class SecretVerifier {
   async confirm(secret: string, token: CachedToken): Promise<boolean> {
     if (this.isConfirmed(token)) return true;
     // The catalog never hands out a token with such a hash; this keeps bcrypt safe should that ever change.
-    if (bcryptHashProblem(token.secretHash) !== null) return false;
+    const hash = token.packedHash === '' ? null : unpackBcryptHash(token.packedHash);
+    if (hash === null || bcryptHashProblem(hash) !== null) return false;
     // Single flight: calls that arrive while this pair is being checked wait for the same comparison. The secret
     // is the same for all of them, since the digest (keyed by the pepper) matched; 200 parallel first calls of one
     // new secret once kept the bcrypt pool busy for ~10 s.
-    const key = `${token.secretDigest}\u0000${token.secretHash}`;
+    const key = `${token.secretDigest}\u0000${token.packedHash}`;
     let pending = this.pending.get(key);
     if (!pending) {
-      pending = this.compare(secret, token).finally(() => this.pending.delete(key));
+      pending = this.compare(secret, token, hash).finally(() => this.pending.delete(key));
       this.pending.set(key, pending);
     }
     const confirmed = await pending;
@@ -63,12 +70,15 @@ export class SecretVerifier {
     return confirmed;
   }
 
-  private async compare(secret: string, token: CachedToken): Promise<boolean> {
-    if (!(await this.bcrypt.compare(secret, token.secretHash))) {
-      this.log.warn({ objectType: 'ApiToken', objectId: token.id }, 'A secret matched a token digest but not its bcrypt hash');
+  private async compare(secret: string, token: CachedToken, hash: string): Promise<boolean> {
+    if (!(await this.bcrypt.compare(secret, hash))) {
+      this.log.warn(
+        { objectType: 'ApiToken', objectId: token.id },
+        'A secret matched a token digest but not its bcrypt hash',
+      );
       return false;
     }
-    this.verified.add(token.secretDigest, token.secretHash);
+    this.verified.add(token.secretDigest, token.packedHash);
     return true;
   }
 

@@ -1,8 +1,9 @@
 // Remembers which (digest, bcrypt hash) pairs this instance already verified, so a secret costs bcrypt once.
 
 /**
- * A bounded LRU set keyed by digest. The value is the bcrypt hash that was verified: a rotation or a
- * re-created token has another hash (and usually another digest), so a stale entry can never vouch for it.
+ * A bounded LRU set keyed by digest (the view's digest key). The value is the bcrypt hash that was verified (packed,
+ * as the view holds it): a rotation or a re-created token has another hash (and usually another digest), so a stale
+ * entry can never vouch for it.
  */
 export class VerifiedSecrets {
   private readonly entries = new Map<string, string>();

@@ -2,20 +2,28 @@
 import { createHmac } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { AdminError, type AdminErrorItem, type ErrorReason } from '../errors';
-import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
+import { securitySettingsOf, type ApiDefinitionDoc, type ApiDefinitionModel } from '../models/api-definition';
 import { isoOrNull, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
-import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema } from '../http/schemas';
+import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema, requestShape } from '../domain/schemas';
 import type { ApiToken, Logger } from '../types';
 import { errorSummary } from '../logging';
-import { isDuplicateKeyError } from './mongo-errors';
-import { batchesOf } from './batches';
-import { hasExpired } from '../catalog/catalog';
+import { isDuplicateKeyError } from '../database/mongo-errors';
+import { batchesOf } from '../database/batches';
+import { hasExpired } from '../domain/expiry';
 import type { ChangeContext } from './change-context';
 import type { DefinitionService } from './definition-service';
 import { digestOwnerQuery, ownedDigests } from './token-service';
 import type { EventLog } from './event-log';
-import { expiryDate, gracePeriodProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
-import { bcryptHashProblem } from '../security/bcrypt-hash';
+import {
+  expiryDate,
+  gracePeriodProblem,
+  isUuid,
+  nameProblem,
+  rateLimitProblem,
+  scopesAndMetadataProblems,
+} from '../domain/validation-rules';
+import { bcryptHashProblem } from '../domain/bcrypt-hash';
+import { makePepperCheck, parsePepperCheckText, pepperCheckText, pepperMatches } from '../domain/pepper-check';
 
 export const BACKUP_FORMAT = 'express-user-defined-apis/backup';
 export const BACKUP_VERSION = 1;
@@ -30,11 +38,20 @@ const TOKEN_AUDIT_TIMES = ['lastUsedAt', 'createdAt', 'lastModified'] as const;
 const DEFINITION_AUDIT_TIMES = ['createdAt', 'lastModified'] as const;
 /** Where in a definition a reason of its rules (DefinitionService.checkFields) points, when the problem does not say. */
 const DEFINITION_FIELD_OF: Partial<Record<ErrorReason, string>> = {
-  InvalidName: 'name', InvalidRoute: 'route', InvalidActionMeta: 'actionMeta', InvalidAllowedTokens: 'securitySettings',
+  InvalidName: 'name',
+  InvalidRoute: 'route',
+  InvalidActionMeta: 'actionMeta',
+  InvalidAllowedTokens: 'securitySettings',
 };
 
-/** A token in a backup: its public view plus the secret's digest and bcrypt hash (never the secret). */
-export interface BackupToken extends ApiToken {
+/**
+ * A token in a backup: its public view plus the secret's digest and bcrypt hash (never the secret). Backups made
+ * before scopes, metadata and start lack them: none.
+ */
+export interface BackupToken extends Omit<ApiToken, 'scopes' | 'metadata' | 'start'> {
+  scopes?: ApiToken['scopes'];
+  metadata?: ApiToken['metadata'];
+  start?: ApiToken['start'];
   secretDigest: string;
   secretHash: string;
   previousSecretDigest: string | null;
@@ -47,7 +64,7 @@ export interface BackupDefinition {
   name: string | null;
   description: string | null;
   route: string;
-  securitySettings: { allowedTokens: string[] };
+  securitySettings: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType: 'handler' | 'procedure';
   actionMeta: { name: string; inputType?: 'rawBody' | 'parameters' };
   createdBy: string;
@@ -72,13 +89,20 @@ export interface ImportResult {
 }
 
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-const validEnvelope = ajv.compile<Backup>(backupEnvelopeSchema);
-const validToken = ajv.compile<BackupToken>(backupTokenSchema);
-const validDefinition = ajv.compile<BackupDefinition>(backupDefinitionSchema);
+// The shapes only: the field rules are checked below, by the same functions as the admin API's, with their reasons.
+const validEnvelope = ajv.compile<Backup>(requestShape(backupEnvelopeSchema));
+const validToken = ajv.compile<BackupToken>(requestShape(backupTokenSchema));
+const validDefinition = ajv.compile<BackupDefinition>(requestShape(backupDefinitionSchema));
 
-/** A keyed hash of a fixed text: equal for equal peppers, and useless for learning the pepper or any digest. */
+/**
+ * The pepper check of backups exported before they carried the store's (salted scrypt) kind: a keyed hash of a fixed
+ * text, one HMAC per guess to test. Still accepted on import; no longer written.
+ */
 export function pepperCheckOf(pepper: Buffer): string {
-  return createHmac('sha256', pepper).update('express-user-defined-apis backup pepper check v1').digest('base64url').slice(0, 22);
+  return createHmac('sha256', pepper)
+    .update('express-user-defined-apis backup pepper check v1')
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 function backupToken(doc: ApiTokenDoc): BackupToken {
@@ -88,6 +112,9 @@ function backupToken(doc: ApiTokenDoc): BackupToken {
     name: doc.name,
     isDisabled: doc.isDisabled,
     rateLimit: doc.rateLimit ? { limit: doc.rateLimit.limit, windowSeconds: doc.rateLimit.windowSeconds } : null,
+    scopes: [...(doc.scopes ?? [])],
+    metadata: doc.metadata ?? null,
+    start: doc.start ?? null,
     expiresAt: isoOrNull(doc.expiresAt),
     secretDigest: doc.secretDigest,
     secretHash: doc.secretHash,
@@ -108,9 +135,12 @@ function backupDefinition(doc: ApiDefinitionDoc): BackupDefinition {
     name: doc.name ?? null,
     description: doc.description ?? null,
     route: doc.route,
-    securitySettings: { allowedTokens: [...doc.securitySettings.allowedTokens] },
+    securitySettings: securitySettingsOf(doc),
     actionType: doc.actionType,
-    actionMeta: doc.actionType === 'handler' ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' } : { name: doc.actionMeta.name },
+    actionMeta:
+      doc.actionType === 'handler'
+        ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' }
+        : { name: doc.actionMeta.name },
     createdBy: doc.createdBy,
     createdAt: doc.createdAt.toISOString(),
     lastModifiedBy: doc.lastModifiedBy,
@@ -131,22 +161,33 @@ class Problems {
   throwIfAny(): void {
     if (this.items.length === 0) return;
     const items = [...this.items];
-    if (this.more > 0) items.push({ reason: 'InvalidBackup', message: `${this.more} more problem(s) not listed; nothing was imported.` });
+    if (this.more > 0)
+      items.push({
+        reason: 'InvalidBackup',
+        message: `${this.more} more problem(s) not listed; nothing was imported.`,
+      });
     throw new AdminError(items);
   }
 }
 
+/** What a BackupService works with; plugin.ts builds it. */
+export interface BackupServiceDeps {
+  tokenModel: ApiTokenModel;
+  definitionModel: ApiDefinitionModel;
+  definitions: DefinitionService;
+  /** Key of the HMAC that digests secrets: a backup made under another pepper is refused. */
+  pepper: Buffer;
+  events: EventLog;
+  /** The manager log. */
+  log: Logger;
+  /** Brings this instance's view up to date and tells the other instances to reload theirs. */
+  imported: () => Promise<void>;
+  /** Refuses (503) to store digests under a pepper that is not the store's (services/pepper-guard.ts). */
+  beforeSecretWrite?: () => Promise<void>;
+}
+
 export class BackupService {
-  constructor(
-    private readonly tokenModel: ApiTokenModel,
-    private readonly definitionModel: ApiDefinitionModel,
-    private readonly definitions: DefinitionService,
-    private readonly pepper: Buffer,
-    private readonly events: EventLog,
-    private readonly log: Logger,
-    /** Brings this instance's view up to date and tells the other instances to reload theirs. */
-    private readonly imported: () => Promise<void>,
-  ) {}
+  constructor(private readonly deps: BackupServiceDeps) {}
 
   /**
    * The backup as JSON text, in pieces, read from the database with cursors (memory stays flat however many
@@ -154,20 +195,29 @@ export class BackupService {
    * inconsistent backup is refused as a whole.
    */
   async *exportJson(ctx: ChangeContext): AsyncGenerator<string> {
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name }, 'Exporting all tokens and definitions');
-    const header = { format: BACKUP_FORMAT, version: BACKUP_VERSION, exportedAt: new Date().toISOString(), pepperCheck: pepperCheckOf(this.pepper) };
+    this.deps.log.info({ traceId: ctx.traceId, user: ctx.user.name }, 'Exporting all tokens and definitions');
+    const header = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      exportedAt: new Date().toISOString(),
+      // Salted scrypt like the store's own check: testing a guess of the pepper against a backup costs that much.
+      pepperCheck: pepperCheckText(await makePepperCheck(this.deps.pepper)),
+    };
     yield `${JSON.stringify(header).slice(0, -1)},"tokens":[`;
     let tokens = 0;
-    for await (const doc of this.tokenModel.find({}).sort({ _id: 1 }).lean<ApiTokenDoc>().cursor()) {
+    for await (const doc of this.deps.tokenModel.find({}).sort({ _id: 1 }).lean<ApiTokenDoc>().cursor()) {
       yield `${tokens++ === 0 ? '' : ','}\n${JSON.stringify(backupToken(doc))}`;
     }
     yield '],"definitions":[';
     let definitions = 0;
-    for await (const doc of this.definitionModel.find({}).sort({ _id: 1 }).lean<ApiDefinitionDoc>().cursor()) {
+    for await (const doc of this.deps.definitionModel.find({}).sort({ _id: 1 }).lean<ApiDefinitionDoc>().cursor()) {
       yield `${definitions++ === 0 ? '' : ','}\n${JSON.stringify(backupDefinition(doc))}`;
     }
     yield ']}\n';
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, tokens, definitions }, `Exported ${tokens} token(s) and ${definitions} definition(s)`);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, tokens, definitions },
+      `Exported ${tokens} token(s) and ${definitions} definition(s)`,
+    );
   }
 
   /**
@@ -178,6 +228,8 @@ export class BackupService {
    */
   async import(input: unknown, ctx: ChangeContext, { checkActions = true } = {}): Promise<ImportResult> {
     const backup = this.validate(input);
+    await this.samePepper(backup.pepperCheck);
+    await this.deps.beforeSecretWrite?.();
     const problems = new Problems();
     // One instant for every time rule of this import, so that no object is judged against a later clock than another.
     const now = Date.now();
@@ -186,17 +238,41 @@ export class BackupService {
     const tokenDocs = this.tokenDocs(backup.tokens, problems, fields, now);
     const definitionDocs = this.definitionDocs(backup.definitions, problems, fields, checkActions, now);
     // A malformed token is reported once, not again by every definition that allows it.
-    const backupTokenIds = new Set(backup.tokens.map(idOf).filter((id) => id !== undefined).map((id) => id.toLowerCase()));
+    const backupTokenIds = new Set(
+      backup.tokens
+        .map(idOf)
+        .filter((id) => id !== undefined)
+        .map((id) => id.toLowerCase()),
+    );
     await this.checkStored(tokenDocs, definitionDocs, backupTokenIds, problems, fields);
     problems.throwIfAny();
 
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, tokens: tokenDocs.length, definitions: definitionDocs.length },
-      `Importing ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, tokens: tokenDocs.length, definitions: definitionDocs.length },
+      `Importing ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`,
+    );
     await this.write(tokenDocs, definitionDocs);
-    await this.imported();
-    for (const doc of tokenDocs) await this.events.record({ objectType: 'ApiToken', action: 'created', objectId: doc._id, tokenName: doc.name, user: ctx.user.name });
-    for (const doc of definitionDocs) await this.events.record({ objectType: 'ApiDefinition', action: 'created', objectId: doc._id, route: doc.route, user: ctx.user.name });
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name }, `Imported ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`);
+    await this.deps.imported();
+    for (const doc of tokenDocs)
+      await this.deps.events.record({
+        objectType: 'ApiToken',
+        action: 'created',
+        objectId: doc._id,
+        tokenName: doc.name,
+        user: ctx.user.name,
+      });
+    for (const doc of definitionDocs)
+      await this.deps.events.record({
+        objectType: 'ApiDefinition',
+        action: 'created',
+        objectId: doc._id,
+        route: doc.route,
+        user: ctx.user.name,
+      });
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name },
+      `Imported ${tokenDocs.length} token(s) and ${definitionDocs.length} definition(s)`,
+    );
     return { tokens: tokenDocs.length, definitions: definitionDocs.length };
   }
 
@@ -204,17 +280,33 @@ export class BackupService {
     if (!validEnvelope(input)) {
       const error = validEnvelope.errors?.[0];
       const where = error?.instancePath ? ` at ${error.instancePath}` : '';
-      throw AdminError.of('InvalidBackup', `Not a backup of this package, version ${BACKUP_VERSION}${where}: ${error?.message ?? 'malformed'}.`);
+      throw AdminError.of(
+        'InvalidBackup',
+        `Not a backup of this package, version ${BACKUP_VERSION}${where}: ${error?.message ?? 'malformed'}.`,
+      );
     }
-    const backup = input;
-    if (backup.pepperCheck !== pepperCheckOf(this.pepper)) {
-      throw AdminError.of('InvalidBackup', 'The backup was made under another pepper: none of its secrets would work here. Import it where the pepper is the same.');
+    return input;
+  }
+
+  /** Refuses a backup made under another pepper: none of its digests would ever match a secret here. */
+  private async samePepper(pepperCheck: string): Promise<void> {
+    const check = parsePepperCheckText(pepperCheck);
+    const same = check ? await pepperMatches(this.deps.pepper, check) : pepperCheck === pepperCheckOf(this.deps.pepper);
+    if (!same) {
+      throw AdminError.of(
+        'InvalidBackup',
+        'The backup was made under another pepper: none of its secrets would work here. Import it where the pepper is the same.',
+      );
     }
-    return backup;
   }
 
   /** The documents to insert; `fields` learns where each id sits in the backup, for later problems. */
-  private tokenDocs(tokens: readonly unknown[], problems: Problems, fields: Map<string, string>, now: number): ApiTokenDoc[] {
+  private tokenDocs(
+    tokens: readonly unknown[],
+    problems: Problems,
+    fields: Map<string, string>,
+    now: number,
+  ): ApiTokenDoc[] {
     const docs: ApiTokenDoc[] = [];
     const ids = new Set<string>();
     const digests = new Set<string>();
@@ -226,22 +318,27 @@ export class BackupService {
       if (nameIssue) problems.add('InvalidName', id, `${field}.name`, nameIssue);
       const rateIssue = rateLimitProblem(token.rateLimit);
       if (rateIssue) problems.add('InvalidRateLimit', id, `${field}.rateLimit`, rateIssue);
-      const dates = datesOf(token, ['expiresAt', 'previousSecretExpiresAt', ...TOKEN_AUDIT_TIMES], field, id, problems, now, TOKEN_AUDIT_TIMES);
+      for (const problem of scopesAndMetadataProblems(token))
+        problems.add(problem.reason, id, `${field}.${problem.field}`, problem.message);
+      const dates = datesOf(
+        token,
+        ['expiresAt', 'previousSecretExpiresAt', ...TOKEN_AUDIT_TIMES],
+        field,
+        id,
+        problems,
+        now,
+        TOKEN_AUDIT_TIMES,
+      );
       checkSecret(token.secretDigest, token.secretHash, `${field}.secretDigest`, `${field}.secretHash`, id, problems);
-      const previous = [token.previousSecretDigest, token.previousSecretHash, token.previousSecretExpiresAt];
-      if (previous.some((value) => value !== null) && previous.some((value) => value === null)) {
-        problems.add('InvalidBackup', id, `${field}.previousSecretDigest`, 'The previous secret needs its digest, hash and end time, or none of them.');
-      } else if (token.previousSecretDigest !== null) {
-        checkSecret(token.previousSecretDigest, token.previousSecretHash!, `${field}.previousSecretDigest`, `${field}.previousSecretHash`, id, problems);
-        // The API's bound on a grace period. One that has ended is no threat (its secret works nowhere) and is dropped below.
-        const graceEnd = dates.previousSecretExpiresAt;
-        const graceIssue = graceEnd && !hasExpired(graceEnd.getTime(), now) ? gracePeriodProblem(token.previousSecretExpiresAt!, graceEnd, now) : null;
-        if (graceIssue) problems.add('InvalidBackup', id, `${field}.previousSecretExpiresAt`, graceIssue);
-      }
+      checkPreviousSecret(token, dates.previousSecretExpiresAt, field, id, problems, now);
       // A grace period that ended by now is dropped rather than restored.
-      const inGrace = token.previousSecretDigest !== null && dates.previousSecretExpiresAt !== null && !hasExpired(dates.previousSecretExpiresAt.getTime(), now);
+      const inGrace =
+        token.previousSecretDigest !== null &&
+        dates.previousSecretExpiresAt !== null &&
+        !hasExpired(dates.previousSecretExpiresAt.getTime(), now);
       for (const digest of inGrace ? [token.secretDigest, token.previousSecretDigest!] : [token.secretDigest]) {
-        if (digests.has(digest)) problems.add('InvalidSecret', id, `${field}.secretDigest`, 'Two tokens in the backup have the same secret.');
+        if (digests.has(digest))
+          problems.add('InvalidSecret', id, `${field}.secretDigest`, 'Two tokens in the backup have the same secret.');
         digests.add(digest);
       }
       docs.push({
@@ -251,6 +348,9 @@ export class BackupService {
         secretHash: token.secretHash,
         isDisabled: token.isDisabled,
         rateLimit: token.rateLimit,
+        scopes: token.scopes ?? [],
+        metadata: token.metadata ?? null,
+        start: token.start ?? null,
         expiresAt: dates.expiresAt,
         previousSecretDigest: inGrace ? token.previousSecretDigest : null,
         previousSecretHash: inGrace ? token.previousSecretHash : null,
@@ -266,7 +366,13 @@ export class BackupService {
     return docs;
   }
 
-  private definitionDocs(definitions: readonly unknown[], problems: Problems, fields: Map<string, string>, checkActions: boolean, now: number): ApiDefinitionDoc[] {
+  private definitionDocs(
+    definitions: readonly unknown[],
+    problems: Problems,
+    fields: Map<string, string>,
+    checkActions: boolean,
+    now: number,
+  ): ApiDefinitionDoc[] {
     const docs: ApiDefinitionDoc[] = [];
     const ids = new Set<string>();
     const routes = new Map<string, string>();
@@ -276,7 +382,7 @@ export class BackupService {
       const { value: definition, id, field } = identified;
       const fieldProblems: AdminErrorItem[] = [];
       // The API's own rules for a definition's fields (name, description, route, action, allowed tokens), not a copy.
-      const stored = this.definitions.checkFields(id, definition, fieldProblems, checkActions);
+      const stored = this.deps.definitions.checkFields(id, definition, fieldProblems, checkActions);
       for (const item of fieldProblems) {
         const at = item.field ?? DEFINITION_FIELD_OF[item.reason];
         problems.add(item.reason, id, at ? `${field}.${at}` : field, item.message);
@@ -284,7 +390,13 @@ export class BackupService {
       const dates = datesOf(definition, DEFINITION_AUDIT_TIMES, field, id, problems, now, DEFINITION_AUDIT_TIMES);
       if (!stored) return;
       const other = routes.get(stored.routeKey);
-      if (other !== undefined) problems.add('RouteInUse', id, `${field}.route`, `The route conflicts with the route of definition ${other} in the backup.`);
+      if (other !== undefined)
+        problems.add(
+          'RouteInUse',
+          id,
+          `${field}.route`,
+          `The route conflicts with the route of definition ${other} in the backup.`,
+        );
       routes.set(stored.routeKey, id);
       docs.push({
         _id: id,
@@ -306,13 +418,33 @@ export class BackupService {
     problems: Problems,
     fields: ReadonlyMap<string, string>,
   ): Promise<void> {
+    await this.checkStoredTokens(tokens, problems, fields);
+    await this.checkStoredDefinitions(definitions, backupTokenIds, problems, fields);
+  }
+
+  /** Token ids and secrets that stored tokens already have. */
+  private async checkStoredTokens(
+    tokens: ApiTokenDoc[],
+    problems: Problems,
+    fields: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const tokenIds = tokens.map((doc) => doc._id);
-    for (const row of await this.tokenModel.find({ _id: { $in: tokenIds } }, { _id: 1 }).lean<{ _id: string }[]>().exec()) {
-      problems.add('IdInUse', row._id, fields.get(`token:${row._id}`) ?? 'tokens', 'A stored token already has this id.');
+    for (const row of await this.deps.tokenModel
+      .find({ _id: { $in: tokenIds } }, { _id: 1 })
+      .lean<{ _id: string }[]>()
+      .exec()) {
+      problems.add(
+        'IdInUse',
+        row._id,
+        fields.get(`token:${row._id}`) ?? 'tokens',
+        'A stored token already has this id.',
+      );
     }
-    const digests = tokens.flatMap((doc) => (doc.previousSecretDigest ? [doc.secretDigest, doc.previousSecretDigest] : [doc.secretDigest]));
+    const digests = tokens.flatMap((doc) =>
+      doc.previousSecretDigest ? [doc.secretDigest, doc.previousSecretDigest] : [doc.secretDigest],
+    );
     const now = new Date();
-    const owners = await this.tokenModel
+    const owners = await this.deps.tokenModel
       .find(digestOwnerQuery(digests, now), { secretDigest: 1, previousSecretDigest: 1, previousSecretExpiresAt: 1 })
       .lean<Pick<ApiTokenDoc, 'secretDigest' | 'previousSecretDigest' | 'previousSecretExpiresAt'>[]>()
       .exec();
@@ -320,26 +452,72 @@ export class BackupService {
     // Names the backup's token, never the stored one that holds the secret.
     for (const doc of tokens) {
       if (taken.has(doc.secretDigest) || (doc.previousSecretDigest && taken.has(doc.previousSecretDigest))) {
-        problems.add('InvalidSecret', doc._id, fields.get(`token:${doc._id}`) ?? 'tokens', 'A stored token already uses this secret.');
+        problems.add(
+          'InvalidSecret',
+          doc._id,
+          fields.get(`token:${doc._id}`) ?? 'tokens',
+          'A stored token already uses this secret.',
+        );
       }
     }
+  }
+
+  /** Definition ids and routes stored definitions already have, and allowed tokens neither backed up nor stored. */
+  private async checkStoredDefinitions(
+    definitions: ApiDefinitionDoc[],
+    backupTokenIds: ReadonlySet<string>,
+    problems: Problems,
+    fields: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const definitionIds = definitions.map((doc) => doc._id);
-    for (const row of await this.definitionModel.find({ _id: { $in: definitionIds } }, { _id: 1 }).lean<{ _id: string }[]>().exec()) {
-      problems.add('IdInUse', row._id, fields.get(`definition:${row._id}`) ?? 'definitions', 'A stored definition already has this id.');
+    for (const row of await this.deps.definitionModel
+      .find({ _id: { $in: definitionIds } }, { _id: 1 })
+      .lean<{ _id: string }[]>()
+      .exec()) {
+      problems.add(
+        'IdInUse',
+        row._id,
+        fields.get(`definition:${row._id}`) ?? 'definitions',
+        'A stored definition already has this id.',
+      );
     }
     const routeKeys = definitions.map((doc) => doc.routeKey);
     const importedByRouteKey = new Map(definitions.map((doc) => [doc.routeKey, doc._id]));
-    const storedRoutes = await this.definitionModel.find({ routeKey: { $in: routeKeys } }, { _id: 1, route: 1, routeKey: 1 }).lean<{ _id: string; route: string; routeKey: string }[]>().exec();
+    const storedRoutes = await this.deps.definitionModel
+      .find({ routeKey: { $in: routeKeys } }, { _id: 1, route: 1, routeKey: 1 })
+      .lean<{ _id: string; route: string; routeKey: string }[]>()
+      .exec();
     for (const row of storedRoutes) {
       const id = importedByRouteKey.get(row.routeKey)!;
-      problems.add('RouteInUse', id, fields.get(`definition:${id}`) ?? 'definitions', `The route conflicts with the route '${row.route}' of the stored definition ${row._id}.`);
+      problems.add(
+        'RouteInUse',
+        id,
+        fields.get(`definition:${id}`) ?? 'definitions',
+        `The route conflicts with the route '${row.route}' of the stored definition ${row._id}.`,
+      );
     }
-    const referenced = [...new Set(definitions.flatMap((doc) => doc.securitySettings.allowedTokens))].filter((id) => !backupTokenIds.has(id));
-    const stored = new Set((await this.tokenModel.find({ _id: { $in: referenced } }, { _id: 1 }).lean<{ _id: string }[]>().exec()).map((row) => row._id));
+    const referenced = [...new Set(definitions.flatMap((doc) => doc.securitySettings.allowedTokens))].filter(
+      (id) => !backupTokenIds.has(id),
+    );
+    const stored = new Set(
+      (
+        await this.deps.tokenModel
+          .find({ _id: { $in: referenced } }, { _id: 1 })
+          .lean<{ _id: string }[]>()
+          .exec()
+      ).map((row) => row._id),
+    );
     for (const doc of definitions) {
-      const unknownTokenIds = doc.securitySettings.allowedTokens.filter((id) => !backupTokenIds.has(id) && !stored.has(id));
+      const unknownTokenIds = doc.securitySettings.allowedTokens.filter(
+        (id) => !backupTokenIds.has(id) && !stored.has(id),
+      );
       if (unknownTokenIds.length > 0) {
-        problems.add('InvalidAllowedTokens', doc._id, `${fields.get(`definition:${doc._id}`) ?? 'definitions'}.securitySettings`, `These allowed tokens are neither in the backup nor stored: ${unknownTokenIds.join(', ')}.`);
+        problems.add(
+          'InvalidAllowedTokens',
+          doc._id,
+          `${fields.get(`definition:${doc._id}`) ?? 'definitions'}.securitySettings`,
+          `These allowed tokens are neither in the backup nor stored: ${unknownTokenIds.join(', ')}.`,
+        );
       }
     }
   }
@@ -348,15 +526,22 @@ export class BackupService {
   private async write(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
     try {
       for (const batch of batchesOf(tokens, WRITE_BATCH)) {
-        await this.tokenModel.collection.insertMany(batch as unknown as Record<string, unknown>[], { ordered: true });
+        await this.deps.tokenModel.collection.insertMany(batch as unknown as Record<string, unknown>[], {
+          ordered: true,
+        });
       }
       for (const batch of batchesOf(definitions, WRITE_BATCH)) {
-        await this.definitionModel.collection.insertMany(batch as unknown as Record<string, unknown>[], { ordered: true });
+        await this.deps.definitionModel.collection.insertMany(batch as unknown as Record<string, unknown>[], {
+          ordered: true,
+        });
       }
     } catch (error) {
       await this.undo(tokens, definitions);
       if (isDuplicateKeyError(error)) {
-        throw AdminError.of('InvalidBackup', 'Another write took an id, route or secret of the backup while it was being imported; nothing was imported. Retry.');
+        throw AdminError.of(
+          'InvalidBackup',
+          'Another write took an id, route or secret of the backup while it was being imported; nothing was imported. Retry.',
+        );
       }
       throw error;
     }
@@ -369,13 +554,20 @@ export class BackupService {
   private async undo(tokens: ApiTokenDoc[], definitions: ApiDefinitionDoc[]): Promise<void> {
     try {
       for (const batch of batchesOf(definitions, WRITE_BATCH)) {
-        await this.definitionModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, routeKey: doc.routeKey, createdAt: doc.createdAt })) }).exec();
+        await this.deps.definitionModel
+          .deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, routeKey: doc.routeKey, createdAt: doc.createdAt })) })
+          .exec();
       }
       for (const batch of batchesOf(tokens, WRITE_BATCH)) {
-        await this.tokenModel.deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, secretDigest: doc.secretDigest })) }).exec();
+        await this.deps.tokenModel
+          .deleteMany({ $or: batch.map((doc) => ({ _id: doc._id, secretDigest: doc.secretDigest })) })
+          .exec();
       }
     } catch (undoError) {
-      this.log.error({ err: errorSummary(undoError) }, 'An import failed midway and could not be fully undone; some imported objects may remain');
+      this.deps.log.error(
+        { err: errorSummary(undoError) },
+        'An import failed midway and could not be fully undone; some imported objects may remain',
+      );
     }
   }
 }
@@ -385,12 +577,23 @@ export class BackupService {
  * sits (`fields`) for later problems; null when the shape is wrong (already reported).
  */
 function identify<T extends { id: string }>(
-  raw: unknown, index: number, kind: 'token' | 'definition', validate: ValidateFunction<T>, problems: Problems, fields: Map<string, string>, ids: Set<string>,
+  raw: unknown,
+  index: number,
+  kind: 'token' | 'definition',
+  validate: ValidateFunction<T>,
+  problems: Problems,
+  fields: Map<string, string>,
+  ids: Set<string>,
 ): { value: T; id: string; field: string } | null {
   const field = `${kind}s[${index}]`;
   if (!validate(raw)) {
     const error = validate.errors?.[0];
-    problems.add('InvalidBackup', idOf(raw), `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`, `Malformed ${kind}: ${error?.message ?? 'malformed'}.`);
+    problems.add(
+      'InvalidBackup',
+      idOf(raw),
+      `${field}${error?.instancePath.replaceAll('/', '.') ?? ''}`,
+      `Malformed ${kind}: ${error?.message ?? 'malformed'}.`,
+    );
     return null;
   }
   const id = raw.id.toLowerCase();
@@ -407,10 +610,58 @@ function idOf(raw: unknown): string | undefined {
 }
 
 /** A digest and a bcrypt hash of one secret: the hash must be one bcrypt may safely be run on (see bcrypt-hash.ts). */
-function checkSecret(digest: string, hash: string, digestField: string, hashField: string, id: string, problems: Problems): void {
-  if (!DIGEST.test(digest)) problems.add('InvalidBackup', id, digestField, 'The secret digest is malformed: it must be 43 characters of base64url.');
+function checkSecret(
+  digest: string,
+  hash: string,
+  digestField: string,
+  hashField: string,
+  id: string,
+  problems: Problems,
+): void {
+  if (!DIGEST.test(digest))
+    problems.add(
+      'InvalidBackup',
+      id,
+      digestField,
+      'The secret digest is malformed: it must be 43 characters of base64url.',
+    );
   const hashIssue = bcryptHashProblem(hash);
   if (hashIssue) problems.add('InvalidBackup', id, hashField, hashIssue);
+}
+
+/** A token's previous secret: all of digest, hash and end time or none, and a grace period the API would allow. */
+function checkPreviousSecret(
+  token: BackupToken,
+  graceEnd: Date | null,
+  field: string,
+  id: string,
+  problems: Problems,
+  now: number,
+): void {
+  const previous = [token.previousSecretDigest, token.previousSecretHash, token.previousSecretExpiresAt];
+  if (previous.some((value) => value !== null) && previous.some((value) => value === null)) {
+    problems.add(
+      'InvalidBackup',
+      id,
+      `${field}.previousSecretDigest`,
+      'The previous secret needs its digest, hash and end time, or none of them.',
+    );
+  } else if (token.previousSecretDigest !== null) {
+    checkSecret(
+      token.previousSecretDigest,
+      token.previousSecretHash!,
+      `${field}.previousSecretDigest`,
+      `${field}.previousSecretHash`,
+      id,
+      problems,
+    );
+    // The API's bound on a grace period. One that has ended is no threat (its secret works nowhere): tokenDocs drops it.
+    const graceIssue =
+      graceEnd && !hasExpired(graceEnd.getTime(), now)
+        ? gracePeriodProblem(token.previousSecretExpiresAt!, graceEnd, now)
+        : null;
+    if (graceIssue) problems.add('InvalidBackup', id, `${field}.previousSecretExpiresAt`, graceIssue);
+  }
 }
 
 /**
@@ -418,7 +669,13 @@ function checkSecret(digest: string, hash: string, digestField: string, hashFiel
  * is one of the `audit` times that lies ahead of `now` by more than CLOCK_SKEW_MS (nothing has happened in the future).
  */
 function datesOf<K extends string>(
-  object: Record<K, unknown> & object, names: readonly K[], field: string, id: string | undefined, problems: Problems, now: number, audit: readonly K[],
+  object: Record<K, unknown> & object,
+  names: readonly K[],
+  field: string,
+  id: string | undefined,
+  problems: Problems,
+  now: number,
+  audit: readonly K[],
 ): Record<K, Date | null> {
   const dates = {} as Record<K, Date | null>;
   for (const name of names) {
@@ -427,8 +684,15 @@ function datesOf<K extends string>(
     if (value === null || value === undefined) continue;
     const date = expiryDate(String(value));
     const at = field ? `${field}.${name}` : name;
-    if (Number.isNaN(date.getTime())) problems.add('InvalidBackup', id, at, `'${String(value)}' is not a valid date and time.`);
-    else if (audit.includes(name) && date.getTime() > now + CLOCK_SKEW_MS) problems.add('InvalidBackup', id, at, `'${String(value)}' is in the future; a restored time must have passed (a clock up to ${CLOCK_SKEW_MS / 60_000} minutes fast is allowed).`);
+    if (Number.isNaN(date.getTime()))
+      problems.add('InvalidBackup', id, at, `'${String(value)}' is not a valid date and time.`);
+    else if (audit.includes(name) && date.getTime() > now + CLOCK_SKEW_MS)
+      problems.add(
+        'InvalidBackup',
+        id,
+        at,
+        `'${String(value)}' is in the future; a restored time must have passed (a clock up to ${CLOCK_SKEW_MS / 60_000} minutes fast is allowed).`,
+      );
     else dates[name] = date;
   }
   return dates;

@@ -2,18 +2,23 @@
 import { randomUUID } from 'node:crypto';
 import type { ActionRegistry } from '../actions/registry';
 import { AdminError, type AdminErrorItem } from '../errors';
-import { toApiDefinition, type ApiDefinitionDoc, type ApiDefinitionModel } from '../models/api-definition';
+import {
+  securitySettingsOf,
+  toApiDefinition,
+  type ApiDefinitionDoc,
+  type ApiDefinitionModel,
+} from '../models/api-definition';
 import type { ApiTokenModel } from '../models/api-token';
-import { foldCase, parseRoute } from '../routing/route-grammar';
+import { foldCase, parseRoute } from '../domain/route-grammar';
 import type { ActionMeta, ActionType, ApiDefinition, Logger, Page } from '../types';
 import type { ChangeContext } from './change-context';
 import type { EventLog } from './event-log';
 import { KeyedMutex } from './keyed-mutex';
-import { isDuplicateKeyError } from './mongo-errors';
+import { isDuplicateKeyError } from '../database/mongo-errors';
 import { containsCondition, idCondition, timeRanges, type AuditFilter, type IdFilter } from './filters';
 import { afterCursor, pageOf } from './pagination';
 import { missingTokenIds } from './token-links';
-import { descriptionProblem, isUuid, optionalNameProblem } from './validation-rules';
+import { descriptionProblem, isUuid, optionalNameProblem, scopesProblem } from '../domain/validation-rules';
 
 export const MAX_ALLOWED_TOKENS = 1000;
 
@@ -22,7 +27,8 @@ export interface DefinitionCreateInput {
   name?: string | null;
   description?: string | null;
   route: string;
-  securitySettings?: { allowedTokens: string[] };
+  /** requiredScopes left out: none on a create, unchanged on a patch. */
+  securitySettings?: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType?: ActionType;
   actionMeta: ActionMeta;
 }
@@ -41,49 +47,73 @@ export interface DefinitionFilter extends AuditFilter, IdFilter {
 }
 
 /** The stored fields a create or update decides; the audit fields come on top. */
-type DefinitionFields = Pick<ApiDefinitionDoc, 'route' | 'routeKey' | 'routeLower' | 'securitySettings' | 'actionType' | 'actionMeta'>
-  & { name?: string; description?: string };
+type DefinitionFields = Pick<
+  ApiDefinitionDoc,
+  'route' | 'routeKey' | 'routeLower' | 'securitySettings' | 'actionType' | 'actionMeta'
+> & { name?: string; description?: string };
+
+/** What a DefinitionService works with; plugin.ts builds it. */
+export interface DefinitionServiceDeps {
+  model: ApiDefinitionModel;
+  /** Checks that the tokens a definition allows exist. */
+  tokenModel: ApiTokenModel;
+  /** Checks that a definition's action is registered. */
+  actions: ActionRegistry;
+  /** The endpoint's mount path: it counts towards a route's length limit. */
+  basePath: string;
+  events: EventLog;
+  /** The manager log. */
+  log: Logger;
+  /** Called after every stored change, inside the per-definition lock, so this instance's view updates at once. */
+  changed: (id: string, known?: ApiDefinitionDoc | null) => Promise<void>;
+}
 
 export class DefinitionService {
   private readonly writes = new KeyedMutex();
 
-  constructor(
-    private readonly model: ApiDefinitionModel,
-    private readonly tokenModel: ApiTokenModel,
-    private readonly actions: ActionRegistry,
-    private readonly basePath: string,
-    private readonly events: EventLog,
-    private readonly log: Logger,
-    /** Called after every stored change, inside the per-definition lock, so this instance's view updates at once. */
-    private readonly changed: (id: string, known?: ApiDefinitionDoc | null) => Promise<void>,
-  ) {}
+  constructor(private readonly deps: DefinitionServiceDeps) {}
 
-  async create(input: DefinitionCreateInput, ctx: ChangeContext): Promise<ApiDefinition> {
+  /** `checkActions: false` (the command line, which registers no actions) skips the registered-action check. */
+  async create(input: DefinitionCreateInput, ctx: ChangeContext, { checkActions = true } = {}): Promise<ApiDefinition> {
     const id = input.id?.toLowerCase() ?? randomUUID();
     const problems: AdminErrorItem[] = [];
-    if (input.id !== undefined && !isUuid(input.id)) problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
-    const fields = this.checkFields(id, input, problems);
+    if (input.id !== undefined && !isUuid(input.id))
+      problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
+    const fields = this.checkFields(id, input, problems, checkActions);
     await this.checkTokens(id, allowedTokensOf(input), problems);
     if (!fields || problems.length > 0) throw new AdminError(problems);
 
     this.logChange(ctx, id, `Creating ApiDefinition with route '${fields.route}' (${id})`);
     const now = new Date();
-    const doc: ApiDefinitionDoc = { _id: id, ...fields, createdBy: ctx.user.name, createdAt: now, lastModifiedBy: ctx.user.name, lastModified: now };
+    const doc: ApiDefinitionDoc = {
+      _id: id,
+      ...fields,
+      createdBy: ctx.user.name,
+      createdAt: now,
+      lastModifiedBy: ctx.user.name,
+      lastModified: now,
+    };
     try {
-      await this.model.collection.insertOne(doc as unknown as Record<string, unknown>);
+      await this.deps.model.collection.insertOne(doc as unknown as Record<string, unknown>);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       throw await this.duplicateError(id, fields, error);
     }
     // R2 of the token-links protocol: a token deleted meanwhile undoes this create.
-    const vanished = await missingTokenIds(this.tokenModel, fields.securitySettings.allowedTokens);
+    const vanished = await missingTokenIds(this.deps.tokenModel, fields.securitySettings.allowedTokens);
     if (vanished.length > 0) {
-      await this.model.deleteOne({ _id: id }).exec();
+      await this.deps.model.deleteOne({ _id: id }).exec();
       throw unknownTokens(id, vanished);
     }
-    await this.changed(id, doc);
+    await this.deps.changed(id, doc);
     this.logChange(ctx, id, `Created ApiDefinition with route '${doc.route}' (${id})`);
-    await this.events.record({ objectType: 'ApiDefinition', action: 'created', objectId: id, route: doc.route, user: ctx.user.name });
+    await this.deps.events.record({
+      objectType: 'ApiDefinition',
+      action: 'created',
+      objectId: id,
+      route: doc.route,
+      user: ctx.user.name,
+    });
     return toApiDefinition(doc);
   }
 
@@ -94,7 +124,7 @@ export class DefinitionService {
   async list(filter: DefinitionFilter, limit: number, cursor?: string): Promise<Page<ApiDefinition>> {
     const query = { ...queryOf(filter), ...afterCursor('createdAt', cursor) };
     return pageOf(
-      (n) => this.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiDefinitionDoc[]>().exec(),
+      (n) => this.deps.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiDefinitionDoc[]>().exec(),
       limit,
       (doc) => doc.createdAt,
       toApiDefinition,
@@ -103,30 +133,43 @@ export class DefinitionService {
 
   /** Every definition, by route: for documents that describe them all (at most the few thousand a server holds). */
   async all(): Promise<ApiDefinition[]> {
-    const docs = await this.model.find({}).sort({ routeLower: 1, _id: 1 }).lean<ApiDefinitionDoc[]>().exec();
+    const docs = await this.deps.model.find({}).sort({ routeLower: 1, _id: 1 }).lean<ApiDefinitionDoc[]>().exec();
     return docs.map(toApiDefinition);
   }
 
   async count(filter: DefinitionFilter): Promise<number> {
-    return this.model.countDocuments(queryOf(filter)).exec();
+    return this.deps.model.countDocuments(queryOf(filter)).exec();
   }
 
   /** The ids of the definitions that allow a token (R1 of the token-links protocol). */
   async linkedTo(tokenId: string): Promise<string[]> {
-    const rows = await this.model.find({ 'securitySettings.allowedTokens': tokenId }, { _id: 1 }).lean<{ _id: string }[]>().exec();
+    const rows = await this.deps.model
+      .find({ 'securitySettings.allowedTokens': tokenId }, { _id: 1 })
+      .lean<{ _id: string }[]>()
+      .exec();
     return rows.map((row) => row._id);
   }
 
-  /** Validates the definition as it would be after the patch, then writes only what changed. */
-  async update(id: string, patch: DefinitionPatch, ctx: ChangeContext): Promise<ApiDefinition> {
+  /** Validates the definition as it would be after the patch, then writes only what changed (checkActions: see create). */
+  async update(
+    id: string,
+    patch: DefinitionPatch,
+    ctx: ChangeContext,
+    { checkActions = true } = {},
+  ): Promise<ApiDefinition> {
     const key = id.toLowerCase();
     return this.writes.run(key, async () => {
       const current = await this.load(key);
       const merged: DefinitionCreateInput = { ...toApiDefinition(current), ...patch };
+      // A client that knows nothing of required scopes (an older one) must not drop them by sending allowedTokens.
+      if (patch.securitySettings)
+        merged.securitySettings = { ...securitySettingsOf(current), ...patch.securitySettings };
       const problems: AdminErrorItem[] = [];
-      const fields = this.checkFields(key, merged, problems);
+      const fields = this.checkFields(key, merged, problems, checkActions);
       // Only tokens this update adds need checking: the ones already linked cannot have been deleted.
-      const addedTokens = allowedTokensOf(merged).filter((token) => !current.securitySettings.allowedTokens.includes(token));
+      const addedTokens = allowedTokensOf(merged).filter(
+        (token) => !current.securitySettings.allowedTokens.includes(token),
+      );
       await this.checkTokens(key, addedTokens, problems);
       if (!fields || problems.length > 0) throw new AdminError(problems);
 
@@ -137,18 +180,27 @@ export class DefinitionService {
       if (fields.description === undefined) unset.description = '';
       await this.write(key, set, unset, fields);
 
-      const vanished = await missingTokenIds(this.tokenModel, addedTokens);
+      const vanished = await missingTokenIds(this.deps.tokenModel, addedTokens);
       if (vanished.length > 0) {
         // Undo: put back the fields this update replaced (writes to this definition are serialised here).
         const { _id, ...previous } = current;
         void _id;
-        await this.model.collection.replaceOne({ _id: key } as Record<string, unknown>, previous);
+        await this.deps.model.collection.replaceOne({ _id: key } as Record<string, unknown>, previous);
         throw unknownTokens(key, vanished);
       }
-      await this.changed(key);
+      // Every field but the creation's is in `set`, so this is the stored document; no read needed (a scan on FerretDB).
+      const after: ApiDefinitionDoc = { ...current, ...set };
+      for (const field of Object.keys(unset)) delete (after as unknown as Record<string, unknown>)[field];
+      await this.deps.changed(key, after);
       this.logChange(ctx, key, `Updated ApiDefinition with route '${fields.route}' (${key})`);
-      await this.events.record({ objectType: 'ApiDefinition', action: 'updated', objectId: key, route: fields.route, user: ctx.user.name });
-      return this.get(key);
+      await this.deps.events.record({
+        objectType: 'ApiDefinition',
+        action: 'updated',
+        objectId: key,
+        route: fields.route,
+        user: ctx.user.name,
+      });
+      return toApiDefinition(after);
     });
   }
 
@@ -157,11 +209,17 @@ export class DefinitionService {
     await this.writes.run(key, async () => {
       const current = await this.load(key);
       this.logChange(ctx, key, `Deleting ApiDefinition with route '${current.route}' (${key})`);
-      const result = await this.model.deleteOne({ _id: key }).exec();
+      const result = await this.deps.model.deleteOne({ _id: key }).exec();
       if (result.deletedCount === 0) throw notFound(key);
-      await this.changed(key, null);
+      await this.deps.changed(key, null);
       this.logChange(ctx, key, `Deleted ApiDefinition with route '${current.route}' (${key})`);
-      await this.events.record({ objectType: 'ApiDefinition', action: 'deleted', objectId: key, route: current.route, user: ctx.user.name });
+      await this.deps.events.record({
+        objectType: 'ApiDefinition',
+        action: 'deleted',
+        objectId: key,
+        route: current.route,
+        user: ctx.user.name,
+      });
     });
   }
 
@@ -169,56 +227,88 @@ export class DefinitionService {
    * Checks every field rule, collecting problems; returns the fields to store when the route parses. The
    * command line restores backups without the app's actions registered: it skips that one check.
    */
-  checkFields(id: string, input: DefinitionCreateInput, problems: AdminErrorItem[], checkActions = true): DefinitionFields | null {
+  checkFields(
+    id: string,
+    input: DefinitionCreateInput,
+    problems: AdminErrorItem[],
+    checkActions = true,
+  ): DefinitionFields | null {
     const name = input.name ?? undefined;
     const nameIssue = name === undefined ? null : optionalNameProblem(name);
     if (nameIssue) problems.push({ reason: 'InvalidName', id, message: nameIssue });
     // A description has no reason of its own: InvalidRequest, as the schema answers one that is too long.
     const descriptionIssue = typeof input.description === 'string' ? descriptionProblem(input.description) : null;
-    if (descriptionIssue) problems.push({ reason: 'InvalidRequest', id, field: 'description', message: descriptionIssue });
+    if (descriptionIssue)
+      problems.push({ reason: 'InvalidRequest', id, field: 'description', message: descriptionIssue });
 
-    const parsed = parseRoute(input.route, this.basePath);
+    const parsed = parseRoute(input.route, this.deps.basePath);
     if ('problem' in parsed) problems.push({ reason: 'InvalidRoute', id, route: input.route, message: parsed.problem });
 
     const actionType = input.actionType ?? 'handler';
     const actionMeta = input.actionMeta;
-    const action = this.actions.get(actionMeta.name);
+    const action = this.deps.actions.get(actionMeta.name);
     if (checkActions && (!action || action.kind !== actionType)) {
-      problems.push({ reason: 'InvalidActionMeta', id, message: `No ${actionType} named '${actionMeta.name}' is registered; GET /actions lists them.` });
+      problems.push({
+        reason: 'InvalidActionMeta',
+        id,
+        message: `No ${actionType} named '${actionMeta.name}' is registered; GET /actions lists them.`,
+      });
     } else if (actionType === 'procedure' && actionMeta.inputType !== undefined) {
-      problems.push({ reason: 'InvalidActionMeta', id, message: 'inputType applies to handlers only; leave it out for a procedure.' });
+      problems.push({
+        reason: 'InvalidActionMeta',
+        id,
+        message: 'inputType applies to handlers only; leave it out for a procedure.',
+      });
     }
 
     const allowedTokens = allowedTokensOf(input);
     if (allowedTokens.length > MAX_ALLOWED_TOKENS) {
-      problems.push({ reason: 'InvalidAllowedTokens', id, message: `A definition may allow at most ${MAX_ALLOWED_TOKENS} tokens.` });
+      problems.push({
+        reason: 'InvalidAllowedTokens',
+        id,
+        message: `A definition may allow at most ${MAX_ALLOWED_TOKENS} tokens.`,
+      });
     }
+
+    const requiredScopes = input.securitySettings?.requiredScopes ?? [];
+    const scopesIssue = scopesProblem(requiredScopes, 'required scopes');
+    if (scopesIssue)
+      problems.push({ reason: 'InvalidScopes', id, field: 'securitySettings.requiredScopes', message: scopesIssue });
 
     if ('problem' in parsed) return null;
     const fields: DefinitionFields = {
       route: input.route,
       routeKey: parsed.key,
       routeLower: foldCase(input.route),
-      securitySettings: { allowedTokens },
+      securitySettings: { allowedTokens, requiredScopes },
       actionType,
-      actionMeta: actionType === 'handler' ? { name: actionMeta.name, inputType: actionMeta.inputType ?? 'rawBody' } : { name: actionMeta.name },
+      actionMeta:
+        actionType === 'handler'
+          ? { name: actionMeta.name, inputType: actionMeta.inputType ?? 'rawBody' }
+          : { name: actionMeta.name },
     };
     if (name) fields.name = name;
-    if (input.description !== undefined && input.description !== null && input.description !== '') fields.description = input.description;
+    if (input.description !== undefined && input.description !== null && input.description !== '')
+      fields.description = input.description;
     return fields;
   }
 
   /** Adds an InvalidAllowedTokens problem naming every id that is malformed or names no token. */
   private async checkTokens(id: string, tokens: string[], problems: AdminErrorItem[]): Promise<void> {
     const malformed = tokens.filter((token) => !isUuid(token));
-    const missing = [...malformed, ...(await missingTokenIds(this.tokenModel, tokens.filter(isUuid)))];
+    const missing = [...malformed, ...(await missingTokenIds(this.deps.tokenModel, tokens.filter(isUuid)))];
     if (missing.length > 0) problems.push(...unknownTokens(id, missing).items);
   }
 
-  private async write(id: string, set: Partial<ApiDefinitionDoc>, unset: Record<string, ''>, fields: DefinitionFields): Promise<void> {
+  private async write(
+    id: string,
+    set: Partial<ApiDefinitionDoc>,
+    unset: Record<string, ''>,
+    fields: DefinitionFields,
+  ): Promise<void> {
     try {
       const update = Object.keys(unset).length > 0 ? { $set: set, $unset: unset } : { $set: set };
-      const result = await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, update);
+      const result = await this.deps.model.collection.updateOne({ _id: id } as Record<string, unknown>, update);
       if (result.matchedCount === 0) throw notFound(id);
     } catch (error) {
       if (!isDuplicateKeyError(error, true)) throw error;
@@ -228,26 +318,37 @@ export class DefinitionService {
 
   /** Tells a route conflict from an id clash by reading (FerretDB names no index); anything else is rethrown. */
   private async duplicateError(id: string, fields: DefinitionFields, error: unknown): Promise<unknown> {
-    const conflicting = await this.model.findOne({ routeKey: fields.routeKey, _id: { $ne: id } }, { _id: 1, route: 1 }).lean<{ _id: string; route: string }>().exec();
+    const conflicting = await this.deps.model
+      .findOne({ routeKey: fields.routeKey, _id: { $ne: id } }, { _id: 1, route: 1 })
+      .lean<{ _id: string; route: string }>()
+      .exec();
     if (conflicting) {
-      return AdminError.of('RouteInUse', `The route conflicts with the route '${conflicting.route}' of definition ${conflicting._id}.`, {
-        id,
-        route: fields.route,
-        conflictingDefinitionId: conflicting._id,
-      });
+      return AdminError.of(
+        'RouteInUse',
+        `The route conflicts with the route '${conflicting.route}' of definition ${conflicting._id}.`,
+        {
+          id,
+          route: fields.route,
+          conflictingDefinitionId: conflicting._id,
+        },
+      );
     }
-    if (await this.model.exists({ _id: id })) return AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
+    if (await this.deps.model.exists({ _id: id }))
+      return AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
     return error;
   }
 
   private async load(id: string): Promise<ApiDefinitionDoc> {
-    const doc = isUuid(id) ? await this.model.findById(id.toLowerCase()).lean<ApiDefinitionDoc>().exec() : null;
+    const doc = isUuid(id) ? await this.deps.model.findById(id.toLowerCase()).lean<ApiDefinitionDoc>().exec() : null;
     if (!doc) throw notFound(id);
     return doc;
   }
 
   private logChange(ctx: ChangeContext, id: string, message: string): void {
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiDefinition', objectId: id }, message);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiDefinition', objectId: id },
+      message,
+    );
   }
 }
 
@@ -272,7 +373,10 @@ function allowedTokensOf(input: DefinitionCreateInput): string[] {
 }
 
 function unknownTokens(id: string, unknownTokenIds: string[]): AdminError {
-  return AdminError.of('InvalidAllowedTokens', `These allowed tokens do not exist: ${unknownTokenIds.join(', ')}.`, { id, unknownTokenIds });
+  return AdminError.of('InvalidAllowedTokens', `These allowed tokens do not exist: ${unknownTokenIds.join(', ')}.`, {
+    id,
+    unknownTokenIds,
+  });
 }
 
 function notFound(id: string): AdminError {

@@ -18,21 +18,28 @@ export interface EventFilter {
 }
 
 function messageOf(input: EventInput): string {
-  const subject = input.objectType === 'ApiToken'
-    ? `ApiToken '${input.tokenName ?? ''}'`
-    : `ApiDefinition with route '${input.route ?? ''}'`;
+  const subject =
+    input.objectType === 'ApiToken'
+      ? `ApiToken '${input.tokenName ?? ''}'`
+      : `ApiDefinition with route '${input.route ?? ''}'`;
   return `${subject} (${input.objectId}) was ${VERB[input.action]} by ${input.user}`;
+}
+
+/** What an EventLog works with; plugin.ts builds it. */
+export interface EventLogDeps {
+  model: EventModel;
+  /** Events older than this many days are pruned. */
+  retentionDays: number;
+  /** Hands each recorded event to the host's `change` listeners. */
+  emit: (event: ChangeEvent) => void;
+  /** The manager log. */
+  logger: Logger;
 }
 
 export class EventLog {
   private pruneTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly model: EventModel,
-    private readonly retentionDays: number,
-    private readonly emit: (event: ChangeEvent) => void,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: EventLogDeps) {}
 
   /**
    * Persists the event, then emits it. The change it describes is already stored, so a failure to persist the
@@ -42,15 +49,18 @@ export class EventLog {
     const doc: EventDoc = { _id: randomUUID(), ...input, at: new Date(), message: messageOf(input) };
     const event = toChangeEvent(doc);
     try {
-      await this.model.create(doc);
+      await this.deps.model.create(doc);
     } catch (error) {
-      this.logger.error({ err: errorSummary(error), eventId: doc._id, objectId: input.objectId }, 'Could not persist an information event');
+      this.deps.logger.error(
+        { err: errorSummary(error), eventId: doc._id, objectId: input.objectId },
+        'Could not persist an information event',
+      );
     }
     try {
-      this.emit(event);
+      this.deps.emit(event);
     } catch (error) {
       // A listener's bug must not fail the admin request that caused the event.
-      this.logger.error({ err: errorSummary(error), eventId: doc._id }, "A 'change' listener threw");
+      this.deps.logger.error({ err: errorSummary(error), eventId: doc._id }, "A 'change' listener threw");
     }
     return event;
   }
@@ -60,7 +70,7 @@ export class EventLog {
     if (filter.objectId !== undefined) query.objectId = filter.objectId;
     if (filter.action !== undefined) query.action = filter.action;
     return pageOf(
-      (n) => this.model.find(query).sort({ at: -1, _id: -1 }).limit(n).lean<EventDoc[]>().exec(),
+      (n) => this.deps.model.find(query).sort({ at: -1, _id: -1 }).limit(n).lean<EventDoc[]>().exec(),
       limit,
       (doc) => doc.at,
       toChangeEvent,
@@ -69,14 +79,16 @@ export class EventLog {
 
   /** Deletes events older than the retention; TTL indexes are not portable to FerretDB, so this runs on a timer. */
   async prune(now = new Date()): Promise<number> {
-    const cutoff = new Date(now.getTime() - this.retentionDays * 24 * 60 * 60 * 1000);
-    const result = await this.model.deleteMany({ at: { $lt: cutoff } }).exec();
+    const cutoff = new Date(now.getTime() - this.deps.retentionDays * 24 * 60 * 60 * 1000);
+    const result = await this.deps.model.deleteMany({ at: { $lt: cutoff } }).exec();
     return result.deletedCount;
   }
 
   startPruning(): void {
     const run = (): void => {
-      this.prune().catch((error: unknown) => this.logger.warn({ err: errorSummary(error) }, 'Pruning old information events failed'));
+      this.prune().catch((error: unknown) =>
+        this.deps.logger.warn({ err: errorSummary(error) }, 'Pruning old information events failed'),
+      );
     };
     run();
     this.pruneTimer = setInterval(run, PRUNE_INTERVAL_MS);

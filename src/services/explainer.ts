@@ -1,11 +1,12 @@
 // Tells an administrator what the endpoint would do with a secret, method and path, and why: no call, no count, no bcrypt.
 import type { ActionRegistry } from '../actions/registry';
-import { hasExpired, type Catalog, type CachedDefinition } from '../catalog/catalog';
-import { ENDPOINT_METHODS } from '../endpoint/endpoint-handler';
-import { parseRequestPath } from '../endpoint/request-path';
-import type { RateLimitStore } from '../endpoint/sliding-window';
-import { ErrorCodes, type ErrorCodeName } from '../errors';
+import type { CachedDefinition, CachedToken, Catalog } from '../catalog/catalog';
+import { ENDPOINT_METHODS } from '../domain/endpoint-methods';
+import { parseRequestPath } from '../domain/request-path';
+import type { RateLimitStore } from '../domain/rate-limit-store';
+import { ErrorCodes, RateLimitStoreError, type ErrorCodeName } from '../errors';
 import type { SecretVerifier } from '../security/secret-verifier';
+import { AccessDecider, type AccessDecision } from './access-decision';
 
 /** What would happen, in the endpoint's order of checks. */
 export type ExplainVerdict =
@@ -18,6 +19,7 @@ export type ExplainVerdict =
   | 'rateLimited'
   | 'noDefinition'
   | 'notAllowed'
+  | 'missingScope'
   | 'actionMissing';
 
 export interface Explanation {
@@ -50,59 +52,52 @@ export interface ExplainerDeps {
 }
 
 export class Explainer {
-  constructor(private readonly deps: ExplainerDeps) {}
+  private readonly decider: AccessDecider;
+
+  constructor(private readonly deps: ExplainerDeps) {
+    this.decider = new AccessDecider(deps);
+  }
 
   async explain(request: ExplainRequest, canReadDefinitions: boolean): Promise<Explanation> {
-    const { catalog, verifier, actions, rateLimits } = this.deps;
     const method = request.method.toUpperCase();
     const segments = parseRequestPath(this.withoutBasePath(request.path)).segments;
-    const token = verifier.lookup(request.secret);
-    const matched = segments.length > 0 ? catalog.match(segments) : null;
-    const result = (verdict: ExplainVerdict, error: ErrorCodeName | null, explanation: string, rateLimitChecked = false): Explanation => ({
+    // Reported whatever the verdict, so that an administrator sees which API the path names.
+    const matched = segments.length > 0 ? this.deps.catalog.match(segments) : null;
+    const shown = matched && canReadDefinitions ? definitionOf(matched.definition) : null;
+    if (!ENDPOINT_METHODS.has(method))
+      return explanation(
+        'methodNotAllowed',
+        `The endpoint accepts ${[...ENDPOINT_METHODS].join(', ')}; not ${method}.`,
+        this.deps.verifier.lookup(request.secret),
+        shown,
+      );
+    if (segments.length === 0)
+      return explanation(
+        'emptyRoute',
+        'The path names no route after the base path.',
+        this.deps.verifier.lookup(request.secret),
+        shown,
+      );
+    let decision: AccessDecision;
+    try {
+      decision = await this.decider.decide(request.secret, segments, 'explain');
+    } catch (error) {
+      // Explain reports a store that cannot be read as the store's own failure, not as the endpoint's 503.
+      throw error instanceof RateLimitStoreError ? error.cause : error;
+    }
+    // Explain runs no bcrypt, so it never concludes wrongSecret; were it to, the caller would get the unknown secret's 401.
+    // insufficientScope is for host routes only (requireToken), never for a path of the endpoint.
+    const verdict =
+      decision.verdict === 'wrongSecret' || decision.verdict === 'insufficientScope'
+        ? 'unknownSecret'
+        : decision.verdict;
+    return explanation(
       verdict,
-      status: error ? ErrorCodes[error].status : 200,
-      errorCode: error ? ErrorCodes[error].code : null,
-      explanation,
-      token: token ? { id: token.id, name: token.name } : null,
-      definition: matched && canReadDefinitions ? definitionOf(matched.definition) : null,
-      rateLimitChecked,
-    });
-
-    if (!ENDPOINT_METHODS.has(method)) return result('methodNotAllowed', 'InvalidRequestMethod', `The endpoint accepts ${[...ENDPOINT_METHODS].join(', ')}; not ${method}.`);
-    if (segments.length === 0) return result('emptyRoute', 'EmptyRoute', 'The path names no route after the base path.');
-    if (!token) return result('unknownSecret', 'AuthenticationFailed', 'No token has this secret (or it was rotated away).');
-    if (token.isDisabled) return result('disabled', 'AuthenticationFailed', `The token '${token.name}' is disabled.`);
-    if (hasExpired(token.expiresAt)) {
-      const end = new Date(token.expiresAt!).toISOString();
-      return token.viaPreviousSecret && token.previousSecretExpiresAt === token.expiresAt
-        ? result('expired', 'AuthenticationFailed', `This is the previous secret of the token '${token.name}'; its grace period ended at ${end}.`)
-        : result('expired', 'AuthenticationFailed', `The token '${token.name}' expired at ${end}.`);
-    }
-    let rateLimitChecked = true;
-    if (token.rateLimit) {
-      if (rateLimits.peek) {
-        const verdict = await rateLimits.peek(`token:${token.id}`, token.rateLimit.limit, token.rateLimit.windowSeconds * 1000);
-        if (!verdict.allowed) {
-          return result('rateLimited', 'RateLimitExceeded', `The token '${token.name}' used its ${token.rateLimit.limit} requests per ${token.rateLimit.windowSeconds} s; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`, true);
-        }
-      } else {
-        rateLimitChecked = false;
-      }
-    }
-    if (!matched) return result('noDefinition', 'DefinitionNotFound', 'No API definition matches this path.', rateLimitChecked);
-    // Nothing about a definition (its route, its action) reaches a user who may not read definitions.
-    const api = canReadDefinitions ? `the API '${matched.definition.route}'` : 'the API at this path';
-    if (!matched.definition.allowedTokens.has(token.id)) {
-      return result('notAllowed', 'AuthenticationFailed', `${capitalised(api)} does not allow the token '${token.name}'.`, rateLimitChecked);
-    }
-    const action = actions.get(matched.definition.actionMeta.name);
-    if (!action || action.kind !== matched.definition.actionType) {
-      const missing = canReadDefinitions ? `The ${matched.definition.actionType} '${matched.definition.actionMeta.name}' of this API` : 'The action of this API';
-      return result('actionMissing', 'ActionNotFound', `${missing} is not registered on this instance.`, rateLimitChecked);
-    }
-    const grace = token.viaPreviousSecret ? ` This is the token's previous secret; it works until ${new Date(token.previousSecretExpiresAt!).toISOString()}.` : '';
-    const runs = canReadDefinitions ? `the ${action.kind} '${action.name}' of ${api}` : `the action of ${api}`;
-    return result('allowed', null, `The call would run ${runs}.${grace}`, rateLimitChecked);
+      describe(decision, canReadDefinitions),
+      decision.token,
+      shown,
+      decision.rateLimitChecked,
+    );
   }
 
   private withoutBasePath(path: string): string {
@@ -110,6 +105,91 @@ export class Explainer {
     const lower = path.toLowerCase();
     if (lower === base.toLowerCase()) return '';
     return lower.startsWith(`${base.toLowerCase()}/`) ? path.slice(base.length) : path;
+  }
+}
+
+/** The status and code of each verdict the explain call can give (allowed: 200 and none, the action decides the rest). */
+const VERDICT_ERRORS: Record<ExplainVerdict, ErrorCodeName | null> = {
+  allowed: null,
+  methodNotAllowed: 'InvalidRequestMethod',
+  emptyRoute: 'EmptyRoute',
+  unknownSecret: 'AuthenticationFailed',
+  disabled: 'AuthenticationFailed',
+  expired: 'AuthenticationFailed',
+  rateLimited: 'RateLimitExceeded',
+  noDefinition: 'DefinitionNotFound',
+  notAllowed: 'AuthenticationFailed',
+  missingScope: 'AuthenticationFailed',
+  actionMissing: 'ActionNotFound',
+};
+
+function explanation(
+  verdict: ExplainVerdict,
+  text: string,
+  token: CachedToken | undefined,
+  definition: { id: string; route: string } | null,
+  rateLimitChecked = false,
+): Explanation {
+  const error = VERDICT_ERRORS[verdict];
+  return {
+    verdict,
+    status: error ? ErrorCodes[error].status : 200,
+    errorCode: error ? ErrorCodes[error].code : null,
+    explanation: text,
+    token: token ? { id: token.id, name: token.name } : null,
+    definition,
+    rateLimitChecked,
+  };
+}
+
+/** The sentence for an administrator; nothing about a definition reaches one who may not read definitions. */
+function describe(decision: AccessDecision, canReadDefinitions: boolean): string {
+  const { token, definition, action } = decision;
+  const api = definition && canReadDefinitions ? `the API '${definition.route}'` : 'the API at this path';
+  switch (decision.verdict) {
+    case 'unknownSecret':
+      return 'No token has this secret (or it was rotated away).';
+    case 'disabled':
+      return `The token '${token!.name}' is disabled.`;
+    case 'expired': {
+      const end = new Date(token!.expiresAt!).toISOString();
+      return token!.viaPreviousSecret && token!.previousSecretExpiresAt === token!.expiresAt
+        ? `This is the previous secret of the token '${token!.name}'; its grace period ended at ${end}.`
+        : `The token '${token!.name}' expired at ${end}.`;
+    }
+    case 'rateLimited': {
+      const limit = token!.rateLimit!;
+      return `The token '${token!.name}' used its ${limit.limit} requests per ${limit.windowSeconds} s; retry in ${Math.ceil(decision.retryAfterMs / 1000)} s.`;
+    }
+    case 'noDefinition':
+      return 'No API definition matches this path.';
+    case 'notAllowed':
+      return `${capitalised(api)} does not allow the token '${token!.name}'.`;
+    case 'insufficientScope':
+      return `The token '${token!.name}' lacks a scope this route requires.`;
+    case 'missingScope': {
+      // Which scopes the API requires is part of the definition: named only to those who may read definitions.
+      const missing = definition!.requiredScopes.filter((scope) => !token!.scopes.includes(scope));
+      return canReadDefinitions
+        ? `${capitalised(api)} allows the token '${token!.name}' but requires the scope${missing.length > 1 ? 's' : ''} ${missing.map((scope) => `'${scope}'`).join(', ')}, which it lacks.`
+        : `${capitalised(api)} allows the token '${token!.name}' but requires a scope it lacks.`;
+    }
+    case 'wrongSecret':
+      // Explain runs no bcrypt, so it never concludes this; the endpoint would refuse like an unknown secret.
+      return 'The secret does not match its token.';
+    case 'actionMissing': {
+      const missing = canReadDefinitions
+        ? `The ${definition!.actionType} '${definition!.actionMeta.name}' of this API`
+        : 'The action of this API';
+      return `${missing} is not registered on this instance.`;
+    }
+    case 'allowed': {
+      const grace = token!.viaPreviousSecret
+        ? ` This is the token's previous secret; it works until ${new Date(token!.previousSecretExpiresAt!).toISOString()}.`
+        : '';
+      const runs = canReadDefinitions ? `the ${action!.kind} '${action!.name}' of ${api}` : `the action of ${api}`;
+      return `The call would run ${runs}.${grace}`;
+    }
   }
 }
 

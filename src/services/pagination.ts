@@ -1,6 +1,6 @@
 // Opaque keyset cursors over (time field descending, _id descending), shared by every list of the admin API.
 import { AdminError } from '../errors';
-import { isUuid } from './validation-rules';
+import { isUuid } from '../domain/validation-rules';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 500;
@@ -22,7 +22,11 @@ const MAX_DATE_MS = 8.64e15;
  * (a UUID). A cursor is client input: anything else reached the query as an Invalid Date and failed as a 500.
  */
 export function decodeCursor(cursor: string): CursorPosition {
-  const invalid = AdminError.of('InvalidRequest', 'The cursor is not one this API returned; start again without a cursor.', { field: 'cursor' });
+  const invalid = AdminError.of(
+    'InvalidRequest',
+    'The cursor is not one this API returned; start again without a cursor.',
+    { field: 'cursor' },
+  );
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

@@ -37,11 +37,15 @@ export async function missingTokenIds(model: ApiTokenModel, ids: readonly string
   if (ids.length === 0) return [];
   const deadline = Date.now() + PENDING_WAIT_MS;
   for (;;) {
-    const rows = await model.find({ _id: { $in: ids } }, { _id: 1, deletingSince: 1 }).lean<{ _id: string; deletingSince?: Date | null }[]>().exec();
+    const rows = await model
+      .find({ _id: { $in: ids } }, { _id: 1, deletingSince: 1 })
+      .lean<{ _id: string; deletingSince?: Date | null }[]>()
+      .exec();
     const found = new Map(rows.map((row) => [row._id, row.deletingSince]));
     const now = Date.now();
     if (![...found.values()].some((since) => isPendingDelete(since, now))) return ids.filter((id) => !found.has(id));
-    if (now > deadline) throw AdminError.of('ServiceUnavailable', 'A token this definition allows is being deleted; retry in a moment.');
+    if (now > deadline)
+      throw AdminError.of('ServiceUnavailable', 'A token this definition allows is being deleted; retry in a moment.');
     await new Promise((resolve) => setTimeout(resolve, PENDING_POLL_MS));
   }
 }

@@ -4,20 +4,38 @@ import { randomUUID } from 'node:crypto';
 import { AdminError, type AdminErrorItem } from '../errors';
 import { publicToken, toApiToken, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
 import type { BcryptPool } from '../security/bcrypt-pool';
-import { digestSecret, generateSecret, secretProblem } from '../security/secrets';
+import { digestKey, digestSecret, generateSecret, secretProblem, secretStart } from '../domain/secrets';
 import type { VerifiedSecrets } from '../security/verified-secrets';
-import type { ApiToken, Logger, Page, RateLimit } from '../types';
+import type { ApiToken, Logger, Page, RateLimit, TokenMetadata } from '../types';
+import type { WriteGate } from '../database/write-gate';
 import type { ChangeContext } from './change-context';
 import type { EventLog } from './event-log';
 import { errorSummary } from '../logging';
 import { KeyedMutex } from './keyed-mutex';
 import { DELETE_DEADLINE_MS } from './token-links';
-import { isDuplicateKeyError } from './mongo-errors';
-import { containsCondition, containsText, idCondition, idMatcher, timeRanges, type AuditFilter, type IdFilter } from './filters';
+import { isDuplicateKeyError } from '../database/mongo-errors';
+import {
+  containsCondition,
+  containsText,
+  idCondition,
+  idMatcher,
+  timeRanges,
+  type AuditFilter,
+  type IdFilter,
+} from './filters';
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
-import { hasExpired, type CachedToken } from '../catalog/catalog';
+import type { CachedToken } from '../catalog/catalog';
+import { hasExpired } from '../domain/expiry';
 import type { OrderPosition } from '../catalog/token-order';
-import { expiryDate, expiryProblem, gracePeriodProblem, isUuid, nameProblem, rateLimitProblem } from './validation-rules';
+import {
+  expiryDate,
+  expiryProblem,
+  gracePeriodProblem,
+  isUuid,
+  nameProblem,
+  rateLimitProblem,
+  scopesAndMetadataProblems,
+} from '../domain/validation-rules';
 
 export interface TokenCreateInput {
   id?: string;
@@ -26,6 +44,9 @@ export interface TokenCreateInput {
   isDisabled?: boolean;
   rateLimit?: RateLimit | null;
   expiresAt?: string | null;
+  scopes?: string[];
+  /** null or left out: none. */
+  metadata?: TokenMetadata | null;
 }
 
 export interface TokenPatch {
@@ -35,6 +56,10 @@ export interface TokenPatch {
   isDisabled?: boolean;
   rateLimit?: RateLimit | null;
   expiresAt?: string | null;
+  /** Replaces the list; [] removes every scope. */
+  scopes?: string[];
+  /** Replaces the object; null removes it. */
+  metadata?: TokenMetadata | null;
   /** Only null: ends a running grace period now, so the previous secret stops working at once. */
   previousSecretExpiresAt?: null;
 }
@@ -51,6 +76,8 @@ export interface TokenFilter extends AuditFilter, IdFilter {
   name?: string;
   /** Names that contain this text, ignoring case. */
   search?: string;
+  /** Tokens that carry this scope. */
+  scope?: string;
   /** true: tokens whose expiry has passed; false: tokens that never expire or have not expired yet. */
   expired?: boolean;
   /** Tokens that expire in [expiresAtFrom, expiresAtTo). */
@@ -76,50 +103,76 @@ export interface TokenListing {
   ready(): Promise<boolean>;
   /** The token's name as this instance knows it, if it knows the token. */
   nameOf(id: string): string | undefined;
-  page(matches: (token: CachedToken) => boolean, limit: number, after?: OrderPosition): { items: CachedToken[]; hasMore: boolean };
+  page(
+    matches: (token: CachedToken) => boolean,
+    limit: number,
+    after?: OrderPosition,
+  ): { items: CachedToken[]; hasMore: boolean };
   count(matches: (token: CachedToken) => boolean): number;
+}
+
+/** What a TokenService works with; plugin.ts builds it. */
+export interface TokenServiceDeps {
+  model: ApiTokenModel;
+  /** Key of the HMAC that digests secrets. */
+  pepper: Buffer;
+  /** The `secretPrefix` option: generated secrets carry it and a checksum; null: plain base64 secrets. */
+  secretPrefix: string | null;
+  /** Hashes new secrets off the event loop, with bounded concurrency and queue. */
+  bcrypt: BcryptPool;
+  /** The endpoint's cache of confirmed secrets: a deleted token's digests are forgotten at once. */
+  verified: VerifiedSecrets;
+  events: EventLog;
+  /** The manager log. */
+  log: Logger;
+  /** Refuses the delete of a token that definitions still allow. */
+  linkedDefinitions: LinkedDefinitionsLookup;
+  /** Finds who holds a secret already, so a taken one is refused before bcrypt is paid for. */
+  digestOwner: DigestOwnerLookup;
+  /** Called after every stored change, inside the per-token lock, so this instance's view updates at once. */
+  changed: (id: string, known?: ApiTokenDoc | null) => Promise<void>;
+  /** Lists and counts from the in-memory view; without it (or while it is not ready) the database answers. */
+  listing?: TokenListing | null;
+  /** Shared with the last-use flush: updates of token documents never overlap (see database/write-gate.ts). */
+  writeGate: WriteGate;
+  /** Refuses (503) to digest a secret under a pepper that is not the store's (services/pepper-guard.ts). */
+  beforeSecretWrite?: () => Promise<void>;
 }
 
 export class TokenService {
   private readonly writes = new KeyedMutex();
 
-  constructor(
-    private readonly model: ApiTokenModel,
-    private readonly pepper: Buffer,
-    private readonly bcrypt: BcryptPool,
-    private readonly verified: VerifiedSecrets,
-    private readonly events: EventLog,
-    private readonly log: Logger,
-    private readonly linkedDefinitions: LinkedDefinitionsLookup,
-    private readonly digestOwner: DigestOwnerLookup,
-    /** Called after every stored change, inside the per-token lock, so this instance's view updates at once. */
-    private readonly changed: (id: string, known?: ApiTokenDoc | null) => Promise<void>,
-    private readonly listing: TokenListing | null = null,
-  ) {}
+  constructor(private readonly deps: TokenServiceDeps) {}
 
   /** Creates a token. Returns the secret only when the server generated it. */
   async create(input: TokenCreateInput, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
     const id = input.id?.toLowerCase() ?? randomUUID();
     const problems: AdminErrorItem[] = [];
-    if (input.id !== undefined && !isUuid(input.id)) problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
+    if (input.id !== undefined && !isUuid(input.id))
+      problems.push({ reason: 'InvalidId', id: input.id, message: 'The id must be a UUID.' });
     const nameIssue = nameProblem(input.name);
     if (nameIssue) problems.push({ reason: 'InvalidName', id, message: nameIssue });
-    const secretIssue = input.secret === undefined ? null : secretProblem(input.secret);
+    const secretIssue = input.secret === undefined ? null : secretProblem(input.secret, this.deps.secretPrefix);
     if (secretIssue) problems.push({ reason: 'InvalidSecret', id, message: secretIssue });
     const rateLimit = input.rateLimit ?? null;
     const rateIssue = rateLimitProblem(rateLimit);
     if (rateIssue) problems.push({ reason: 'InvalidRateLimit', id, message: rateIssue });
     const expiryIssue = expiryProblem(input.expiresAt ?? null);
     if (expiryIssue) problems.push({ reason: 'InvalidExpiresAt', id, message: expiryIssue });
+    for (const problem of scopesAndMetadataProblems(input)) problems.push({ ...problem, id });
     if (problems.length > 0) throw new AdminError(problems);
 
-    const secret = input.secret ?? generateSecret();
-    const secretDigest = digestSecret(this.pepper, secret);
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Creating ApiToken '${input.name}' (${id})`);
+    await this.deps.beforeSecretWrite?.();
+    const secret = input.secret ?? this.generateSecret();
+    const secretDigest = digestSecret(this.deps.pepper, secret);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
+      `Creating ApiToken '${input.name}' (${id})`,
+    );
     // Cheap pre-check so a reused secret costs no bcrypt; the unique index stays the real guarantee.
-    if ((await this.digestOwner(secretDigest)) !== undefined) throw secretInUse(id);
+    if ((await this.deps.digestOwner(secretDigest)) !== undefined) throw secretInUse(id);
 
-    const secretHash = await this.bcrypt.hash(secret);
+    const secretHash = await this.deps.bcrypt.hash(secret);
     const now = new Date();
     const doc: ApiTokenDoc = {
       _id: id,
@@ -128,6 +181,9 @@ export class TokenService {
       secretHash,
       isDisabled: input.isDisabled ?? false,
       rateLimit,
+      scopes: input.scopes ?? [],
+      metadata: input.metadata ?? null,
+      start: this.startOf(secret, input.secret === undefined),
       expiresAt: input.expiresAt ? expiryDate(input.expiresAt) : null,
       createdBy: ctx.user.name,
       createdAt: now,
@@ -135,20 +191,19 @@ export class TokenService {
       lastModified: now,
     };
     try {
-      await this.model.collection.insertOne(doc as unknown as Record<string, unknown>);
+      await this.deps.model.collection.insertOne(doc as unknown as Record<string, unknown>);
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
       // FerretDB names no index in the error: tell the two unique keys apart by reading.
-      if (await this.model.exists({ secretDigest })) throw secretInUse(id);
+      if (await this.deps.model.exists({ secretDigest })) throw secretInUse(id);
       throw AdminError.of('IdInUse', `Another object already has the id ${id}.`, { id });
     }
     if (input.secret !== undefined && (await this.isAnotherTokensPreviousSecret(id, secretDigest))) {
-      await this.model.deleteOne({ _id: id, secretDigest }).exec();
+      await this.deps.model.deleteOne({ _id: id, secretDigest }).exec();
       throw secretInUse(id);
     }
-    await this.changed(id, doc);
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Created ApiToken '${doc.name}' (${id})`);
-    await this.events.record({ objectType: 'ApiToken', action: 'created', objectId: id, tokenName: doc.name, user: ctx.user.name });
+    await this.deps.changed(id, doc);
+    await this.announce('created', id, doc.name, ctx);
     const token = toApiToken(doc);
     return input.secret === undefined ? { token, generatedSecret: secret } : { token };
   }
@@ -159,14 +214,21 @@ export class TokenService {
 
   async list(filter: TokenFilter, limit: number, cursor?: string): Promise<Page<ApiToken>> {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (this.listing && (await this.listing.ready())) {
-      const { items, hasMore } = this.listing.page(matcherOf(filter), limit, after && { at: after.at.getTime(), id: after.id });
+    if (this.deps.listing && (await this.deps.listing.ready())) {
+      const { items, hasMore } = this.deps.listing.page(
+        matcherOf(filter),
+        limit,
+        after && { at: after.at.getTime(), id: after.id },
+      );
       const last = items[items.length - 1];
-      return { items: items.map(publicToken), nextCursor: hasMore && last ? encodeCursor(new Date(last.createdAt), last.id) : null };
+      return {
+        items: items.map(publicToken),
+        nextCursor: hasMore && last ? encodeCursor(new Date(last.createdAt), last.id) : null,
+      };
     }
     const query = { ...queryOf(filter), ...afterCursor('createdAt', cursor) };
     return pageOf(
-      (n) => this.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiTokenDoc[]>().exec(),
+      (n) => this.deps.model.find(query).sort({ createdAt: -1, _id: -1 }).limit(n).lean<ApiTokenDoc[]>().exec(),
       limit,
       (doc) => doc.createdAt,
       toApiToken,
@@ -174,8 +236,8 @@ export class TokenService {
   }
 
   async count(filter: TokenFilter): Promise<number> {
-    if (this.listing && (await this.listing.ready())) return this.listing.count(matcherOf(filter));
-    return this.model.countDocuments(queryOf(filter)).exec();
+    if (this.deps.listing && (await this.deps.listing.ready())) return this.deps.listing.count(matcherOf(filter));
+    return this.deps.model.countDocuments(queryOf(filter)).exec();
   }
 
   /** Applies the given fields only, so concurrent updates of different fields never undo each other. */
@@ -187,9 +249,10 @@ export class TokenService {
     }
     const rotating = patch.secret !== undefined && patch.secret !== '';
     if (rotating) {
-      const issue = secretProblem(patch.secret!);
+      const issue = secretProblem(patch.secret!, this.deps.secretPrefix);
       if (issue) problems.push({ reason: 'InvalidSecret', id, message: issue });
     }
+    for (const problem of scopesAndMetadataProblems(patch)) problems.push({ ...problem, id });
     if (patch.rateLimit !== undefined) {
       const issue = rateLimitProblem(patch.rateLimit);
       if (issue) problems.push({ reason: 'InvalidRateLimit', id, message: issue });
@@ -199,7 +262,14 @@ export class TokenService {
       if (issue) problems.push({ reason: 'InvalidExpiresAt', id, message: issue });
     }
     if (problems.length > 0) throw new AdminError(problems);
-    return this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), patch, rotating ? { secret: patch.secret!, explicit: true, graceUntil: null } : null, ctx));
+    return this.writes.run(id.toLowerCase(), () =>
+      this.applyUpdate(
+        id.toLowerCase(),
+        patch,
+        rotating ? { secret: patch.secret!, explicit: true, graceUntil: null } : null,
+        ctx,
+      ),
+    );
   }
 
   /**
@@ -207,51 +277,90 @@ export class TokenService {
    * set (a $set of plain fields). Every read saved matters on FerretDB, which scans the collection even for an
    * _id lookup. The name for the first log line comes from the in-memory view when it has the token.
    */
-  private async applyUpdate(id: string, patch: TokenPatch, rotation: Rotation | null, ctx: ChangeContext): Promise<ApiToken> {
+  private async applyUpdate(
+    id: string,
+    patch: TokenPatch,
+    rotation: Rotation | null,
+    ctx: ChangeContext,
+  ): Promise<ApiToken> {
     if (!isUuid(id)) throw notFound(id);
     const rotating = rotation !== null;
     const set: Partial<ApiTokenDoc> = { lastModifiedBy: ctx.user.name, lastModified: new Date() };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.isDisabled !== undefined) set.isDisabled = patch.isDisabled;
     if (patch.rateLimit !== undefined) set.rateLimit = patch.rateLimit;
+    if (patch.scopes !== undefined) set.scopes = patch.scopes;
+    if (patch.metadata !== undefined) set.metadata = patch.metadata;
     if (patch.expiresAt !== undefined) set.expiresAt = patch.expiresAt === null ? null : expiryDate(patch.expiresAt);
     if (patch.previousSecretExpiresAt === null) Object.assign(set, NO_PREVIOUS_SECRET);
-    const knownName = patch.name ?? this.listing?.nameOf(id);
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
-      knownName === undefined ? `Updating ApiToken (${id})` : `Updating ApiToken '${knownName}' (${id})`);
-    if (rotation) Object.assign(set, await this.newSecretFields(id, rotation.secret), NO_PREVIOUS_SECRET);
+    const knownName = patch.name ?? this.deps.listing?.nameOf(id);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
+      knownName === undefined ? `Updating ApiToken (${id})` : `Updating ApiToken '${knownName}' (${id})`,
+    );
+    if (rotation)
+      Object.assign(set, await this.newSecretFields(id, rotation.secret), NO_PREVIOUS_SECRET, {
+        start: this.startOf(rotation.secret, !rotation.explicit),
+      });
 
-    const before = rotation?.graceUntil ? await this.applyGraceRotation(id, set, rotation.graceUntil) : await this.applySet(id, set);
+    const before = rotation?.graceUntil
+      ? await this.applyGraceRotation(id, set, rotation.graceUntil)
+      : await this.applySet(id, set);
     if (rotation && rotation.explicit && (await this.isAnotherTokensPreviousSecret(id, set.secretDigest!))) {
       await this.applySet(id, secretFieldsOf(before), { secretDigest: set.secretDigest });
-      await this.changed(id);
+      await this.deps.changed(id);
       throw secretInUse(id);
     }
     const after: ApiTokenDoc = { ...before, ...set };
-    await this.changed(id, after);
-    this.log.info(
-      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id, rotated: rotating },
-      `Updated ApiToken '${after.name}' (${id})`,
-    );
-    await this.events.record({ objectType: 'ApiToken', action: 'updated', objectId: id, tokenName: after.name, user: ctx.user.name });
+    await this.deps.changed(id, after);
+    await this.announce('updated', id, after.name, ctx, { rotated: rotating });
     return toApiToken(after);
+  }
+
+  /** The manager log line and the information event of a stored change, in that order. */
+  private async announce(
+    action: 'created' | 'updated' | 'deleted',
+    id: string,
+    name: string,
+    ctx: ChangeContext,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const verb = action.charAt(0).toUpperCase() + action.slice(1);
+    this.deps.log.info(
+      { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id, ...extra },
+      `${verb} ApiToken '${name}' (${id})`,
+    );
+    await this.deps.events.record({
+      objectType: 'ApiToken',
+      action,
+      objectId: id,
+      tokenName: name,
+      user: ctx.user.name,
+    });
   }
 
   /**
    * Replaces the secret; generates one when none is given and returns it, the only time it is shown. With
    * `previousSecretExpiresAt`, the secret being replaced keeps working until then (one previous secret at most).
    */
-  async rotate(id: string, input: TokenRotateInput, ctx: ChangeContext): Promise<{ token: ApiToken; generatedSecret?: string }> {
+  async rotate(
+    id: string,
+    input: TokenRotateInput,
+    ctx: ChangeContext,
+  ): Promise<{ token: ApiToken; generatedSecret?: string }> {
     const problems: AdminErrorItem[] = [];
     if (input.secret !== undefined) {
-      const issue = input.secret === '' ? 'A rotation needs a new secret; leave `secret` out to have one generated.' : secretProblem(input.secret);
+      const issue =
+        input.secret === ''
+          ? 'A rotation needs a new secret; leave `secret` out to have one generated.'
+          : secretProblem(input.secret, this.deps.secretPrefix);
       if (issue) problems.push({ reason: 'InvalidSecret', id, message: issue });
     }
     const graceUntil = input.previousSecretExpiresAt === undefined ? null : expiryDate(input.previousSecretExpiresAt);
     const graceIssue = graceUntil && gracePeriodProblem(input.previousSecretExpiresAt!, graceUntil);
     if (graceIssue) problems.push({ reason: 'InvalidPreviousSecretExpiresAt', id, message: graceIssue });
     if (problems.length > 0) throw new AdminError(problems);
-    const secret = input.secret ?? generateSecret();
+    const secret = input.secret ?? this.generateSecret();
     const rotation: Rotation = { secret, explicit: input.secret !== undefined, graceUntil };
     const token = await this.writes.run(id.toLowerCase(), () => this.applyUpdate(id.toLowerCase(), {}, rotation, ctx));
     return input.secret === undefined ? { token, generatedSecret: secret } : { token };
@@ -267,43 +376,69 @@ export class TokenService {
     const markedAt = Date.now();
     await this.applySet(id, { deletingSince: new Date(markedAt) });
     try {
-      const links = await this.linkedDefinitions(id);
+      const links = await this.deps.linkedDefinitions(id);
       if (links.length > 0) {
-        throw AdminError.of('TokenInUse', `The token is allowed by ${links.length} API definition(s); remove it from them (or disable the token) first.`, {
-          id,
-          apiDefinitionIdLinks: links,
-        });
+        throw AdminError.of(
+          'TokenInUse',
+          `The token is allowed by ${links.length} API definition(s); remove it from them (or disable the token) first.`,
+          {
+            id,
+            apiDefinitionIdLinks: links,
+          },
+        );
       }
       if (Date.now() - markedAt > DELETE_DEADLINE_MS) {
-        throw AdminError.of('ServiceUnavailable', 'The database is too slow to delete the token safely; retry later.', { id });
+        throw AdminError.of('ServiceUnavailable', 'The database is too slow to delete the token safely; retry later.', {
+          id,
+        });
       }
-      this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Deleting ApiToken '${current.name}' (${id})`);
-      const result = await this.model.deleteOne({ _id: id }).exec();
+      this.deps.log.info(
+        { traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id },
+        `Deleting ApiToken '${current.name}' (${id})`,
+      );
+      const result = await this.deps.model.deleteOne({ _id: id }).exec();
       if (result.deletedCount === 0) throw notFound(id);
     } catch (error) {
-      await this.model.collection.updateOne({ _id: id } as Record<string, unknown>, { $set: { deletingSince: null } }).catch((unmarkError: unknown) => {
-        this.log.warn({ err: errorSummary(unmarkError), objectId: id }, 'Could not clear the delete mark of a token; it expires by itself');
-      });
+      await this.deps.writeGate
+        .run(() =>
+          this.deps.model.collection.updateOne({ _id: id } as Record<string, unknown>, {
+            $set: { deletingSince: null },
+          }),
+        )
+        .catch((unmarkError: unknown) => {
+          this.deps.log.warn(
+            { err: errorSummary(unmarkError), objectId: id },
+            'Could not clear the delete mark of a token; it expires by itself',
+          );
+        });
       throw error;
     }
-    this.verified.forget(current.secretDigest);
-    if (current.previousSecretDigest) this.verified.forget(current.previousSecretDigest);
-    await this.changed(id, null);
-    this.log.info({ traceId: ctx.traceId, user: ctx.user.name, objectType: 'ApiToken', objectId: id }, `Deleted ApiToken '${current.name}' (${id})`);
-    await this.events.record({ objectType: 'ApiToken', action: 'deleted', objectId: id, tokenName: current.name, user: ctx.user.name });
+    this.deps.verified.forget(digestKey(current.secretDigest));
+    if (current.previousSecretDigest) this.deps.verified.forget(digestKey(current.previousSecretDigest));
+    await this.deps.changed(id, null);
+    await this.announce('deleted', id, current.name, ctx);
+  }
+
+  private generateSecret(): string {
+    return generateSecret(this.deps.secretPrefix ?? undefined);
+  }
+
+  private startOf(secret: string, generated: boolean): string {
+    return secretStart(secret, generated, this.deps.secretPrefix);
   }
 
   private async load(id: string): Promise<ApiTokenDoc> {
-    const doc = isUuid(id) ? await this.model.findById(id.toLowerCase()).lean<ApiTokenDoc>().exec() : null;
+    const doc = isUuid(id) ? await this.deps.model.findById(id.toLowerCase()).lean<ApiTokenDoc>().exec() : null;
     if (!doc) throw notFound(id);
     return doc;
   }
 
   private async newSecretFields(id: string, secret: string): Promise<Pick<ApiTokenDoc, 'secretDigest' | 'secretHash'>> {
-    const secretDigest = digestSecret(this.pepper, secret);
-    const owner = await this.digestOwner(secretDigest);
+    await this.deps.beforeSecretWrite?.();
+    const secretDigest = digestSecret(this.deps.pepper, secret);
+    const owner = await this.deps.digestOwner(secretDigest);
     if (owner !== undefined && owner !== id) throw secretInUse(id);
-    return { secretDigest, secretHash: await this.bcrypt.hash(secret) };
+    return { secretDigest, secretHash: await this.deps.bcrypt.hash(secret) };
   }
 
   /**
@@ -315,7 +450,11 @@ export class TokenService {
       const current = await this.load(id);
       const keepsPrevious = current.secretDigest !== set.secretDigest;
       const previous = keepsPrevious
-        ? { previousSecretDigest: current.secretDigest, previousSecretHash: current.secretHash, previousSecretExpiresAt: graceUntil }
+        ? {
+            previousSecretDigest: current.secretDigest,
+            previousSecretHash: current.secretHash,
+            previousSecretExpiresAt: graceUntil,
+          }
         : NO_PREVIOUS_SECRET;
       const before = await this.applySet(id, { ...set, ...previous }, { secretDigest: current.secretDigest });
       if (before) {
@@ -323,7 +462,7 @@ export class TokenService {
         return before;
       }
     }
-    throw AdminError.of('ServiceUnavailable', 'The token\'s secret kept changing during the rotation; retry.', { id });
+    throw AdminError.of('ServiceUnavailable', "The token's secret kept changing during the rotation; retry.", { id });
   }
 
   /**
@@ -332,17 +471,35 @@ export class TokenService {
    * at least one sees the other; the create or rotation then undoes itself.
    */
   private async isAnotherTokensPreviousSecret(id: string, secretDigest: string): Promise<boolean> {
-    const query = { _id: { $ne: id }, previousSecretDigest: secretDigest, previousSecretExpiresAt: { $gt: new Date() } };
-    return (await this.model.exists(query).exec()) !== null;
+    const query = {
+      _id: { $ne: id },
+      previousSecretDigest: secretDigest,
+      previousSecretExpiresAt: { $gt: new Date() },
+    };
+    return (await this.deps.model.exists(query).exec()) !== null;
   }
 
   /** Sets the fields; returns the document as it was before (null if `expected` no longer matched). */
   private async applySet(id: string, set: Partial<ApiTokenDoc>): Promise<ApiTokenDoc>;
-  private async applySet(id: string, set: Partial<ApiTokenDoc>, expected: Record<string, unknown>): Promise<ApiTokenDoc | null>;
-  private async applySet(id: string, set: Partial<ApiTokenDoc>, expected?: Record<string, unknown>): Promise<ApiTokenDoc | null> {
+  private async applySet(
+    id: string,
+    set: Partial<ApiTokenDoc>,
+    expected: Record<string, unknown>,
+  ): Promise<ApiTokenDoc | null>;
+  private async applySet(
+    id: string,
+    set: Partial<ApiTokenDoc>,
+    expected?: Record<string, unknown>,
+  ): Promise<ApiTokenDoc | null> {
     try {
       // No projection: FerretDB refuses findAndModify with one.
-      const before = await this.model.collection.findOneAndUpdate({ ...expected, _id: id } as Record<string, unknown>, { $set: set }, { returnDocument: 'before' });
+      const before = await this.deps.writeGate.run(() =>
+        this.deps.model.collection.findOneAndUpdate(
+          { ...expected, _id: id } as Record<string, unknown>,
+          { $set: set },
+          { returnDocument: 'before' },
+        ),
+      );
       if (!before) {
         if (expected) return null;
         throw notFound(id);
@@ -350,7 +507,8 @@ export class TokenService {
       return before as unknown as ApiTokenDoc;
     } catch (error) {
       if (!isDuplicateKeyError(error, true)) throw error;
-      if (set.secretDigest && (await this.model.exists({ secretDigest: set.secretDigest, _id: { $ne: id } }))) throw secretInUse(id);
+      if (set.secretDigest && (await this.deps.model.exists({ secretDigest: set.secretDigest, _id: { $ne: id } })))
+        throw secretInUse(id);
       throw error;
     }
   }
@@ -361,9 +519,13 @@ function queryOf(filter: TokenFilter): Record<string, unknown> {
   const id = idCondition(filter);
   if (id !== undefined) query._id = id;
   if (filter.name !== undefined || filter.search !== undefined) {
-    query.name = { ...(filter.name !== undefined && { $eq: filter.name }), ...(filter.search !== undefined && containsCondition(filter.search)) };
+    query.name = {
+      ...(filter.name !== undefined && { $eq: filter.name }),
+      ...(filter.search !== undefined && containsCondition(filter.search)),
+    };
   }
   if (filter.isDisabled !== undefined) query.isDisabled = filter.isDisabled;
+  if (filter.scope !== undefined) query.scopes = filter.scope;
   const conditions = expiryConditions(filter, Date.now());
   if (filter.unusedSince) conditions.push({ $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: filter.unusedSince } }] });
   if (conditions.length > 0) query.$and = conditions;
@@ -374,18 +536,23 @@ function queryOf(filter: TokenFilter): Record<string, unknown> {
 function matcherOf(filter: TokenFilter): (token: CachedToken) => boolean {
   const idMatches = idMatcher(filter);
   const search = filter.search?.toLowerCase();
-  const inRange = (value: number, from?: Date, to?: Date): boolean => (!from || value >= from.getTime()) && (!to || value < to.getTime());
+  const inRange = (value: number, from?: Date, to?: Date): boolean =>
+    (!from || value >= from.getTime()) && (!to || value < to.getTime());
   const now = Date.now();
   const expiryMatches = (expiresAt: number | null): boolean =>
     (filter.expired === undefined || filter.expired === hasExpired(expiresAt, now)) &&
-    (!(filter.expiresAtFrom || filter.expiresAtTo) || (expiresAt !== null && inRange(expiresAt, filter.expiresAtFrom, filter.expiresAtTo)));
+    (!(filter.expiresAtFrom || filter.expiresAtTo) ||
+      (expiresAt !== null && inRange(expiresAt, filter.expiresAtFrom, filter.expiresAtTo)));
   return (token) =>
     idMatches(token.id) &&
     (filter.name === undefined || token.name === filter.name) &&
     (search === undefined || containsText(token.name, search)) &&
     (filter.isDisabled === undefined || token.isDisabled === filter.isDisabled) &&
+    (filter.scope === undefined || token.scopes.includes(filter.scope)) &&
     expiryMatches(token.expiresAt) &&
-    (filter.unusedSince === undefined || token.lastUsedAt === null || token.lastUsedAt < filter.unusedSince.getTime()) &&
+    (filter.unusedSince === undefined ||
+      token.lastUsedAt === null ||
+      token.lastUsedAt < filter.unusedSince.getTime()) &&
     (filter.createdBy === undefined || token.createdBy === filter.createdBy) &&
     (filter.lastModifiedBy === undefined || token.lastModifiedBy === filter.lastModifiedBy) &&
     inRange(token.createdAt, filter.createdAtFrom, filter.createdAtTo) &&
@@ -398,7 +565,13 @@ function expiryConditions(filter: TokenFilter, now: number): Record<string, unkn
   if (filter.expired === true) conditions.push({ expiresAt: { $ne: null, $lte: new Date(now) } });
   if (filter.expired === false) conditions.push({ $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date(now) } }] });
   if (filter.expiresAtFrom || filter.expiresAtTo) {
-    conditions.push({ expiresAt: { $ne: null, ...(filter.expiresAtFrom && { $gte: filter.expiresAtFrom }), ...(filter.expiresAtTo && { $lt: filter.expiresAtTo }) } });
+    conditions.push({
+      expiresAt: {
+        $ne: null,
+        ...(filter.expiresAtFrom && { $gte: filter.expiresAtFrom }),
+        ...(filter.expiresAtTo && { $lt: filter.expiresAtTo }),
+      },
+    });
   }
   return conditions;
 }
@@ -410,7 +583,10 @@ export function digestOwnerQuery(secretDigests: readonly string[], now = new Dat
 }
 
 /** The digests a stored token still answers to at `now` (what digestOwnerQuery matched it by). */
-export function ownedDigests(row: Pick<ApiTokenDoc, 'secretDigest' | 'previousSecretDigest' | 'previousSecretExpiresAt'>, now = new Date()): string[] {
+export function ownedDigests(
+  row: Pick<ApiTokenDoc, 'secretDigest' | 'previousSecretDigest' | 'previousSecretExpiresAt'>,
+  now = new Date(),
+): string[] {
   const inGrace = row.previousSecretDigest && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now;
   return inGrace ? [row.secretDigest, row.previousSecretDigest!] : [row.secretDigest];
 }
@@ -422,7 +598,11 @@ interface Rotation {
   graceUntil: Date | null;
 }
 
-const NO_PREVIOUS_SECRET = { previousSecretDigest: null, previousSecretHash: null, previousSecretExpiresAt: null } as const;
+const NO_PREVIOUS_SECRET = {
+  previousSecretDigest: null,
+  previousSecretHash: null,
+  previousSecretExpiresAt: null,
+} as const;
 
 function secretFieldsOf(doc: ApiTokenDoc): Partial<ApiTokenDoc> {
   return {
@@ -431,6 +611,7 @@ function secretFieldsOf(doc: ApiTokenDoc): Partial<ApiTokenDoc> {
     previousSecretDigest: doc.previousSecretDigest ?? null,
     previousSecretHash: doc.previousSecretHash ?? null,
     previousSecretExpiresAt: doc.previousSecretExpiresAt ?? null,
+    start: doc.start ?? null,
   };
 }
 

@@ -18,7 +18,8 @@ export class ApiError extends Error {
 /** A query string of the defined, non-empty values. */
 export function query(params) {
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }
@@ -34,12 +35,16 @@ export async function api(method, path, body) {
   try {
     response = await fetch(new URL(path, API_BASE), init);
   } catch {
-    throw new ApiError(0, [{ reason: 'NetworkError', message: 'The server cannot be reached; check the connection and retry.' }]);
+    throw new ApiError(0, [
+      { reason: 'NetworkError', message: 'The server cannot be reached; check the connection and retry.' },
+    ]);
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    const errors = Array.isArray(data?.errors) ? data.errors : [{ reason: `HTTP${response.status}`, message: `The server answered ${response.status}.` }];
+    const errors = Array.isArray(data?.errors)
+      ? data.errors
+      : [{ reason: `HTTP${response.status}`, message: `The server answered ${response.status}.` }];
     throw new ApiError(response.status, errors);
   }
   return data;
@@ -59,13 +64,17 @@ export async function describeError(error) {
 async function describeItem(item) {
   switch (item.reason) {
     case 'RouteInUse': {
-      const other = await api('GET', `definitions/${encodeURIComponent(item.conflictingDefinitionId)}`).catch(() => null);
+      const other = await api('GET', `definitions/${encodeURIComponent(item.conflictingDefinitionId)}`).catch(
+        () => null,
+      );
       const label = other ? `the API ${apiLabel(other)}` : `another API (${item.conflictingDefinitionId})`;
       return `The route is already used by ${label}. Routes conflict when their segments match, ignoring case and parameter names.`;
     }
     case 'TokenInUse': {
       const ids = item.apiDefinitionIdLinks ?? [];
-      const page = await api('GET', `definitions${query({ ids: ids.slice(0, 100).join(','), limit: 100 })}`).catch(() => null);
+      const page = await api('GET', `definitions${query({ ids: ids.slice(0, 100).join(','), limit: 100 })}`).catch(
+        () => null,
+      );
       const labels = page ? page.items.map(apiLabel) : ids;
       return `The token is still allowed by ${ids.length === 1 ? 'the API' : `${ids.length} APIs:`} ${labels.join(', ')}. Remove it from ${ids.length === 1 ? 'that API' : 'them'}, or disable the token instead.`;
     }

@@ -25,10 +25,26 @@ export class ApisView {
       { title: 'URL', cell: (definition) => el('code', { class: 'url' }, this.urlPath(definition.route)) },
       {
         title: 'Name',
-        cell: (definition) => el('span', {}, el('span', { class: 'name' }, definition.name ?? ''), definition.description ? el('small', {}, definition.description) : null),
+        cell: (definition) =>
+          el(
+            'span',
+            {},
+            el('span', { class: 'name' }, definition.name ?? ''),
+            definition.description ? el('small', {}, definition.description) : null,
+          ),
       },
       { title: 'Action', cell: (definition) => actionText(definition) },
-      { title: 'Allowed tokens', cell: (definition) => el('span', { class: 'allowed' }, definition.securitySettings.allowedTokens.map((id) => el('span', { class: 'chip' }, this.tokenNames.get(id) ?? id))) },
+      {
+        title: 'Allowed tokens',
+        cell: (definition) =>
+          el(
+            'span',
+            { class: 'allowed' },
+            definition.securitySettings.allowedTokens.map((id) =>
+              el('span', { class: 'chip' }, this.tokenNames.get(id) ?? id),
+            ),
+          ),
+      },
       { title: 'Created', cell: (definition) => auditCell(definition.createdBy, definition.createdAt) },
       { title: 'Modified', cell: (definition) => auditCell(definition.lastModifiedBy, definition.lastModified) },
       { title: 'Actions', cell: (definition) => this.actions(definition) },
@@ -46,7 +62,9 @@ export class ApisView {
       count: (params) => api('GET', `definitions/count${query(params)}`).then((answer) => answer.count),
     });
     if (this.canWrite) {
-      this.table.toolbar.append(el('button', { type: 'button', class: 'primary', id: 'api-create', onclick: () => this.edit(null) }, 'New API'));
+      this.table.toolbar.append(
+        el('button', { type: 'button', class: 'primary', id: 'api-create', onclick: () => this.edit(null) }, 'New API'),
+      );
     }
   }
 
@@ -78,9 +96,19 @@ export class ApisView {
     return el(
       'span',
       { class: 'actions' },
-      el('button', { type: 'button', 'aria-label': `Copy the URL of ${label}`, onclick: () => this.copyUrl(definition) }, 'Copy URL'),
-      this.canWrite && el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(definition) }, 'Edit'),
-      this.canDelete && el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(definition) }, 'Delete'),
+      el(
+        'button',
+        { type: 'button', 'aria-label': `Copy the URL of ${label}`, onclick: () => this.copyUrl(definition) },
+        'Copy URL',
+      ),
+      this.canWrite &&
+        el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(definition) }, 'Edit'),
+      this.canDelete &&
+        el(
+          'button',
+          { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(definition) },
+          'Delete',
+        ),
     );
   }
 
@@ -90,7 +118,14 @@ export class ApisView {
   }
 
   async remove(definition) {
-    if (!(await confirmAction(`Delete the API ${apiLabel(definition)}?`, 'Its URL answers 404 from now on. This cannot be undone.', 'Delete API'))) return;
+    if (
+      !(await confirmAction(
+        `Delete the API ${apiLabel(definition)}?`,
+        'Its URL answers 404 from now on. This cannot be undone.',
+        'Delete API',
+      ))
+    )
+      return;
     try {
       await api('DELETE', `definitions/${encodeURIComponent(definition.id)}`);
       notify(`API ${definition.route} deleted.`);
@@ -139,7 +174,8 @@ export class ApisView {
       const found = [];
       const routeIssue = checkRoute();
       if (routeIssue) found.push(routeIssue);
-      for (const issue of [optionalNameProblem(fields.name.value), descriptionProblem(fields.description.value)]) if (issue) found.push(issue);
+      for (const issue of [optionalNameProblem(fields.name.value), descriptionProblem(fields.description.value)])
+        if (issue) found.push(issue);
       if (!fields.action.value) found.push('Choose the action this API runs.');
       showProblems(problems, found);
       if (found.length > 0) return;
@@ -149,7 +185,10 @@ export class ApisView {
         name: fields.name.value === '' ? null : fields.name.value,
         description: fields.description.value === '' ? null : fields.description.value,
         actionType,
-        actionMeta: actionType === 'handler' ? { name: rest.join(':'), inputType: fields.inputType.value } : { name: rest.join(':') },
+        actionMeta:
+          actionType === 'handler'
+            ? { name: rest.join(':'), inputType: fields.inputType.value }
+            : { name: rest.join(':') },
         securitySettings: { allowedTokens: picker.ids() },
       };
       try {
@@ -180,13 +219,24 @@ export class ApisView {
       notify(await describeError(error), 'error');
     }
     const option = (action) =>
-      el('option', { value: `${action.kind}:${action.name}` }, action.kind === 'procedure' ? `${action.name} (${action.parameters.join(', ') || 'no parameters'})` : action.name);
+      el(
+        'option',
+        { value: `${action.kind}:${action.name}` },
+        action.kind === 'procedure'
+          ? `${action.name} (${action.parameters.join(', ') || 'no parameters'})`
+          : action.name,
+      );
     const groups = ['handler', 'procedure'].map((kind) =>
-      el('optgroup', { label: kind === 'handler' ? 'Handlers' : 'Procedures' }, actions.filter((action) => action.kind === kind).map(option)),
+      el(
+        'optgroup',
+        { label: kind === 'handler' ? 'Handlers' : 'Procedures' },
+        actions.filter((action) => action.kind === kind).map(option),
+      ),
     );
-    const missing = current && !actions.some((action) => `${action.kind}:${action.name}` === current)
-      ? el('option', { value: current }, `${definition.actionMeta.name} (not registered)`)
-      : null;
+    const missing =
+      current && !actions.some((action) => `${action.kind}:${action.name}` === current)
+        ? el('option', { value: current }, `${definition.actionMeta.name} (not registered)`)
+        : null;
     fill(select, el('option', { value: '' }, 'Choose an action'), missing, groups);
     select.value = current;
   }
@@ -194,7 +244,14 @@ export class ApisView {
 
 function actionText(definition) {
   const { actionType, actionMeta } = definition;
-  return el('span', {}, el('span', { class: 'kind' }, actionType), ' ', el('code', {}, actionMeta.name), actionType === 'handler' && actionMeta.inputType === 'parameters' ? ' (parameters)' : '');
+  return el(
+    'span',
+    {},
+    el('span', { class: 'kind' }, actionType),
+    ' ',
+    el('code', {}, actionMeta.name),
+    actionType === 'handler' && actionMeta.inputType === 'parameters' ? ' (parameters)' : '',
+  );
 }
 
 /** Chooses allowed tokens by searching their names: workable with 10,000 tokens, where a checkbox list is not. */
@@ -274,9 +331,16 @@ class TokenPicker {
     fill(
       this.chips,
       [...this.selected].map(([id, name]) =>
-        el('span', { class: 'chip', 'data-token-id': id }, name, el('button', { type: 'button', 'aria-label': `Do not allow ${name}`, onclick: () => this.removeId(id) }, '×')),
+        el(
+          'span',
+          { class: 'chip', 'data-token-id': id },
+          name,
+          el('button', { type: 'button', 'aria-label': `Do not allow ${name}`, onclick: () => this.removeId(id) }, '×'),
+        ),
       ),
-      this.selected.size === 0 ? el('span', { class: 'empty' }, 'No token allowed yet: nobody can call this API.') : null,
+      this.selected.size === 0
+        ? el('span', { class: 'empty' }, 'No token allowed yet: nobody can call this API.')
+        : null,
     );
   }
 

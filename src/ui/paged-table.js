@@ -23,7 +23,12 @@ export class PagedTable {
     this.search = '';
     this.sequence = 0;
 
-    this.searchBox = el('input', { type: 'search', placeholder: `Search ${label}`, 'aria-label': `Search ${label}`, maxlength: 200 });
+    this.searchBox = el('input', {
+      type: 'search',
+      placeholder: `Search ${label}`,
+      'aria-label': `Search ${label}`,
+      maxlength: 200,
+    });
     let timer;
     this.searchBox.addEventListener('input', () => {
       clearTimeout(timer);
@@ -37,7 +42,20 @@ export class PagedTable {
     this.toolbar = el('div', { class: 'toolbar' }, this.searchBox, this.countLabel);
     container.append(
       this.toolbar,
-      el('table', {}, el('thead', {}, el('tr', {}, columns.map((column) => el('th', { scope: 'col' }, column.title)))), this.body),
+      el(
+        'table',
+        {},
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            columns.map((column) => el('th', { scope: 'col' }, column.title)),
+          ),
+        ),
+        this.body,
+      ),
       el('div', { class: 'pager' }, this.previous, this.pageLabel, this.next),
     );
   }
@@ -90,8 +108,24 @@ export class PagedTable {
   render(items, total) {
     this.body.replaceChildren(
       ...(items.length > 0
-        ? items.map((item) => el('tr', { 'data-id': item.id }, this.columns.map((column) => el('td', { 'data-column': column.title }, column.cell(item)))))
-        : [el('tr', {}, el('td', { colspan: this.columns.length, class: 'empty' }, this.search ? `No ${this.noun.many} match "${this.search}".` : `No ${this.noun.many} yet.`))]),
+        ? items.map((item) =>
+            el(
+              'tr',
+              { 'data-id': item.id },
+              this.columns.map((column) => el('td', { 'data-column': column.title }, column.cell(item))),
+            ),
+          )
+        : [
+            el(
+              'tr',
+              {},
+              el(
+                'td',
+                { colspan: this.columns.length, class: 'empty' },
+                this.search ? `No ${this.noun.many} match "${this.search}".` : `No ${this.noun.many} yet.`,
+              ),
+            ),
+          ]),
     );
     this.countLabel.textContent = `${total} ${total === 1 ? this.noun.one : this.noun.many}`;
     const first = this.pageIndex * PAGE_SIZE + (items.length > 0 ? 1 : 0);

@@ -1,4 +1,4 @@
-// The route grammar (docs/admin-api.md), as the UI checks it while typing; it mirrors src/routing/route-grammar.ts,
+// The route grammar (docs/admin-api.md), as the UI checks it while typing; it mirrors src/domain/route-grammar.ts,
 // and the browser test compares the two on many routes, so a rule changed on one side only fails CI.
 
 const FORBIDDEN_IN_SEGMENT = /[:<>*?]/;
@@ -18,7 +18,8 @@ export function routeProblem(route, basePath, maxUrlPathLength) {
   const names = new Set();
   for (const segment of route.split('/')) {
     if (segment === '') return 'The route must not contain an empty segment (//).';
-    if (segment === '.' || segment === '..') return `A segment may not be '${segment}': clients resolve it away, so it could never be called.`;
+    if (segment === '.' || segment === '..')
+      return `A segment may not be '${segment}': clients resolve it away, so it could never be called.`;
     if (segment.startsWith('{') && segment.endsWith('}') && segment.length >= 2) {
       const name = segment.slice(1, -1);
       if (name === '' || name.trim() === '') return `The parameter '${segment}' needs a name.`;

@@ -1,4 +1,4 @@
-// The name and description rules, as the UI checks them before sending; they mirror src/services/validation-rules.ts
+// The name and description rules, as the UI checks them before sending; they mirror src/domain/validation-rules.ts
 // (messages included), and the browser test compares the two on many strings, so a rule changed on one side fails CI.
 
 const NAME_MAX_LENGTH = 200;
@@ -7,6 +7,9 @@ const NAME_MAX_LENGTH = 200;
 const DISPLAY_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 // eslint-disable-next-line no-control-regex
 const DISPLAY_BREAKING_IN_PROSE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+// In code points, as the server counts (an emoji counts once).
+const characters = (text) => [...text].length;
 
 function displayTextProblem(text, what, multiline = false) {
   const found = (multiline ? DISPLAY_BREAKING_IN_PROSE : DISPLAY_BREAKING).exec(text);
@@ -19,7 +22,7 @@ function displayTextProblem(text, what, multiline = false) {
 /** Why a token's (required) name is unacceptable, or null. */
 export function nameProblem(name) {
   if (name.trim() === '') return 'The name must not be empty or whitespace-only.';
-  if (name.length > NAME_MAX_LENGTH) return `The name must be at most ${NAME_MAX_LENGTH} characters long.`;
+  if (characters(name) > NAME_MAX_LENGTH) return `The name must be at most ${NAME_MAX_LENGTH} characters long.`;
   return displayTextProblem(name, 'name');
 }
 
@@ -27,7 +30,7 @@ export function nameProblem(name) {
 export function optionalNameProblem(name) {
   if (name === '') return null;
   if (name.trim() === '') return 'The name may be left out, but must not be whitespace-only.';
-  if (name.length > NAME_MAX_LENGTH) return `The name must be at most ${NAME_MAX_LENGTH} characters long.`;
+  if (characters(name) > NAME_MAX_LENGTH) return `The name must be at most ${NAME_MAX_LENGTH} characters long.`;
   return displayTextProblem(name, 'name');
 }
 

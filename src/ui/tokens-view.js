@@ -19,23 +19,55 @@ function stateBadge(token) {
 /** The state, and while a rotation's grace period runs, until when the previous secret works too. */
 function stateCell(token) {
   if (!token.previousSecretExpiresAt) return stateBadge(token);
-  return el('span', {}, stateBadge(token), el('small', { class: 'grace' }, 'Previous secret until ', formatTime(token.previousSecretExpiresAt)));
+  return el(
+    'span',
+    {},
+    stateBadge(token),
+    el('small', { class: 'grace' }, 'Previous secret until ', formatTime(token.previousSecretExpiresAt)),
+  );
 }
 
 /** The last-use filter's choices: days without a call (0: any). */
-const UNUSED_CHOICES = [[0, 'Any last use'], [7, 'Unused for 7 days'], [30, 'Unused for 30 days'], [90, 'Unused for 90 days']];
+const UNUSED_CHOICES = [
+  [0, 'Any last use'],
+  [7, 'Unused for 7 days'],
+  [30, 'Unused for 30 days'],
+  [90, 'Unused for 90 days'],
+];
 
 function rateLimitText(rateLimit) {
   return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
 }
 
-/** The same rules the server applies (InvalidName, InvalidRateLimit), checked before anything is sent. */
-function tokenFormProblems({ name, rateLimit }) {
+const SCOPE = /^[a-z0-9:._-]{1,64}$/;
+
+/** The scopes field: words separated by white space. */
+function scopesOf(text) {
+  return text.split(/\s+/).filter((scope) => scope !== '');
+}
+
+/** The metadata field: empty is none (null); anything else must parse as JSON (the server checks the rest). */
+function metadataOf(text) {
+  if (text.trim() === '') return { value: null };
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return { problem: 'The metadata must be a JSON object, e.g. {"team": "billing"}, or empty for none.' };
+  }
+}
+
+/** The same rules the server applies (InvalidName, InvalidRateLimit, InvalidScopes), checked before anything is sent. */
+function tokenFormProblems({ name, rateLimit, scopes }) {
   const problems = [];
   const nameIssue = nameProblem(name);
   if (nameIssue) problems.push(nameIssue);
+  const badScope = scopes.find((scope) => !SCOPE.test(scope));
+  if (badScope !== undefined) problems.push(`The scope '${badScope}' is not 1-64 characters of a-z 0-9 : . _ -.`);
+  else if (new Set(scopes).size !== scopes.length) problems.push('Each scope may be listed once.');
+  if (scopes.length > 50) problems.push('A token may have at most 50 scopes.');
   if (rateLimit) {
-    if (!Number.isInteger(rateLimit.limit) || rateLimit.limit < 1 || rateLimit.limit > 100) problems.push('The limit must be a whole number from 1 to 100 requests.');
+    if (!Number.isInteger(rateLimit.limit) || rateLimit.limit < 1 || rateLimit.limit > 100)
+      problems.push('The limit must be a whole number from 1 to 100 requests.');
     if (!Number.isInteger(rateLimit.windowSeconds) || rateLimit.windowSeconds < 1 || rateLimit.windowSeconds > 86400) {
       problems.push('The window must be a whole number from 1 to 86400 seconds.');
     }
@@ -51,9 +83,20 @@ export class TokensView {
       { title: 'Name', cell: (token) => el('span', { class: 'name' }, token.name) },
       { title: 'State', cell: stateCell },
       { title: 'ID', cell: (token) => el('code', {}, token.id) },
+      // The secret's first characters, to tell keys apart; tokens older than it have none.
+      { title: 'Starts with', cell: (token) => (token.start ? el('code', {}, `${token.start}…`) : '-') },
+      { title: 'Scopes', cell: (token) => (token.scopes.length > 0 ? token.scopes.join(' ') : '-') },
       { title: 'Rate limit', cell: (token) => rateLimitText(token.rateLimit) },
-      { title: 'Expires', cell: (token) => (token.expiresAt ? el('time', { datetime: token.expiresAt }, formatTime(token.expiresAt)) : 'Never') },
-      { title: 'Last used', cell: (token) => (token.lastUsedAt ? el('time', { datetime: token.lastUsedAt }, formatTime(token.lastUsedAt)) : 'Never') },
+      {
+        title: 'Expires',
+        cell: (token) =>
+          token.expiresAt ? el('time', { datetime: token.expiresAt }, formatTime(token.expiresAt)) : 'Never',
+      },
+      {
+        title: 'Last used',
+        cell: (token) =>
+          token.lastUsedAt ? el('time', { datetime: token.lastUsedAt }, formatTime(token.lastUsedAt)) : 'Never',
+      },
       { title: 'Created', cell: (token) => auditCell(token.createdBy, token.createdAt) },
       { title: 'Modified', cell: (token) => auditCell(token.lastModifiedBy, token.lastModified) },
     ];
@@ -74,7 +117,13 @@ export class TokensView {
     this.unusedFor.addEventListener('change', () => this.table.restart());
     this.table.toolbar.insertBefore(this.unusedFor, this.table.countLabel);
     if (this.canWrite) {
-      this.table.toolbar.append(el('button', { type: 'button', class: 'primary', id: 'token-create', onclick: () => this.edit(null) }, 'New token'));
+      this.table.toolbar.append(
+        el(
+          'button',
+          { type: 'button', class: 'primary', id: 'token-create', onclick: () => this.edit(null) },
+          'New token',
+        ),
+      );
     }
   }
 
@@ -93,13 +142,37 @@ export class TokensView {
     return el(
       'span',
       { class: 'actions' },
-      this.canWrite && el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(token) }, 'Edit'),
       this.canWrite &&
-        el('button', { type: 'button', 'aria-label': `${token.isDisabled ? 'Enable' : 'Disable'} ${label}`, onclick: () => this.toggle(token) }, token.isDisabled ? 'Enable' : 'Disable'),
-      this.canWrite && el('button', { type: 'button', 'aria-label': `Rotate the secret of ${label}`, onclick: () => this.rotate(token) }, 'Rotate secret'),
-      this.canWrite && token.previousSecretExpiresAt &&
-        el('button', { type: 'button', 'aria-label': `End the grace period of ${label}`, onclick: () => this.endGrace(token) }, 'End grace period'),
-      this.canDelete && el('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(token) }, 'Delete'),
+        el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(token) }, 'Edit'),
+      this.canWrite &&
+        el(
+          'button',
+          {
+            type: 'button',
+            'aria-label': `${token.isDisabled ? 'Enable' : 'Disable'} ${label}`,
+            onclick: () => this.toggle(token),
+          },
+          token.isDisabled ? 'Enable' : 'Disable',
+        ),
+      this.canWrite &&
+        el(
+          'button',
+          { type: 'button', 'aria-label': `Rotate the secret of ${label}`, onclick: () => this.rotate(token) },
+          'Rotate secret',
+        ),
+      this.canWrite &&
+        token.previousSecretExpiresAt &&
+        el(
+          'button',
+          { type: 'button', 'aria-label': `End the grace period of ${label}`, onclick: () => this.endGrace(token) },
+          'End grace period',
+        ),
+      this.canDelete &&
+        el(
+          'button',
+          { type: 'button', class: 'danger', 'aria-label': `Delete ${label}`, onclick: () => this.remove(token) },
+          'Delete',
+        ),
     );
   }
 
@@ -115,6 +188,8 @@ export class TokensView {
     form.elements.windowSeconds.value = String(token?.rateLimit?.windowSeconds ?? 60);
     // datetime-local shows and returns "YYYY-MM-DDTHH:MM"; the server reads a time without an offset as UTC.
     form.elements.expiresAt.value = token?.expiresAt ? token.expiresAt.slice(0, 16) : '';
+    form.elements.scopes.value = (token?.scopes ?? []).join(' ');
+    form.elements.metadata.value = token?.metadata ? JSON.stringify(token.metadata, null, 2) : '';
     showProblems(problems, []);
     const syncLimitFields = () => {
       byId('token-limit-fields').disabled = !form.elements.limited.checked;
@@ -129,13 +204,18 @@ export class TokensView {
           ? { limit: Number(form.elements.limit.value), windowSeconds: Number(form.elements.windowSeconds.value) }
           : null,
         expiresAt: form.elements.expiresAt.value === '' ? null : form.elements.expiresAt.value,
+        scopes: scopesOf(form.elements.scopes.value),
       };
       if (!token && input.expiresAt === null) delete input.expiresAt;
-      const found = tokenFormProblems(input);
+      const metadata = metadataOf(form.elements.metadata.value);
+      if ('value' in metadata) input.metadata = metadata.value;
+      const found = [...tokenFormProblems(input), ...(metadata.problem ? [metadata.problem] : [])];
       showProblems(problems, found);
       if (found.length > 0) return;
       try {
-        const saved = token ? await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, input) : await api('POST', 'tokens', input);
+        const saved = token
+          ? await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, input)
+          : await api('POST', 'tokens', input);
         dialog.close('saved');
         if (saved.secret) await showSecret(saved, 'created');
         else notify(`Token ${saved.name} saved.`);
@@ -164,9 +244,10 @@ export class TokensView {
     const grace = byId('rotate-grace');
     grace.value = '0';
     const describe = () => {
-      byId('rotate-message').textContent = grace.value === '0'
-        ? 'A new secret is generated and the current one stops working at once: every consumer of this token needs the new one.'
-        : 'A new secret is generated; the current one keeps working until the grace period ends, so consumers can switch without an outage.';
+      byId('rotate-message').textContent =
+        grace.value === '0'
+          ? 'A new secret is generated and the current one stops working at once: every consumer of this token needs the new one.'
+          : 'A new secret is generated; the current one keeps working until the grace period ends, so consumers can switch without an outage.';
     };
     describe();
     grace.onchange = describe;
@@ -184,7 +265,14 @@ export class TokensView {
   }
 
   async endGrace(token) {
-    if (!(await confirmAction(`End the grace period of ${token.name}?`, 'The previous secret stops working at once; the current one is unchanged.', 'End grace period'))) return;
+    if (
+      !(await confirmAction(
+        `End the grace period of ${token.name}?`,
+        'The previous secret stops working at once; the current one is unchanged.',
+        'End grace period',
+      ))
+    )
+      return;
     try {
       await api('PATCH', `tokens/${encodeURIComponent(token.id)}`, { previousSecretExpiresAt: null });
       notify(`The previous secret of ${token.name} no longer works.`);
@@ -195,7 +283,14 @@ export class TokensView {
   }
 
   async remove(token) {
-    if (!(await confirmAction(`Delete token ${token.name}?`, 'Consumers using its secret are refused from now on. This cannot be undone.', 'Delete token'))) return;
+    if (
+      !(await confirmAction(
+        `Delete token ${token.name}?`,
+        'Consumers using its secret are refused from now on. This cannot be undone.',
+        'Delete token',
+      ))
+    )
+      return;
     try {
       await api('DELETE', `tokens/${encodeURIComponent(token.id)}`);
       notify(`Token ${token.name} deleted.`);

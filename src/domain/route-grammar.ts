@@ -26,11 +26,14 @@ export function foldCase(text: string): string {
 
 /** Parses a route, or returns why it breaks the grammar. `basePath` counts towards the length limit. */
 export function parseRoute(route: unknown, basePath: string): ParsedRoute | { problem: string } {
-  if (typeof route !== 'string' || route.trim() === '') return { problem: 'The route must not be empty or whitespace-only.' };
+  if (typeof route !== 'string' || route.trim() === '')
+    return { problem: 'The route must not be empty or whitespace-only.' };
   if (route.startsWith('/') || route.endsWith('/')) return { problem: 'The route must not start or end with /.' };
   const fullLength = `${basePath.replace(/\/+$/, '')}/${route}`.length;
   if (fullLength > MAX_URL_PATH_LENGTH) {
-    return { problem: `The whole URL path (${basePath} plus the route) must be at most ${MAX_URL_PATH_LENGTH} characters; it would be ${fullLength}.` };
+    return {
+      problem: `The whole URL path (${basePath} plus the route) must be at most ${MAX_URL_PATH_LENGTH} characters; it would be ${fullLength}.`,
+    };
   }
   if (CONTROL_CHARACTER.test(route)) return { problem: 'The route must not contain control characters.' };
 
@@ -38,11 +41,13 @@ export function parseRoute(route: unknown, basePath: string): ParsedRoute | { pr
   const names = new Set<string>();
   for (const segment of route.split('/')) {
     if (segment === '') return { problem: 'The route must not contain an empty segment (//).' };
-    if (segment === '.' || segment === '..') return { problem: `A segment may not be '${segment}': clients resolve it away, so it could never be called.` };
+    if (segment === '.' || segment === '..')
+      return { problem: `A segment may not be '${segment}': clients resolve it away, so it could never be called.` };
     if (segment.startsWith('{') && segment.endsWith('}') && segment.length >= 2) {
       const name = segment.slice(1, -1);
       if (name === '' || name.trim() === '') return { problem: `The parameter '${segment}' needs a name.` };
-      if (FORBIDDEN_IN_PARAMETER_NAME.test(name)) return { problem: `The parameter name '${name}' must not contain / { } ? * : =.` };
+      if (FORBIDDEN_IN_PARAMETER_NAME.test(name))
+        return { problem: `The parameter name '${name}' must not contain / { } ? * : =.` };
       if (names.has(name)) return { problem: `The parameter '{${name}}' appears more than once.` };
       names.add(name);
       segments.push({ kind: 'param', name });
@@ -51,7 +56,8 @@ export function parseRoute(route: unknown, basePath: string): ParsedRoute | { pr
     if (segment.includes('{') || segment.includes('}')) {
       return { problem: `The segment '${segment}' is invalid: a parameter must fill the whole segment, as in {id}.` };
     }
-    if (FORBIDDEN_IN_SEGMENT.test(segment)) return { problem: `The segment '${segment}' must not contain : < > * or ?.` };
+    if (FORBIDDEN_IN_SEGMENT.test(segment))
+      return { problem: `The segment '${segment}' must not contain : < > * or ?.` };
     segments.push({ kind: 'literal', value: segment, lower: foldCase(segment) });
   }
   return { segments, key: segments.map((segment) => (segment.kind === 'param' ? '{}' : segment.lower)).join('/') };

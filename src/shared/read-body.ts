@@ -1,28 +1,6 @@
 // Reads a request body into memory within its size limit, the shared memory budget and an idle timeout.
+import { BodyBudgetExceededError, BodyIdleError, BodyReadError, BodyTooLargeError } from '../errors';
 import type { Request } from 'express';
-
-export class BodyTooLargeError extends Error {
-  constructor() {
-    super('The request body is too large');
-    this.name = 'BodyTooLargeError';
-  }
-}
-
-/** The bodies being read would hold more than the shared budget (maxBufferedBodyBytes). */
-export class BodyBudgetExceededError extends Error {
-  constructor() {
-    super('The request bodies being read would exceed the memory budget');
-    this.name = 'BodyBudgetExceededError';
-  }
-}
-
-/** The sender sent no body bytes for the idle timeout. */
-export class BodyIdleError extends Error {
-  constructor() {
-    super('The request body stalled');
-    this.name = 'BodyIdleError';
-  }
-}
 
 /**
  * The bytes all request bodies being read or used hold, against one limit: without it, N slow uploads could each
@@ -78,16 +56,12 @@ export interface BodyLimits {
   idleTimeoutMs: number;
 }
 
-export class BodyReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BodyReadError';
-  }
-}
-
 /** Whether the request announces a body (a non-zero Content-Length or any Transfer-Encoding). */
 export function announcesBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return (
+    req.headers['transfer-encoding'] !== undefined ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
 /**
@@ -113,7 +87,8 @@ export async function readBody(req: Request, limits: BodyLimits): Promise<Buffer
   if (alreadyRead(req)) {
     // Listening to an ended stream would wait forever; what the host's parser made of the body is all there is.
     const parsed: unknown = req.body;
-    const body = Buffer.isBuffer(parsed) ? parsed
+    const body = Buffer.isBuffer(parsed)
+      ? parsed
       : Buffer.from(typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? ''), 'utf8');
     // The host's parser had its own limit; a chunked body's size is known only now.
     if (body.length > maxBytes) throw new BodyTooLargeError();
@@ -145,7 +120,8 @@ export async function readBody(req: Request, limits: BodyLimits): Promise<Buffer
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) return stop(new BodyTooLargeError());
-      if (size > heldUpFront && !hold.add(Math.min(chunk.length, size - heldUpFront))) return stop(new BodyBudgetExceededError());
+      if (size > heldUpFront && !hold.add(Math.min(chunk.length, size - heldUpFront)))
+        return stop(new BodyBudgetExceededError());
       idle.refresh();
       chunks.push(chunk);
     };

@@ -1,0 +1,229 @@
+// Steps 4-7 of a call: who is calling, may they, and which definition and action answer; refusals counted per address.
+import type { Request } from 'express';
+import { isThenable, type MaybePromise } from '../shared/maybe-promise';
+import type { EndpointError } from '../errors';
+import { BcryptOverloadedError, RateLimitStoreError } from '../errors';
+import type { HealthMonitor } from '../health';
+import { errorSummary } from '../logging';
+import type { AuthFailureReason, EndpointMetrics } from '../metrics/endpoint-metrics';
+import {
+  type AccessDecider,
+  type AllowedToken,
+  type AccessDecision,
+  type AccessVerdict,
+  type AllowedAccess,
+} from '../services/access-decision';
+import type { Logger } from '../types';
+import { bearerSecret } from './authorization-header';
+import type { CallTrace } from './call-trace';
+import { endpointError, retryAfterError } from './endpoint-error';
+import type { FailedAuthThrottle, ThrottleVerdict } from './failed-auth-throttle';
+
+export interface AuthorizationDeps {
+  decider: AccessDecider;
+  health: HealthMonitor;
+  /** Null when the failed-authentication throttle is off. */
+  throttle: FailedAuthThrottle | null;
+  log: Logger;
+  /** Notes a successful authorization (coalesced into lastUsedAt off the request path). */
+  recordUse: (tokenId: string) => void;
+  metrics: EndpointMetrics | null;
+}
+
+/** The refusals that are failed authentications, with the reason the metrics give each (the caller sees one 401). */
+const AUTH_FAILURES: Partial<Record<AccessVerdict, AuthFailureReason>> = {
+  unknownSecret: 'unknown_secret',
+  disabled: 'disabled',
+  expired: 'expired',
+  notAllowed: 'not_allowed',
+  missingScope: 'missing_scope',
+  wrongSecret: 'wrong_secret',
+};
+
+/**
+ * What a host route requires of a token (requireToken, verify): its scopes (null: none), and the 403 that names them,
+ * built once per route so that a refusal allocates nothing.
+ */
+export interface HostRouteRule {
+  scopes: readonly string[] | null;
+  refusal: EndpointError;
+}
+
+/**
+ * The client address whose failed authentications the throttle counts; null: none is counted (verify() without an
+ * address).
+ */
+type Address = string | null;
+
+/** Synchronous unless a shared store or bcrypt is awaited; resolves to an `allowed` decision or throws the refusal. */
+export class Authorization {
+  constructor(private readonly deps: AuthorizationDeps) {}
+
+  /** A call to a user-defined API. */
+  authorize(req: Request, segments: readonly string[], trace: CallTrace): MaybePromise<AllowedAccess> {
+    // With segments, an allowed decision names its definition and action (access-decision.ts).
+    return this.check(
+      req.ip ?? '',
+      bearerSecret(req.headers.authorization),
+      segments,
+      trace,
+      null,
+    ) as MaybePromise<AllowedAccess>;
+  }
+
+  /** A host route: the token a secret authenticates, by the same rules as a call, and the scopes the route requires. */
+  authorizeToken(
+    address: Address,
+    secret: string | null,
+    trace: CallTrace,
+    rule: HostRouteRule,
+  ): MaybePromise<AllowedToken> {
+    return this.check(address, secret, null, trace, rule) as MaybePromise<AllowedToken>;
+  }
+
+  private check(
+    address: Address,
+    secret: string | null,
+    segments: readonly string[] | null,
+    trace: CallTrace,
+    rule: HostRouteRule | null,
+  ): MaybePromise<AccessDecision> {
+    if (secret === null)
+      return this.refuseAuthentication(address, trace, 'header_invalid', endpointError('AuthenticationHeaderInvalid'));
+    if (!this.deps.health.ready) return this.whenCaughtUp(address, secret, segments, trace, rule);
+    return this.decide(address, secret, segments, trace, rule);
+  }
+
+  /** A view behind only because this process was busy may catch up in a poll; anything else is 503/7 at once. */
+  private whenCaughtUp(
+    address: Address,
+    secret: string,
+    segments: readonly string[] | null,
+    trace: CallTrace,
+    rule: HostRouteRule | null,
+  ): Promise<AccessDecision> {
+    const caughtUp = this.deps.health.catchUp();
+    if (!caughtUp) throw retryAfterError('NotReady', 1000);
+    return caughtUp.then((ready) => {
+      if (!ready) throw retryAfterError('NotReady', 1000);
+      return this.decide(address, secret, segments, trace, rule);
+    });
+  }
+
+  private decide(
+    address: Address,
+    secret: string,
+    segments: readonly string[] | null,
+    trace: CallTrace,
+    rule: HostRouteRule | null,
+  ): MaybePromise<AccessDecision> {
+    let decision: MaybePromise<AccessDecision>;
+    try {
+      decision = this.deps.decider.decide(secret, segments, 'call', trace, rule && rule.scopes);
+    } catch (error) {
+      throw this.failure(error, trace);
+    }
+    if (!isThenable(decision)) return this.conclude(address, trace, decision, rule);
+    return decision.then(
+      (settled) => this.conclude(address, trace, settled, rule),
+      (error: unknown) => {
+        throw this.failure(error, trace);
+      },
+    );
+  }
+
+  private conclude(
+    address: Address,
+    trace: CallTrace,
+    decision: AccessDecision,
+    rule: HostRouteRule | null,
+  ): MaybePromise<AccessDecision> {
+    if (decision.verdict === 'allowed') {
+      this.deps.recordUse(decision.token!.id);
+      return decision;
+    }
+    const { verdict } = decision;
+    const reason = AUTH_FAILURES[verdict];
+    if (reason) return this.refuseAuthentication(address, trace, reason);
+    if (verdict === 'rateLimited') {
+      if (this.deps.metrics) this.deps.metrics.rateLimited();
+      throw retryAfterError('RateLimitExceeded', decision.retryAfterMs);
+    }
+    if (verdict === 'insufficientScope' && rule) {
+      // The token is valid and its holder knows it: a missing scope is not a failed authentication to throttle.
+      if (this.deps.metrics) this.deps.metrics.authFailed('insufficient_scope');
+      throw rule.refusal;
+    }
+    if (verdict === 'noDefinition') throw endpointError('DefinitionNotFound');
+    // actionMissing: the secret authenticated and the API allows it, so its use is noted as for a call that ran.
+    this.deps.recordUse(decision.token!.id);
+    throw endpointError('ActionNotFound');
+  }
+
+  /** Fail closed: a limit that cannot be checked is not waived. bcrypt's full queue is a 503 too. */
+  private failure(error: unknown, trace: CallTrace): unknown {
+    if (error instanceof RateLimitStoreError) {
+      this.deps.log.error(
+        { requestId: trace.requestId, err: errorSummary(error.cause) },
+        'The rate-limit store failed',
+      );
+      return retryAfterError('NotReady', 1000);
+    }
+    if (error instanceof BcryptOverloadedError) return retryAfterError('Overloaded', 1000);
+    return error;
+  }
+
+  /**
+   * Refuses authentication with the one 401 all failures of its kind share, or with 429 once the client address had
+   * too many; only failures are counted, never a call that authenticates. The reason goes to the metrics only: the
+   * caller never learns which it was. Throws at once with the memory store; a shared store's answer is awaited.
+   */
+  private refuseAuthentication(
+    address: Address,
+    trace: CallTrace,
+    reason: AuthFailureReason,
+    refusal: EndpointError = endpointError('AuthenticationFailed'),
+  ): Promise<never> {
+    trace.authFailure = reason;
+    const { throttle, metrics } = this.deps;
+    if (!throttle || address === null) {
+      if (metrics) metrics.authFailed(reason);
+      throw refusal;
+    }
+    let verdict: ReturnType<FailedAuthThrottle['failed']>;
+    try {
+      verdict = throttle.failed(address);
+    } catch (error) {
+      throw this.throttleFailed(error, reason, refusal);
+    }
+    if (!isThenable(verdict)) throw this.throttled(verdict, reason, refusal);
+    return verdict.then(
+      (answer) => {
+        throw this.throttled(answer, reason, refusal);
+      },
+      (error: unknown) => {
+        throw this.throttleFailed(error, reason, refusal);
+      },
+    );
+  }
+
+  private throttled(verdict: ThrottleVerdict, reason: AuthFailureReason, refusal: EndpointError): EndpointError {
+    const { metrics } = this.deps;
+    if (verdict.allowed) {
+      if (metrics) metrics.authFailed(reason);
+      return refusal;
+    }
+    if (metrics) metrics.authFailed('throttled');
+    return retryAfterError('TooManyFailedAuthentications', verdict.retryAfterMs);
+  }
+
+  /** A shared store that fails cannot count this failure; the request is refused all the same. */
+  private throttleFailed(error: unknown, reason: AuthFailureReason, refusal: EndpointError): EndpointError {
+    this.deps.log.error(
+      { err: errorSummary(error) },
+      'The rate-limit store failed while counting a failed authentication',
+    );
+    if (this.deps.metrics) this.deps.metrics.authFailed(reason);
+    return refusal;
+  }
+}
