@@ -15,7 +15,10 @@ beforeAll(async () => {
   t = await createTestApp(db);
   const res = await request(t.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'target' });
   tokenId = res.body.id;
-  const definition = await request(t.app).post('/admin/udapi/definitions').set(ADMIN).send({ route: 'target', actionMeta: { name: 'test.echo' } });
+  const definition = await request(t.app)
+    .post('/admin/udapi/definitions')
+    .set(ADMIN)
+    .send({ route: 'target', actionMeta: { name: 'test.echo' } });
   definitionId = definition.body.id;
 });
 
@@ -38,8 +41,20 @@ const routes: RouteCase[] = [
   { method: 'get', path: () => '/tokens', permission: Permissions.TokenRead, okStatus: 200 },
   { method: 'get', path: () => '/tokens/count', permission: Permissions.TokenRead, okStatus: 200 },
   { method: 'get', path: () => `/tokens/${tokenId}`, permission: Permissions.TokenRead, okStatus: 200 },
-  { method: 'post', path: () => '/tokens', body: () => ({ name: 'new' }), permission: Permissions.TokenCreateUpdate, okStatus: 201 },
-  { method: 'patch', path: () => `/tokens/${tokenId}`, body: () => ({ name: 'renamed' }), permission: Permissions.TokenCreateUpdate, okStatus: 200 },
+  {
+    method: 'post',
+    path: () => '/tokens',
+    body: () => ({ name: 'new' }),
+    permission: Permissions.TokenCreateUpdate,
+    okStatus: 201,
+  },
+  {
+    method: 'patch',
+    path: () => `/tokens/${tokenId}`,
+    body: () => ({ name: 'renamed' }),
+    permission: Permissions.TokenCreateUpdate,
+    okStatus: 200,
+  },
   { method: 'post', path: () => `/tokens/${tokenId}/rotate`, permission: Permissions.TokenCreateUpdate, okStatus: 200 },
   { method: 'delete', path: () => `/tokens/${randomUUID()}`, permission: Permissions.TokenDelete, okStatus: 404 },
   { method: 'get', path: () => '/definitions', permission: Permissions.DefinitionRead, okStatus: 200 },
@@ -47,15 +62,40 @@ const routes: RouteCase[] = [
   { method: 'get', path: () => `/definitions/${definitionId}`, permission: Permissions.DefinitionRead, okStatus: 200 },
   { method: 'get', path: () => '/actions', permission: Permissions.DefinitionRead, okStatus: 200 },
   ...[Permissions.DefinitionCreateUpdate, Permissions.ActionExecute].flatMap((permission): RouteCase[] => {
-    const other = permission === Permissions.ActionExecute ? Permissions.DefinitionCreateUpdate : Permissions.ActionExecute;
+    const other =
+      permission === Permissions.ActionExecute ? Permissions.DefinitionCreateUpdate : Permissions.ActionExecute;
     return [
-      { method: 'post', path: () => '/definitions', body: () => ({ route: `new/${randomUUID()}`, actionMeta: { name: 'test.echo' } }), permission, also: [other], okStatus: 201 },
-      { method: 'patch', path: () => `/definitions/${definitionId}`, body: () => ({ description: 'x' }), permission, also: [other], okStatus: 200 },
+      {
+        method: 'post',
+        path: () => '/definitions',
+        body: () => ({ route: `new/${randomUUID()}`, actionMeta: { name: 'test.echo' } }),
+        permission,
+        also: [other],
+        okStatus: 201,
+      },
+      {
+        method: 'patch',
+        path: () => `/definitions/${definitionId}`,
+        body: () => ({ description: 'x' }),
+        permission,
+        also: [other],
+        okStatus: 200,
+      },
     ];
   }),
-  { method: 'delete', path: () => `/definitions/${randomUUID()}`, permission: Permissions.DefinitionDelete, okStatus: 404 },
+  {
+    method: 'delete',
+    path: () => `/definitions/${randomUUID()}`,
+    permission: Permissions.DefinitionDelete,
+    okStatus: 404,
+  },
   { method: 'get', path: () => '/events?objectType=ApiToken', permission: Permissions.TokenRead, okStatus: 200 },
-  { method: 'get', path: () => '/events?objectType=ApiDefinition', permission: Permissions.DefinitionRead, okStatus: 200 },
+  {
+    method: 'get',
+    path: () => '/events?objectType=ApiDefinition',
+    permission: Permissions.DefinitionRead,
+    okStatus: 200,
+  },
 ];
 
 function send(route: RouteCase, headers: Record<string, string>) {
@@ -74,7 +114,15 @@ describe.each(routes)('$method $path', (route) => {
     const others = ALL_PERMISSIONS.filter((permission) => permission !== route.permission);
     const res = await send(route, userWith(...others));
     expect(res.status).toBe(403);
-    expect(res.body).toEqual({ errors: [{ reason: 'MissingPermission', permission: route.permission, message: expect.stringContaining(route.permission) }] });
+    expect(res.body).toEqual({
+      errors: [
+        {
+          reason: 'MissingPermission',
+          permission: route.permission,
+          message: expect.stringContaining(route.permission),
+        },
+      ],
+    });
   });
 
   it(`lets a user holding only ${[route.permission, ...(route.also ?? [])].join(' and ')} through`, async () => {
@@ -110,7 +158,9 @@ describe('authenticateAdmin failures', () => {
   });
 
   it('answers 500 when authenticateAdmin returns a malformed user', async () => {
-    const malformed = await createTestApp(db, { authenticateAdmin: () => ({ name: 'x', permissions: 'all' }) as never });
+    const malformed = await createTestApp(db, {
+      authenticateAdmin: () => ({ name: 'x', permissions: 'all' }) as never,
+    });
     const res = await request(malformed.app).get('/admin/udapi/tokens');
     expect(res.status).toBe(500);
     await malformed.udapi.close();

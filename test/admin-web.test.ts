@@ -107,12 +107,22 @@ describe('cross-site request guard', () => {
   it('refuses cross-site PATCH and DELETE too, and a form-encoded rotation with no body', async () => {
     const created = await request(t.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'target' });
     const id = created.body.id as string;
-    const patch = await request(t.app).patch(`/admin/udapi/tokens/${id}`).set(ADMIN).set('Sec-Fetch-Site', 'cross-site').send({ isDisabled: true });
+    const patch = await request(t.app)
+      .patch(`/admin/udapi/tokens/${id}`)
+      .set(ADMIN)
+      .set('Sec-Fetch-Site', 'cross-site')
+      .send({ isDisabled: true });
     expect(patch.status).toBe(403);
-    const remove = await request(t.app).delete(`/admin/udapi/tokens/${id}`).set(ADMIN).set('Origin', 'http://attacker.test');
+    const remove = await request(t.app)
+      .delete(`/admin/udapi/tokens/${id}`)
+      .set(ADMIN)
+      .set('Origin', 'http://attacker.test');
     expect(remove.status).toBe(403);
     // What an old browser's form post looks like: no Sec-Fetch-Site, no Origin, a form content type and an empty body.
-    const rotate = await request(t.app).post(`/admin/udapi/tokens/${id}/rotate`).set(ADMIN).set('Content-Type', 'application/x-www-form-urlencoded');
+    const rotate = await request(t.app)
+      .post(`/admin/udapi/tokens/${id}/rotate`)
+      .set(ADMIN)
+      .set('Content-Type', 'application/x-www-form-urlencoded');
     expect(rotate.status).toBe(415);
     expect(rotate.body.errors[0].reason).toBe('UnsupportedMediaType');
     const after = await request(t.app).get(`/admin/udapi/tokens/${id}`).set(ADMIN);
@@ -127,9 +137,17 @@ describe('cross-site request guard', () => {
       await new Promise((resolve) => server.once('listening', resolve));
       const { port } = server.address() as AddressInfo;
       const origin = `http://127.0.0.1:${port}`;
-      const same = await request(origin).post('/admin/udapi/tokens').set(ADMIN).set('Origin', origin).send({ name: 'same-origin' });
+      const same = await request(origin)
+        .post('/admin/udapi/tokens')
+        .set(ADMIN)
+        .set('Origin', origin)
+        .send({ name: 'same-origin' });
       expect(same.status).toBe(201);
-      const otherPort = await request(origin).post('/admin/udapi/tokens').set(ADMIN).set('Origin', `http://127.0.0.1:${port + 1}`).send({ name: 'x' });
+      const otherPort = await request(origin)
+        .post('/admin/udapi/tokens')
+        .set(ADMIN)
+        .set('Origin', `http://127.0.0.1:${port + 1}`)
+        .send({ name: 'x' });
       expect(otherPort.status).toBe(403);
     } finally {
       server.close();
@@ -137,6 +155,8 @@ describe('cross-site request guard', () => {
     expect((await post({ 'Sec-Fetch-Site': 'none' })).status).toBe(201);
     expect((await post({})).status).toBe(201);
     // Reads are never refused: a cross-site read gets no CORS headers, so the other site cannot see the answer.
-    expect((await request(t.app).get('/admin/udapi/tokens').set(ADMIN).set('Sec-Fetch-Site', 'cross-site')).status).toBe(200);
+    expect(
+      (await request(t.app).get('/admin/udapi/tokens').set(ADMIN).set('Sec-Fetch-Site', 'cross-site')).status,
+    ).toBe(200);
   });
 });

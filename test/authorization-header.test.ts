@@ -14,9 +14,15 @@ describe('bearerSecret', () => {
   it('reads what the old pattern read, for any short header', () => {
     const seed = propertySeed('bearerSecret property');
     const piece = fc.constantFrom('Bearer', 'bearer', 'BEARER', 'Basic', ' ', '  ', '\t', 'x', 'abc', 'ſ', '=', '');
-    fc.assert(fc.property(fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')), (header) => {
-      expect(bearerSecret(header)).toBe(byPattern(header));
-    }), { numRuns: 20_000, seed });
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')),
+        (header) => {
+          expect(bearerSecret(header)).toBe(byPattern(header));
+        },
+      ),
+      { numRuns: 20_000, seed },
+    );
   });
 
   it('answers the documented cases', () => {

@@ -27,9 +27,23 @@ async function host(overrides: Parameters<typeof createTestApp>[1]): Promise<{ t
 /** Creates `count` tokens and one API that allows them all; returns their secrets and the route. */
 async function tokensAndApi(app: Express, count: number, route: string): Promise<string[]> {
   const tokens: { id: string; secret: string }[] = [];
-  for (let i = 0; i < count; i += 1) tokens.push((await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: `load-${i}` })).body);
-  const res = await request(app).post('/admin/udapi/definitions').set(ADMIN)
-    .send({ route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: tokens.map((token) => token.id) } });
+  for (let i = 0; i < count; i += 1)
+    tokens.push(
+      (
+        await request(app)
+          .post('/admin/udapi/tokens')
+          .set(ADMIN)
+          .send({ name: `load-${i}` })
+      ).body,
+    );
+  const res = await request(app)
+    .post('/admin/udapi/definitions')
+    .set(ADMIN)
+    .send({
+      route,
+      actionMeta: { name: 'test.echo' },
+      securitySettings: { allowedTokens: tokens.map((token) => token.id) },
+    });
   expect(res.status).toBe(201);
   return tokens.map((token) => token.secret);
 }
@@ -44,7 +58,11 @@ describe('bcrypt under load', () => {
     try {
       const { bcrypt } = internalsOf(t.udapi);
       const before = bcrypt.stats.compares;
-      const answers = await Promise.all(Array.from({ length: 100 }, () => request(app).get('/api/custom/load/once').set('Authorization', `Bearer ${secret}`)));
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, () =>
+          request(app).get('/api/custom/load/once').set('Authorization', `Bearer ${secret}`),
+        ),
+      );
       expect(answers.map((res) => res.status)).toEqual(answers.map(() => 200));
       expect(bcrypt.stats.compares - before).toBe(1);
     } finally {
@@ -60,7 +78,9 @@ describe('bcrypt under load', () => {
     await writer.t.udapi.close();
     const { t, app } = await host({ bcryptRounds: 12, bcryptConcurrency: 1, bcryptQueueLimit: 1 });
     try {
-      const answers = await Promise.all(secrets.map((secret) => request(app).get('/api/custom/load/full').set('Authorization', `Bearer ${secret}`)));
+      const answers = await Promise.all(
+        secrets.map((secret) => request(app).get('/api/custom/load/full').set('Authorization', `Bearer ${secret}`)),
+      );
       const statuses = answers.map((res) => res.status).sort();
       // One runs, one waits, the other four find the queue full.
       expect(statuses).toEqual([200, 200, 503, 503, 503, 503]);
@@ -70,7 +90,10 @@ describe('bcrypt under load', () => {
       }
       expect(t.logs.filter((line) => line.level === 'error')).toEqual([]);
       // The refused secrets work once the pool has room.
-      for (const secret of secrets) expect((await request(app).get('/api/custom/load/full').set('Authorization', `Bearer ${secret}`)).status).toBe(200);
+      for (const secret of secrets)
+        expect((await request(app).get('/api/custom/load/full').set('Authorization', `Bearer ${secret}`)).status).toBe(
+          200,
+        );
     } finally {
       await t.udapi.close();
     }

@@ -40,8 +40,14 @@ beforeAll(async () => {
   client = await rawClient(app);
   const token = await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'bodies' });
   secret = token.body.secret as string;
-  const res = await request(app).post('/admin/udapi/definitions').set(ADMIN)
-    .send({ route: 'bodies', actionMeta: { name: 'bodies.record' }, securitySettings: { allowedTokens: [token.body.id] } });
+  const res = await request(app)
+    .post('/admin/udapi/definitions')
+    .set(ADMIN)
+    .send({
+      route: 'bodies',
+      actionMeta: { name: 'bodies.record' },
+      securitySettings: { allowedTokens: [token.body.id] },
+    });
   expect(res.status).toBe(201);
 });
 
@@ -71,11 +77,17 @@ async function startUpload(declared: number | 'chunked', firstBytes: number): Pr
   socket.on('error', () => undefined); // a reset after the server closes is expected
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   const framing = declared === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${declared}`;
-  socket.write(`POST /api/custom/bodies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Type: text/plain\r\n${framing}\r\n\r\n`);
+  socket.write(
+    `POST /api/custom/bodies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\nContent-Type: text/plain\r\n${framing}\r\n\r\n`,
+  );
   if (firstBytes > 0) {
     // One shared buffer for every client, so the memory measured below is the server's.
     const body = CLIENT_BYTES.subarray(0, firstBytes);
-    socket.write(declared === 'chunked' ? Buffer.concat([Buffer.from(`${firstBytes.toString(16)}\r\n`), body, Buffer.from('\r\n')]) : body);
+    socket.write(
+      declared === 'chunked'
+        ? Buffer.concat([Buffer.from(`${firstBytes.toString(16)}\r\n`), body, Buffer.from('\r\n')])
+        : body,
+    );
   }
   return { socket, answer: () => text, closed };
 }
@@ -119,13 +131,23 @@ describe('the shared body budget (maxBufferedBodyBytes)', () => {
     expect(refused.answer()).toMatch(/\r\nRetry-After: 1\r\n/i);
     expect(refused.answer()).toMatch(/\r\nConnection: close\r\n/i);
     // A small body does not fit either while the budget is full.
-    const small = await client.send({ method: 'POST', path: '/api/custom/bodies', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' }, body: 'x'.repeat(10) });
+    const small = await client.send({
+      method: 'POST',
+      path: '/api/custom/bodies',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' },
+      body: 'x'.repeat(10),
+    });
     expect([small.status, JSON.parse(small.text).errors[0].errorCode]).toEqual([503, 2002]);
     // The budget is released when the uploads end (here: their senders go away).
     for (const upload of holding) upload.socket.destroy();
     await Promise.all(holding.map((upload) => upload.closed));
     await waitFor(() => true, 0);
-    const served = await client.send({ method: 'POST', path: '/api/custom/bodies', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' }, body: 'y'.repeat(BODY_LIMIT) });
+    const served = await client.send({
+      method: 'POST',
+      path: '/api/custom/bodies',
+      headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' },
+      body: 'y'.repeat(BODY_LIMIT),
+    });
     expect(served.status).toBe(200);
     expect(received.length).toBe(before + 1);
   });
@@ -155,7 +177,9 @@ describe('the shared body budget (maxBufferedBodyBytes)', () => {
       collectGarbage();
       heldMiB = Math.max(heldMiB, (process.memoryUsage().arrayBuffers - base) / MIB);
     }
-    console.log(`16 slow uploads of 4 MiB, budget 16 MiB: 12 refused with 503, at most ${heldMiB.toFixed(1)} MiB of buffers held`);
+    console.log(
+      `16 slow uploads of 4 MiB, budget 16 MiB: 12 refused with 503, at most ${heldMiB.toFixed(1)} MiB of buffers held`,
+    );
     // The four accepted bodies are really held (so the measurement sees them), and nothing beyond the budget is.
     expect(heldMiB).toBeGreaterThan(12);
     expect(heldMiB).toBeLessThan(BUDGET / MIB + 8);

@@ -1,15 +1,19 @@
 // The change log heals what it cannot see: a change written without a log record, and a log pruned past an instance.
+import { randomUUID } from 'node:crypto';
 import express from 'express';
+import Redis from 'ioredis';
 import request from 'supertest';
 import { revisionKey } from '../src/models/change';
 import { internalsOf } from '../src/plugin';
 import { ADMIN, createTestApp, type TestApp } from './helpers/app';
+import { itWithRedis, REDIS_URL } from './helpers/redis';
 import { openTestDb, type TestDb } from './helpers/db';
 
 let db: TestDb;
 let writer: TestApp;
 let reader: TestApp;
 const readerHost = express();
+const tokens = () => db.connection.collection('udapiApiTokens');
 
 beforeAll(async () => {
   db = await openTestDb();
@@ -26,7 +30,10 @@ afterAll(async () => {
 
 async function setup(route: string): Promise<{ tokenId: string; secret: string }> {
   const token = await request(writer.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: route });
-  await request(writer.app).post('/admin/udapi/definitions').set(ADMIN).send({ route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+  await request(writer.app)
+    .post('/admin/udapi/definitions')
+    .set(ADMIN)
+    .send({ route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
   return { tokenId: token.body.id, secret: token.body.secret };
 }
 
@@ -45,13 +52,20 @@ describe('change feed', () => {
     const { secret } = await setup('feed/basic');
     const after = await feed.record('ApiToken', 'nothing');
     expect(after - before).toBe(3); // the token, the definition, and this record
-    await waitFor(async () => (await request(readerHost).get('/api/custom/feed/basic').set('Authorization', `Bearer ${secret}`)).status === 200, 1000);
+    await waitFor(
+      async () =>
+        (await request(readerHost).get('/api/custom/feed/basic').set('Authorization', `Bearer ${secret}`)).status ===
+        200,
+      1000,
+    );
     expect(internalsOf(reader.udapi).feed.revision).toBeGreaterThanOrEqual(after - 1);
   });
 
   it('hands out distinct revisions to concurrent writers', async () => {
     const { feed } = internalsOf(writer.udapi);
-    const revisions = await Promise.all(Array.from({ length: 30 }, (_, i) => feed.record('ApiToken', `concurrent-${i}`)));
+    const revisions = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => feed.record('ApiToken', `concurrent-${i}`)),
+    );
     expect(new Set(revisions).size).toBe(30);
   });
 
@@ -59,7 +73,12 @@ describe('change feed', () => {
     const { feed } = internalsOf(writer.udapi);
     const changes = db.connection.collection('udapiChanges');
     const first = await feed.record('ApiToken', 'prune-start');
-    const docs = Array.from({ length: 1100 }, (_, i) => ({ _id: revisionKey(first + 1 + i), objectType: 'ApiToken', objectId: `filler-${i}`, at: new Date() }));
+    const docs = Array.from({ length: 1100 }, (_, i) => ({
+      _id: revisionKey(first + 1 + i),
+      objectType: 'ApiToken',
+      objectId: `filler-${i}`,
+      at: new Date(),
+    }));
     await changes.insertMany(docs as never[]);
     await feed.prune();
     const latest = first + 1100;
@@ -70,21 +89,84 @@ describe('change feed', () => {
     expect(await feed.record('ApiToken', 'after-prune')).toBe(latest + 1);
   });
 
-  it("re-reads an object after the writer's own change, so a write another instance made meanwhile is not lost", async () => {
+  it("applies the state a change record carries, without reading the object, when it holds the writer's state before", async () => {
     const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
     try {
-      const token = await request(quiet.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'own-write' });
+      const { tokenId } = await setup('feed/carried');
       const { feed, catalog } = internalsOf(quiet.udapi);
       await feed.poll();
-      expect((await request(quiet.app).patch(`/admin/udapi/tokens/${token.body.id}`).set(ADMIN).send({ name: 'own-write-2' })).status).toBe(200);
-      // Another instance disables the token right after; its own log record was already applied here before ours.
-      await db.connection.collection('udapiApiTokens').updateOne({ _id: token.body.id as never }, { $set: { isDisabled: true } });
-      expect(catalog.tokenById(token.body.id)?.isDisabled).toBe(false);
+      const stored = await tokens().findOne({ _id: tokenId as never });
+      // A record whose state the database does not hold: applying it proves no read happened.
+      const carried = { ...stored!, name: 'only-in-the-record', lastModified: new Date(Date.now() + 1000) };
+      await internalsOf(writer.udapi).feed.record('ApiToken', tokenId, {
+        state: carried as never,
+        before: catalog.fingerprint('ApiToken', tokenId),
+      });
       await feed.poll();
-      expect(catalog.tokenById(token.body.id)).toMatchObject({ name: 'own-write-2', isDisabled: true });
+      expect(catalog.tokenById(tokenId)?.name).toBe('only-in-the-record');
     } finally {
       await quiet.udapi.close();
     }
+  });
+
+  // Two instances change one token at the same time, both from the state they hold (s0); the database keeps the
+  // write that landed last (which, read-modify-write, carries the other's field too). Whatever order the two
+  // records reach the log in, a third instance ends on the stored state.
+  it.each([
+    ['first', 'first'],
+    ['first', 'second'],
+    ['second', 'first'],
+    ['second', 'second'],
+  ] as const)(
+    'converges on the stored state of two concurrent writes (the %s lands last, the %s is logged first)',
+    async (landsLast, loggedFirst) => {
+      const logOrder = loggedFirst === 'first' ? (['first', 'second'] as const) : (['second', 'first'] as const);
+      const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
+      try {
+        const { tokenId } = await setup(`feed/concurrent-${landsLast}-${logOrder.join('-')}`);
+        const { feed, catalog } = internalsOf(quiet.udapi);
+        await feed.poll();
+        const before = catalog.fingerprint('ApiToken', tokenId);
+        const fields = { first: { name: 'renamed' }, second: { isDisabled: true } };
+        const landsFirst = landsLast === 'first' ? 'second' : 'first';
+        const states: Record<string, Record<string, unknown>> = {};
+        for (const [writerName, at] of [
+          [landsFirst, 1],
+          [landsLast, 2],
+        ] as const) {
+          states[writerName] = (await tokens().findOneAndUpdate(
+            { _id: tokenId as never },
+            { $set: { ...fields[writerName], lastModified: new Date(Date.now() + at) } },
+            { returnDocument: 'after' },
+          ))!;
+        }
+        for (const writerName of logOrder)
+          await internalsOf(writer.udapi).feed.record('ApiToken', tokenId, {
+            state: states[writerName] as never,
+            before,
+          });
+        await feed.poll();
+        expect(catalog.tokenById(tokenId)).toMatchObject({ name: 'renamed', isDisabled: true });
+        const stored = await tokens().findOne({ _id: tokenId as never });
+        expect(catalog.tokenById(tokenId)?.lastModified).toBe(stored!.lastModified.getTime());
+      } finally {
+        await quiet.udapi.close();
+      }
+    },
+  );
+
+  it("never puts a deleted token back from its creation's record (the writer's view is ahead of the log)", async () => {
+    const { catalog, feed } = internalsOf(writer.udapi);
+    const token = await request(writer.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'tombstone' });
+    const created = await tokens().findOne({ _id: token.body.id as never });
+    expect((await request(writer.app).delete(`/admin/udapi/tokens/${token.body.id}`).set(ADMIN)).status).toBe(204);
+    expect(catalog.tokenById(token.body.id as string)).toBeUndefined();
+    // What the writer's poll does when it reads the creation's record after the delete was applied, before the
+    // delete's record is in the log: the record's before-state (nothing) matches the view (nothing again).
+    expect(await catalog.applyRecorded('ApiToken', token.body.id as string, created as never, null)).toBe(false);
+    expect(catalog.tokenById(token.body.id as string)).toBeUndefined();
+    await feed.catchUp();
+    expect(catalog.tokenById(token.body.id as string)).toBeUndefined();
   });
 
   it('heals a change that was stored without a log record at the next full reload', async () => {
@@ -92,7 +174,9 @@ describe('change feed', () => {
     const call = () => request(readerHost).get('/api/custom/feed/unlogged').set('Authorization', `Bearer ${secret}`);
     await waitFor(async () => (await call()).status === 200, 1000);
     // As if a writer died between storing the change and logging it.
-    await db.connection.collection('udapiApiTokens').updateOne({ _id: tokenId as never }, { $set: { isDisabled: true } });
+    await db.connection
+      .collection('udapiApiTokens')
+      .updateOne({ _id: tokenId as never }, { $set: { isDisabled: true } });
     await waitFor(async () => (await call()).status === 401, 3000);
   });
 
@@ -102,11 +186,52 @@ describe('change feed', () => {
     await feed.catchUp(); // let a poll that close() did not wait out finish, so the position below is final
     const position = feed.revision;
     const { secret } = await setup('feed/pruned');
-    await db.connection.collection('udapiChanges').deleteMany({ _id: { $gt: revisionKey(position), $lt: revisionKey(position + 2) } as never });
+    await db.connection
+      .collection('udapiChanges')
+      .deleteMany({ _id: { $gt: revisionKey(position), $lt: revisionKey(position + 2) } as never });
     const loadsBefore = catalog.tokenCount;
-    await feed.poll();
+    // Idle polls look up only the next revision, which is gone; every eighth reads the range and finds the gap.
+    for (let poll = 0; poll < 8 && catalog.tokenCount === loadsBefore; poll += 1) await feed.poll();
     expect(catalog.tokenCount).toBeGreaterThan(loadsBefore);
     expect(await internalsOf(reader.udapi).verifier.verify(secret)).not.toBeNull();
+  });
+});
+
+describe('a process too busy to poll', () => {
+  // The lag rule is about the database leaving a view behind. A host's own synchronous work (a long GC, a big
+  // JSON.parse) holds every timer back, polls included: the next call must wait for a poll, not get a 503, and
+  // must be decided on the caught-up view (a revocation made meanwhile holds).
+  it('waits for a poll instead of answering 503/7, and decides on the view that poll brought', async () => {
+    // Bounds with room for a loaded machine: a poll of ~1 s under load still catches up, and the loop is held longer.
+    const busy = await createTestApp(db, { changePollIntervalMs: 100, maxViewLagMs: 1000 });
+    const host = express();
+    host.use('/api/custom', busy.udapi.endpoint());
+    const call = (route: string, secret: string) =>
+      request(host).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`);
+    try {
+      const kept = await setup('busy/kept');
+      const revoked = await setup('busy/revoked');
+      await waitFor(async () => (await call('busy/revoked', revoked.secret)).status === 200, 2000);
+      await waitFor(async () => (await call('busy/kept', kept.secret)).status === 200, 2000);
+      const disabled = await request(writer.app)
+        .patch(`/admin/udapi/tokens/${revoked.tokenId}`)
+        .set(ADMIN)
+        .send({ isDisabled: true });
+      expect(disabled.status).toBe(200);
+
+      const busyUntil = Date.now() + 1500;
+      while (Date.now() < busyUntil); // synchronous work: no timer, so no poll, runs meanwhile
+      expect(internalsOf(busy.udapi).feed.lagSeconds() * 1000).toBeGreaterThan(1000);
+
+      const [keptCall, revokedCall] = await Promise.all([
+        call('busy/kept', kept.secret),
+        call('busy/revoked', revoked.secret),
+      ]);
+      expect([keptCall.status, revokedCall.status]).toEqual([200, 401]);
+      expect(internalsOf(busy.udapi).feed.lagSeconds() * 1000).toBeLessThan(1000);
+    } finally {
+      await busy.udapi.close();
+    }
   });
 });
 
@@ -118,11 +243,102 @@ describe('reads that finish out of order', () => {
     // A poll's re-read starts (it will see the stored state), then the writer applies a newer state it knows, and
     // only then does the re-read finish, as when a write lands between a poll's read and its answer.
     const reread = catalog.refreshToken(tokenId);
-    await catalog.refreshToken(tokenId, { ...(stored as never as Record<string, unknown>), name: 'newer state' } as never);
+    await catalog.refreshToken(tokenId, {
+      ...(stored as never as Record<string, unknown>),
+      name: 'newer state',
+    } as never);
     await reread;
     expect(catalog.tokenById(tokenId)?.name).toBe('newer state');
     // A re-read that starts afterwards is applied as usual: the stored state comes back.
     await catalog.refreshToken(tokenId);
     expect(catalog.tokenById(tokenId)?.name).toBe(stored!.name);
+  });
+
+  it('a full load that started before a newer state was applied keeps the newer state (a revocation stays revoked)', async () => {
+    const { tokenId, secret } = await setup(`load-order-${Date.now()}`);
+    const { catalog, verifier } = internalsOf(writer.udapi);
+    const stored = await db.connection.collection('udapiApiTokens').findOne({ _id: tokenId as never });
+    const definition = await db.connection.collection('udapiApiDefinitions').findOne({ route: stored!.name });
+    // A load starts (it will read the stored, enabled token), then the writer disables the token and deletes the
+    // definition, as a write that lands while the health check or an import reloads; only then does the load finish.
+    const load = catalog.load();
+    await catalog.refreshToken(tokenId, { ...(stored as never as Record<string, unknown>), isDisabled: true } as never);
+    await catalog.refreshDefinition(String(definition!._id), null);
+    await load;
+    expect(catalog.tokenById(tokenId)?.isDisabled).toBe(true);
+    expect(verifier.lookup(secret)?.isDisabled).toBe(true);
+    expect(catalog.match([stored!.name as string])).toBeUndefined();
+    // The load's own reads of everything else are applied, and reads that start afterwards are applied as usual.
+    expect(catalog.tokenCount).toBeGreaterThan(0);
+    await catalog.refreshToken(tokenId);
+    expect(catalog.tokenById(tokenId)?.isDisabled).toBe(false);
+  });
+
+  it('starts within seconds and serves when the Redis of its change hints cannot be reached', async () => {
+    // Port 9 (discard) on loopback: nothing listens, so the client keeps reconnecting and queues the subscribe.
+    const redis = new Redis('redis://127.0.0.1:9', { lazyConnect: true, retryStrategy: () => 200 });
+    const started = Date.now();
+    const hinted = await createTestApp(db, { changeHints: { redis, channel: 'udapi-test:unreachable' } });
+    try {
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(
+        hinted.logs.some((line) =>
+          /change-hint subscription is not confirmed|subscribe to change hints/.test(line.msg ?? ''),
+        ),
+      ).toBe(true);
+      const { secret } = await setup('feed/no-redis');
+      const host = express().use('/api/custom', hinted.udapi.endpoint());
+      await waitFor(
+        async () =>
+          (await request(host).get('/api/custom/feed/no-redis').set('Authorization', `Bearer ${secret}`)).status ===
+          200,
+        3000,
+      );
+    } finally {
+      await hinted.udapi.close();
+      redis.disconnect();
+    }
+  });
+
+  // In-process twin of the multi-process test (which jest's coverage cannot see): the poll timers are 30 s here.
+  itWithRedis('applies a change from another instance at its hint, long before its poll timer', async () => {
+    const channel = `udapi-test:${randomUUID()}`;
+    const clients = [new Redis(REDIS_URL), new Redis(REDIS_URL)] as const;
+    const [a, b] = [
+      await createTestApp(db, { changeHints: { redis: clients[0], channel }, changePollIntervalMs: 30_000 }),
+      await createTestApp(db, { changeHints: { redis: clients[1], channel }, changePollIntervalMs: 30_000 }),
+    ];
+    try {
+      for (let change = 0; change < 3; change += 1) {
+        const token = await request(a.app)
+          .post('/admin/udapi/tokens')
+          .set(ADMIN)
+          .send({ name: `hinted-${change}` });
+        await waitFor(() => Promise.resolve(internalsOf(b.udapi).catalog.tokenById(token.body.id) !== undefined), 2000);
+      }
+    } finally {
+      await a.udapi.close();
+      await b.udapi.close();
+      clients.forEach((client) => client.disconnect());
+    }
+  });
+
+  it('logs once, and changes nothing else, when a hint cannot be published or subscribed to', async () => {
+    // No offline queue and never connected: every command is refused at once.
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false });
+    const broken = await createTestApp(db, { changeHints: { redis, channel: 'udapi-test:broken' } });
+    try {
+      for (const name of ['unhinted-1', 'unhinted-2'])
+        expect((await request(broken.app).post('/admin/udapi/tokens').set(ADMIN).send({ name })).status).toBe(201);
+      const messages = broken.logs.map((line) => line.msg ?? '');
+      expect(messages.filter((msg) => msg.startsWith('Could not subscribe to change hints'))).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the second publish's refusal settles
+      expect(broken.logs.filter((line) => (line.msg ?? '').startsWith('Could not publish a change hint'))).toHaveLength(
+        1,
+      );
+    } finally {
+      await broken.udapi.close();
+      redis.disconnect();
+    }
   });
 });

@@ -3,15 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
-import { ADMIN, createTestApp, TEST_PEPPER, type TestApp } from './helpers/app';
-import { openTestDb, type TestDb } from './helpers/db';
+import { ADMIN } from './helpers/app';
+import { CLI, cliEnv, CliFixtures } from './helpers/cli';
+import type { TestDb } from './helpers/db';
 import { ensureBuilt } from './helpers/instances';
 
-const cli = path.join(__dirname, '..', 'dist', 'cli', 'udapi.js');
-const dbs: TestDb[] = [];
-const apps: TestApp[] = [];
+const fixtures = new CliFixtures();
 let workDir: string;
 
 beforeAll(() => {
@@ -20,14 +19,13 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const t of apps) await t.udapi.close();
-  for (const db of dbs) await db.drop();
+  await fixtures.close();
   rmSync(workDir, { recursive: true, force: true });
 });
 
 function udapi(db: TestDb | null, args: string[], env: Record<string, string> = {}, input?: string) {
-  const result = spawnSync(process.execPath, [cli, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...(db && { MONGODB_URI: process.env.MONGODB_URI!, UDAPI_DB: db.name, UDAPI_PEPPER: TEST_PEPPER }), UDAPI_USER: 'ops', ...env },
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    env: cliEnv(db, env),
     encoding: 'utf8',
     timeout: 60_000,
     ...(input !== undefined && { input }),
@@ -35,21 +33,8 @@ function udapi(db: TestDb | null, args: string[], env: Record<string, string> = 
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-async function database(): Promise<TestDb> {
-  const db = await openTestDb();
-  dbs.push(db);
-  return db;
-}
-
-/** An app on the database, to check what the command line did through the endpoint and the admin API. */
-async function appOn(db: TestDb): Promise<express.Express> {
-  const t = await createTestApp(db);
-  apps.push(t);
-  const app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
-  app.use('/api/custom', t.udapi.endpoint());
-  return app;
-}
+const database = (): Promise<TestDb> => fixtures.database();
+const appOn = (db: TestDb): Promise<express.Express> => fixtures.appOn(db);
 
 describe('udapi command line', () => {
   it('creates, lists, disables, enables, rotates and deletes tokens, with tables or --json', async () => {
@@ -61,35 +46,48 @@ describe('udapi command line', () => {
     expect(token.secret).toMatch(/^[A-Za-z0-9+/]{43}=$/);
 
     const app = await appOn(db);
-    const definition = await request(app).post('/admin/udapi/definitions').set(ADMIN).send({ route: 'cli/check', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.id] } });
+    const definition = await request(app)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
+      .send({ route: 'cli/check', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.id] } });
     expect(definition.status).toBe(201);
     const call = (secret: string) => request(app).get('/api/custom/cli/check').set('Authorization', `Bearer ${secret}`);
     expect((await call(token.secret)).status).toBe(200);
 
     const listed = udapi(db, ['tokens', 'list']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^id\s+name\s+state\s+rate limit\s+expires\s+last used\n-+/);
-    expect(listed.stdout).toContain(`${token.id}  partner  enabled  10/60s`);
+    expect(listed.stdout).toMatch(/^id\s+name\s+start\s+state\s+scopes\s+rate limit\s+expires\s+last used\n-+/);
+    expect(listed.stdout).toContain(`${token.id}  partner  ${token.secret.slice(0, 6)}  enabled  -       10/60s`);
     expect(listed.stdout).not.toContain(token.secret);
 
     expect(udapi(db, ['tokens', 'disable', token.id]).stdout).toContain('is disabled');
-    expect(JSON.parse(udapi(db, ['tokens', 'list', '--disabled', '--json']).stdout).map((t: { id: string }) => t.id)).toEqual([token.id]);
+    expect(
+      JSON.parse(udapi(db, ['tokens', 'list', '--disabled', '--json']).stdout).map((t: { id: string }) => t.id),
+    ).toEqual([token.id]);
     const refused = await (async () => {
       const deadline = Date.now() + 2000;
       let status = 0;
-      while (Date.now() < deadline && (status = (await call(token.secret)).status) !== 401) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (Date.now() < deadline && (status = (await call(token.secret)).status) !== 401)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       return status;
     })();
     expect(refused).toBe(401);
     expect(udapi(db, ['tokens', 'enable', token.id]).code).toBe(0);
 
-    const rotated = udapi(db, ['tokens', 'rotate', token.id, '--grace-until', new Date(Date.now() + 3_600_000).toISOString()]);
+    const rotated = udapi(db, [
+      'tokens',
+      'rotate',
+      token.id,
+      '--grace-until',
+      new Date(Date.now() + 3_600_000).toISOString(),
+    ]);
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toContain('The previous secret works until');
     const newSecret = rotated.stdout.trim().split('\n').pop()!;
     expect(newSecret).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     const deadline = Date.now() + 2000;
-    while (Date.now() < deadline && (await call(newSecret)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (Date.now() < deadline && (await call(newSecret)).status !== 200)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await call(newSecret)).status).toBe(200);
     expect((await call(token.secret)).status).toBe(200);
 
@@ -104,7 +102,14 @@ describe('udapi command line', () => {
     const source = await database();
     const app = await appOn(source);
     const token = await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'exported' });
-    await request(app).post('/admin/udapi/definitions').set(ADMIN).send({ route: 'cli/exported', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    await request(app)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
+      .send({
+        route: 'cli/exported',
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      });
     const file = path.join(workDir, 'backup.json');
     const exported = udapi(source, ['export', '--out', file]);
     expect(exported.code).toBe(0);
@@ -118,7 +123,10 @@ describe('udapi command line', () => {
     const imported = udapi(target, ['import', file]);
     expect([imported.code, imported.stdout.trim()]).toEqual([0, 'Imported 1 token(s) and 1 definition(s).']);
     const restored = await appOn(target);
-    expect((await request(restored).get('/api/custom/cli/exported').set('Authorization', `Bearer ${token.body.secret}`)).status).toBe(200);
+    expect(
+      (await request(restored).get('/api/custom/cli/exported').set('Authorization', `Bearer ${token.body.secret}`))
+        .status,
+    ).toBe(200);
     // Standard input works too, and a second import of the same backup is refused as a whole.
     const again = udapi(target, ['import', '-'], {}, backup);
     expect(again.code).toBe(1);
@@ -129,15 +137,30 @@ describe('udapi command line', () => {
     const db = await database();
     const app = await appOn(db);
     const token = await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'plain' });
-    const definition = await request(app).post('/admin/udapi/definitions').set(ADMIN)
-      .send({ route: 'cli/plain', name: 'plain', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    const definition = await request(app)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
+      .send({
+        route: 'cli/plain',
+        name: 'plain',
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      });
     expect(definition.status).toBe(201);
     // What the admin API now refuses, stored anyway (data from before the rule, or written by another tool).
-    const forgedName = 'ok\n0000  forged  enabled\r\u001b[2K\u001b[31mred\u007f\u0085\u009b1m\u2028\u202eexe.txt\u2066\u200f\u0000';
+    const forgedName =
+      'ok\n0000  forged  enabled\r\u001b[2K\u001b[31mred\u007f\u0085\u009b1m\u2028\u202eexe.txt\u2066\u200f\u0000';
     const forgedRoute = 'cli/\u009b2J\u202ereversed';
     const forgedUser = 'mallory\u001b]0;title\u0007';
-    await db.connection.collection('udapiApiTokens').updateOne({ _id: token.body.id }, { $set: { name: forgedName, createdBy: forgedUser } });
-    await db.connection.collection('udapiApiDefinitions').updateOne({ _id: definition.body.id }, { $set: { name: forgedName, route: forgedRoute, createdBy: forgedUser } });
+    await db.connection
+      .collection('udapiApiTokens')
+      .updateOne({ _id: token.body.id }, { $set: { name: forgedName, createdBy: forgedUser } });
+    await db.connection
+      .collection('udapiApiDefinitions')
+      .updateOne(
+        { _id: definition.body.id },
+        { $set: { name: forgedName, route: forgedRoute, createdBy: forgedUser } },
+      );
     // Anything that moves the cursor, ends a line or reorders text; the table's own line feeds aside.
     // eslint-disable-next-line no-control-regex
     const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
@@ -146,7 +169,9 @@ describe('udapi command line', () => {
     expect(tokens.code).toBe(0);
     expect(tokens.stdout).not.toMatch(RAW);
     expect(tokens.stdout.trimEnd().split('\n')).toHaveLength(3); // header, rule, one token
-    expect(tokens.stdout).toContain('ok\\x0a0000  forged  enabled\\x0d\\x1b[2K\\x1b[31mred\\x7f\\x85\\x9b1m\\u{2028}\\u{202e}exe.txt\\u{2066}\\u{200f}\\x00');
+    expect(tokens.stdout).toContain(
+      'ok\\x0a0000  forged  enabled\\x0d\\x1b[2K\\x1b[31mred\\x7f\\x85\\x9b1m\\u{2028}\\u{202e}exe.txt\\u{2066}\\u{200f}\\x00',
+    );
     const definitions = udapi(db, ['definitions', 'list']);
     expect(definitions.stdout).not.toMatch(RAW);
     expect(definitions.stdout.trimEnd().split('\n')).toHaveLength(3);
@@ -167,7 +192,11 @@ describe('udapi command line', () => {
     // The backup on standard output too, and it still imports as it was.
     const exported = udapi(db, ['export']);
     expect(exported.stdout).not.toMatch(RAW);
-    expect(JSON.parse(exported.stdout).definitions[0]).toMatchObject({ name: forgedName, route: forgedRoute, createdBy: forgedUser });
+    expect(JSON.parse(exported.stdout).definitions[0]).toMatchObject({
+      name: forgedName,
+      route: forgedRoute,
+      createdBy: forgedUser,
+    });
     // Error messages quote what they were given.
     const missing = udapi(db, ['tokens', 'enable', 'x\u001b[31my']);
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringContaining('x\\x1b[31my')]);
@@ -190,8 +219,13 @@ describe('udapi command line', () => {
     const file = path.join(workDir, 'not-json.txt');
     writeFileSync(file, 'hello');
     expect(udapi(db, ['import', file]).stderr).toContain('is not JSON');
+    // A backup of another store, whose pepper is another (on this store, that pepper would not even start).
     const foreign = path.join(workDir, 'foreign.json');
-    expect(udapi(db, ['export', '--out', foreign], { UDAPI_PEPPER: 'another-pepper-0123456789-abcdefghijklmn' }).code).toBe(0);
+    const otherStore = await database();
+    expect(
+      udapi(otherStore, ['export', '--out', foreign], { UDAPI_PEPPER: 'another-pepper-0123456789-abcdefghijklmn' })
+        .code,
+    ).toBe(0);
     const wrongPepper = udapi(db, ['import', foreign]);
     expect([wrongPepper.code, wrongPepper.stderr]).toEqual([1, expect.stringContaining('another pepper')]);
     const down = udapi(db, ['tokens', 'list'], { MONGODB_URI: 'mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300' });

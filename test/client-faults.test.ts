@@ -23,21 +23,30 @@ beforeAll(async () => {
     received.push(input);
     return { responseCode: 200, responseBody: { bytes: input.rawBody.length } };
   });
-  t.udapi.registerHandler('faults.slow', (input) => new Promise((resolve) => {
-    slowStarted();
-    input.context.signal.addEventListener('abort', () => {
-      slowAborted();
-      resolve({ responseCode: 200 });
-    });
-  }));
+  t.udapi.registerHandler(
+    'faults.slow',
+    (input) =>
+      new Promise((resolve) => {
+        slowStarted();
+        input.context.signal.addEventListener('abort', () => {
+          slowAborted();
+          resolve({ responseCode: 200 });
+        });
+      }),
+  );
   const app = express();
   app.use('/admin/udapi', t.udapi.adminRouter());
   app.use('/api/custom', t.udapi.endpoint());
   client = await rawClient(app);
   const token = await request(app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'faults' });
   secret = token.body.secret as string;
-  for (const [route, name] of [['faults/record', 'faults.record'], ['faults/slow', 'faults.slow']]) {
-    const res = await request(app).post('/admin/udapi/definitions').set(ADMIN)
+  for (const [route, name] of [
+    ['faults/record', 'faults.record'],
+    ['faults/slow', 'faults.slow'],
+  ]) {
+    const res = await request(app)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
       .send({ route, actionMeta: { name }, securitySettings: { allowedTokens: [token.body.id] } });
     expect(res.status).toBe(201);
   }
@@ -62,7 +71,13 @@ async function sendAndVanish(bytes: string, holdMs: number): Promise<void> {
   socket.destroy();
 }
 
-const recordCall = () => client.send({ method: 'POST', path: '/api/custom/faults/record', headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' }, body: 'complete' });
+const recordCall = () =>
+  client.send({
+    method: 'POST',
+    path: '/api/custom/faults/record',
+    headers: { Authorization: `Bearer ${secret}`, 'Content-Type': 'text/plain' },
+    body: 'complete',
+  });
 
 describe('clients that disconnect', () => {
   it('runs no action on a body cut off mid-way, and serves the next call', async () => {

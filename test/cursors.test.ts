@@ -12,14 +12,25 @@ beforeAll(async () => {
   const document = await request(host.app).get('/admin/udapi/openapi.json').set(ADMIN);
   const paths = document.body.paths as Record<string, { get?: { parameters?: { name: string; in: string }[] } }>;
   lists = Object.entries(paths)
-    .filter(([, item]) => item.get?.parameters?.some((parameter) => parameter.in === 'query' && parameter.name === 'cursor'))
+    .filter(([, item]) =>
+      item.get?.parameters?.some((parameter) => parameter.in === 'query' && parameter.name === 'cursor'),
+    )
     .map(([template]) => template);
   // Two of each, so every list has a second page (the creates also write events).
   for (let i = 0; i < 2; i += 1) {
-    const token = await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: `cursor-${i}` });
+    const token = await request(host.app)
+      .post('/admin/udapi/tokens')
+      .set(ADMIN)
+      .send({ name: `cursor-${i}` });
     expect(token.status).toBe(201);
-    const definition = await request(host.app).post('/admin/udapi/definitions').set(ADMIN)
-      .send({ route: `cursor/${i}`, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    const definition = await request(host.app)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
+      .send({
+        route: `cursor/${i}`,
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      });
     expect(definition.status).toBe(201);
   }
 });
@@ -61,11 +72,18 @@ describe('cursors of every admin list', () => {
       const first = await request(host.app).get(`/admin/udapi${list}?limit=1`).set(ADMIN);
       expect({ list, status: first.status }).toEqual({ list, status: 200 });
       expect(typeof first.body.nextCursor).toBe('string');
-      const second = await request(host.app).get(`/admin/udapi${list}?limit=1&cursor=${first.body.nextCursor as string}`).set(ADMIN);
+      const second = await request(host.app)
+        .get(`/admin/udapi${list}?limit=1&cursor=${first.body.nextCursor as string}`)
+        .set(ADMIN);
       expect({ list, status: second.status }).toEqual({ list, status: 200 });
       expect(second.body.items[0].id).not.toBe(first.body.items[0].id);
-      for (const [time, items] of [[8.64e15, 'all'], [-8.64e15, 'none']] as const) {
-        const edge = await request(host.app).get(`/admin/udapi${list}?cursor=${encode([time, id])}`).set(ADMIN);
+      for (const [time, items] of [
+        [8.64e15, 'all'],
+        [-8.64e15, 'none'],
+      ] as const) {
+        const edge = await request(host.app)
+          .get(`/admin/udapi${list}?cursor=${encode([time, id])}`)
+          .set(ADMIN);
         expect({ list, time, status: edge.status }).toEqual({ list, time, status: 200 });
         if (items === 'none') expect(edge.body.items).toEqual([]);
         else expect(edge.body.items.length).toBeGreaterThanOrEqual(2);

@@ -83,7 +83,11 @@ describe('route grammar', () => {
     expect((await define(longest)).status).toBe(201);
     const res = await define(`${longest}y`);
     expect(res.status).toBe(400);
-    expect(res.body.errors[0]).toMatchObject({ reason: 'InvalidRoute', route: `${longest}y`, message: expect.stringContaining('260') });
+    expect(res.body.errors[0]).toMatchObject({
+      reason: 'InvalidRoute',
+      route: `${longest}y`,
+      message: expect.stringContaining('260'),
+    });
   });
 
   const invalid: [unknown, string][] = [
@@ -130,7 +134,9 @@ describe('route grammar', () => {
 
   it('refuses a missing route with InvalidRoute', async () => {
     const res = await admin().post('/definitions', { actionMeta: handler });
-    expect(res.body.errors).toEqual([{ reason: 'InvalidRoute', field: 'route', message: "Field 'route' is required." }]);
+    expect(res.body.errors).toEqual([
+      { reason: 'InvalidRoute', field: 'route', message: "Field 'route' is required." },
+    ]);
   });
 });
 
@@ -146,13 +152,15 @@ describe('route conflicts', () => {
     expect(existing.status).toBe(201);
     const res = await define(`${p}/${second}`);
     expect(res.status).toBe(409);
-    expect(res.body.errors).toEqual([{
-      reason: 'RouteInUse',
-      id: expect.any(String),
-      route: `${p}/${second}`,
-      conflictingDefinitionId: existing.body.id,
-      message: expect.stringContaining(existing.body.id),
-    }]);
+    expect(res.body.errors).toEqual([
+      {
+        reason: 'RouteInUse',
+        id: expect.any(String),
+        route: `${p}/${second}`,
+        conflictingDefinitionId: existing.body.id,
+        message: expect.stringContaining(existing.body.id),
+      },
+    ]);
   });
 
   it.each([
@@ -170,7 +178,9 @@ describe('route conflicts', () => {
     const p = prefix();
     const created = await define(`${p}/orders/{id}`);
     const id = created.body.id;
-    expect((await admin().patch(`/definitions/${id}`, { route: `${p}/orders/{id}`, description: 'same' })).status).toBe(200);
+    expect((await admin().patch(`/definitions/${id}`, { route: `${p}/orders/{id}`, description: 'same' })).status).toBe(
+      200,
+    );
     const recased = await admin().patch(`/definitions/${id}`, { route: `${p}/Orders/{orderId}` });
     expect(recased.status).toBe(200);
     expect(recased.body.route).toBe(`${p}/Orders/{orderId}`);
@@ -182,7 +192,12 @@ describe('route conflicts', () => {
     const second = await define(`${p}/two`);
     const res = await admin().patch(`/definitions/${second.body.id}`, { route: `${p}/ONE` });
     expect(res.status).toBe(409);
-    expect(res.body.errors[0]).toMatchObject({ reason: 'RouteInUse', id: second.body.id, route: `${p}/ONE`, conflictingDefinitionId: first.body.id });
+    expect(res.body.errors[0]).toMatchObject({
+      reason: 'RouteInUse',
+      id: second.body.id,
+      route: `${p}/ONE`,
+      conflictingDefinitionId: first.body.id,
+    });
     expect((await admin().get(`/definitions/${second.body.id}`)).body.route).toBe(`${p}/two`);
   });
 
@@ -195,7 +210,9 @@ describe('route conflicts', () => {
       expect(res.status).toBe(409);
       expect(res.body.errors[0]).toMatchObject({ reason: 'RouteInUse', conflictingDefinitionId: winners[0]!.body.id });
     }
-    const stored = await db.connection.collection('udapiApiDefinitions').countDocuments({ route: { $regex: `^${p}/race/` } });
+    const stored = await db.connection
+      .collection('udapiApiDefinitions')
+      .countDocuments({ route: { $regex: `^${p}/race/` } });
     expect(stored).toBe(1);
   });
 });
@@ -215,12 +232,21 @@ describe('actions', () => {
     [{ route: 'x1', actionMeta: { name: 'nope' } }, 'No handler named'],
     [{ route: 'x2', actionType: 'procedure', actionMeta: { name: 'test.echo' } }, 'No procedure named'],
     [{ route: 'x3', actionMeta: { name: 'test.restart' } }, 'No handler named'],
-    [{ route: 'x4', actionType: 'procedure', actionMeta: { name: 'test.restart', inputType: 'parameters' } }, 'handlers only'],
+    [
+      { route: 'x4', actionType: 'procedure', actionMeta: { name: 'test.restart', inputType: 'parameters' } },
+      'handlers only',
+    ],
     [{ route: 'x5' }, "Field 'actionMeta' is required."],
     [{ route: 'x6', actionMeta: 'test.echo' }, 'must be object'],
-    [{ route: 'x7', actionMeta: { name: 'test.echo', inputType: 'xml' } }, 'must be equal to one of the allowed values'],
+    [
+      { route: 'x7', actionMeta: { name: 'test.echo', inputType: 'xml' } },
+      'must be equal to one of the allowed values',
+    ],
     [{ route: 'x8', actionMeta: { name: 'test.echo', script: 'x' } }, 'Unknown field'],
-    [{ route: 'x9', actionType: 'script', actionMeta: { name: 'test.echo' } }, 'must be equal to one of the allowed values'],
+    [
+      { route: 'x9', actionType: 'script', actionMeta: { name: 'test.echo' } },
+      'must be equal to one of the allowed values',
+    ],
     [{ route: 'x10', actionMeta: {} }, "Field 'actionMeta.name' is required."],
   ])('refuses %j with InvalidActionMeta', async (body, words) => {
     const res = await admin().post('/definitions', body);
@@ -232,22 +258,38 @@ describe('actions', () => {
   it('defaults actionType to handler and inputType to rawBody, and stores a procedure without inputType', async () => {
     const p = prefix();
     const plain = await define(`${p}/plain`);
-    expect(plain.body).toMatchObject({ actionType: 'handler', actionMeta: { name: 'test.echo', inputType: 'rawBody' }, securitySettings: { allowedTokens: [] } });
-    const procedure = await admin().post('/definitions', { route: `${p}/proc`, actionType: 'procedure', actionMeta: { name: 'test.restart' } });
+    expect(plain.body).toMatchObject({
+      actionType: 'handler',
+      actionMeta: { name: 'test.echo', inputType: 'rawBody' },
+      securitySettings: { allowedTokens: [] },
+    });
+    const procedure = await admin().post('/definitions', {
+      route: `${p}/proc`,
+      actionType: 'procedure',
+      actionMeta: { name: 'test.restart' },
+    });
     expect(procedure.status).toBe(201);
     expect(procedure.body.actionMeta).toEqual({ name: 'test.restart' });
   });
 
   it('refuses bad registrations with a clear error', () => {
     const { udapi } = t;
-    expect(() => udapi.registerHandler('test.echo', () => ({ responseCode: 200 }))).toThrow(/already registered \(a handler\)/);
-    expect(() => udapi.registerProcedure('test.echo', { parameters: [] }, () => undefined)).toThrow(/already registered/);
+    expect(() => udapi.registerHandler('test.echo', () => ({ responseCode: 200 }))).toThrow(
+      /already registered \(a handler\)/,
+    );
+    expect(() => udapi.registerProcedure('test.echo', { parameters: [] }, () => undefined)).toThrow(
+      /already registered/,
+    );
     expect(() => udapi.registerHandler('', () => ({ responseCode: 200 }))).toThrow(/the name must be 1-200 characters/);
     expect(() => udapi.registerHandler('has space', () => ({ responseCode: 200 }))).toThrow(/the name must be/);
     expect(() => udapi.registerHandler('ok.name', 'notafunction' as never)).toThrow(/must be a function/);
-    expect(() => udapi.registerProcedure('p.one', { parameters: ['a', 'a'] }, () => undefined)).toThrow(/declared twice/);
+    expect(() => udapi.registerProcedure('p.one', { parameters: ['a', 'a'] }, () => undefined)).toThrow(
+      /declared twice/,
+    );
     expect(() => udapi.registerProcedure('p.two', { parameters: [' '] }, () => undefined)).toThrow(/non-blank/);
-    expect(() => udapi.registerProcedure('p.three', {} as never, () => undefined)).toThrow(/parameters must be an array/);
+    expect(() => udapi.registerProcedure('p.three', {} as never, () => undefined)).toThrow(
+      /parameters must be an array/,
+    );
   });
 });
 
@@ -257,7 +299,9 @@ describe('names and descriptions', () => {
     expect((await define(`${p}/a`, { name: '' })).body).not.toHaveProperty('name');
     const blank = await define(`${p}/b`, { name: '  ' });
     expect(blank.status).toBe(400);
-    expect(blank.body.errors).toEqual([{ reason: 'InvalidName', id: expect.any(String), message: expect.stringContaining('whitespace') }]);
+    expect(blank.body.errors).toEqual([
+      { reason: 'InvalidName', id: expect.any(String), message: expect.stringContaining('whitespace') },
+    ]);
     const named = await define(`${p}/c`, { name: 'Status', description: 'Encoder status' });
     expect(named.body).toMatchObject({ name: 'Status', description: 'Encoder status' });
     const cleared = await admin().patch(`/definitions/${named.body.id}`, { name: null, description: null });
@@ -267,9 +311,19 @@ describe('names and descriptions', () => {
   });
 
   it('reports several problems at once', async () => {
-    const res = await admin().post('/definitions', { name: ' ', route: 'a//b', actionMeta: { name: 'nope' }, securitySettings: { allowedTokens: ['x'] } });
+    const res = await admin().post('/definitions', {
+      name: ' ',
+      route: 'a//b',
+      actionMeta: { name: 'nope' },
+      securitySettings: { allowedTokens: ['x'] },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { reason: string }) => e.reason).sort()).toEqual(['InvalidActionMeta', 'InvalidAllowedTokens', 'InvalidName', 'InvalidRoute']);
+    expect(res.body.errors.map((e: { reason: string }) => e.reason).sort()).toEqual([
+      'InvalidActionMeta',
+      'InvalidAllowedTokens',
+      'InvalidName',
+      'InvalidRoute',
+    ]);
   });
 });
 
@@ -286,7 +340,9 @@ describe('allowed tokens and TokenInUse', () => {
 
   it('keeps each allowed token once, and refuses a malformed securitySettings', async () => {
     const token = await newToken();
-    const res = await define(`${prefix()}/dedupe`, { securitySettings: { allowedTokens: [token, token.toUpperCase()] } });
+    const res = await define(`${prefix()}/dedupe`, {
+      securitySettings: { allowedTokens: [token, token.toUpperCase()] },
+    });
     expect(res.status).toBe(201);
     expect(res.body.securitySettings.allowedTokens).toEqual([token]);
     const bad = await define(`${prefix()}/bad`, { securitySettings: { allowedTokens: token } });
@@ -306,7 +362,9 @@ describe('allowed tokens and TokenInUse', () => {
     expect(refused.body.errors[0].reason).toBe('TokenInUse');
     expect([...refused.body.errors[0].apiDefinitionIdLinks].sort()).toEqual([a.body.id, b.body.id].sort());
 
-    expect((await admin().patch(`/definitions/${a.body.id}`, { securitySettings: { allowedTokens: [] } })).status).toBe(200);
+    expect((await admin().patch(`/definitions/${a.body.id}`, { securitySettings: { allowedTokens: [] } })).status).toBe(
+      200,
+    );
     expect((await admin().delete(`/definitions/${b.body.id}`)).status).toBe(204);
     expect((await admin().delete(`/tokens/${token}`)).status).toBe(204);
   });
@@ -315,7 +373,10 @@ describe('allowed tokens and TokenInUse', () => {
     const token = await newToken();
     const created = await define(`${prefix()}/keep`, { securitySettings: { allowedTokens: [token] } });
     const ghost = randomUUID();
-    const res = await admin().patch(`/definitions/${created.body.id}`, { securitySettings: { allowedTokens: [token, ghost] }, description: 'changed' });
+    const res = await admin().patch(`/definitions/${created.body.id}`, {
+      securitySettings: { allowedTokens: [token, ghost] },
+      description: 'changed',
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0]).toMatchObject({ reason: 'InvalidAllowedTokens', unknownTokenIds: [ghost] });
     const stored = await admin().get(`/definitions/${created.body.id}`);
@@ -345,10 +406,18 @@ describe('allowed tokens and TokenInUse', () => {
     }
     expect(outcomes.tokenDeleted + outcomes.definitionCreated).toBe(200);
 
-    const tokens = new Set((await db.connection.collection('udapiApiTokens').find({}, { projection: { _id: 1 } }).toArray()).map((doc) => String(doc._id)));
+    const tokens = new Set(
+      (
+        await db.connection
+          .collection('udapiApiTokens')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((doc) => String(doc._id)),
+    );
     const definitions = await db.connection.collection('udapiApiDefinitions').find({}).toArray();
     for (const definition of definitions) {
-      for (const token of (definition.securitySettings as { allowedTokens: string[] }).allowedTokens) expect(tokens.has(token)).toBe(true);
+      for (const token of (definition.securitySettings as { allowedTokens: string[] }).allowedTokens)
+        expect(tokens.has(token)).toBe(true);
     }
   }, 180_000);
 
@@ -384,14 +453,18 @@ describe('lists, filters and count', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: request.Response = await admin().get(`/definitions?allowedToken=${token}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const res: request.Response = await admin().get(
+        `/definitions?allowedToken=${token}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(res.status).toBe(200);
       seen.push(...res.body.items.map((d: { id: string }) => d.id));
       cursor = res.body.nextCursor;
     } while (cursor);
     expect(seen.sort()).toEqual([ids[0], ids[2], ids[4], ids[6]].sort());
     expect((await admin().get(`/definitions/count?allowedToken=${token}`)).body).toEqual({ count: 4 });
-    expect((await admin().get(`/definitions/count?allowedToken=${token}&actionType=procedure`)).body).toEqual({ count: 0 });
+    expect((await admin().get(`/definitions/count?allowedToken=${token}&actionType=procedure`)).body).toEqual({
+      count: 0,
+    });
   });
 
   it('searches name, route and description as literal text ignoring case, and fetches several ids at once', async () => {
@@ -431,15 +504,22 @@ describe('lists, filters and count', () => {
     expect(res.body.errors[0].reason).toBe('InvalidRequest');
   });
 
-  it.each(['route[$ne]=x', 'allowedToken=nope', 'actionType=script', 'owner=x'])('refuses the query %s', async (query) => {
-    const res = await admin().get(`/definitions?${query}`);
-    expect(res.status).toBe(400);
-    expect(res.body.errors[0].reason).toBe('InvalidRequest');
-  });
+  it.each(['route[$ne]=x', 'allowedToken=nope', 'actionType=script', 'owner=x'])(
+    'refuses the query %s',
+    async (query) => {
+      const res = await admin().get(`/definitions?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].reason).toBe('InvalidRequest');
+    },
+  );
 
   it('answers 404 for an unknown definition id', async () => {
     const id = randomUUID();
-    for (const res of [await admin().get(`/definitions/${id}`), await admin().patch(`/definitions/${id}`, { description: 'x' }), await admin().delete(`/definitions/${id}`)]) {
+    for (const res of [
+      await admin().get(`/definitions/${id}`),
+      await admin().patch(`/definitions/${id}`, { description: 'x' }),
+      await admin().delete(`/definitions/${id}`),
+    ]) {
       expect(res.status).toBe(404);
       expect(res.body.errors[0]).toMatchObject({ reason: 'NotFound', id });
     }

@@ -48,7 +48,12 @@ async function newToken(): Promise<string> {
 }
 
 async function newDefinition(): Promise<string> {
-  const res = await admin().post('/definitions', { route: `text/${Math.random().toString(36).slice(2)}`, name: 'plain', description: 'plain', actionMeta: { name: 'test.echo' } });
+  const res = await admin().post('/definitions', {
+    route: `text/${Math.random().toString(36).slice(2)}`,
+    name: 'plain',
+    description: 'plain',
+    actionMeta: { name: 'test.echo' },
+  });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
@@ -56,17 +61,33 @@ async function newDefinition(): Promise<string> {
 describe('names of tokens and definitions', () => {
   it.each(FORGING)('refuses %s with InvalidName on create and update, and stores nothing', async (_label, name) => {
     const refusedToken = await admin().post('/tokens', { name });
-    expect([refusedToken.status, refusedToken.body.errors]).toEqual([400, [{ reason: 'InvalidName', id: expect.any(String), message: expect.any(String) }]]);
+    expect([refusedToken.status, refusedToken.body.errors]).toEqual([
+      400,
+      [{ reason: 'InvalidName', id: expect.any(String), message: expect.any(String) }],
+    ]);
     const tokenId = await newToken();
     const tokenPatch = await admin().patch(`/tokens/${tokenId}`, { name });
-    expect([tokenPatch.status, tokenPatch.body.errors]).toEqual([400, [{ reason: 'InvalidName', id: tokenId, message: expect.any(String) }]]);
+    expect([tokenPatch.status, tokenPatch.body.errors]).toEqual([
+      400,
+      [{ reason: 'InvalidName', id: tokenId, message: expect.any(String) }],
+    ]);
     expect((await admin().get(`/tokens/${tokenId}`)).body.name).toBe('plain');
 
-    const refusedDefinition = await admin().post('/definitions', { route: 'text/refused', name, actionMeta: { name: 'test.echo' } });
-    expect([refusedDefinition.status, refusedDefinition.body.errors]).toEqual([400, [{ reason: 'InvalidName', id: expect.any(String), message: expect.any(String) }]]);
+    const refusedDefinition = await admin().post('/definitions', {
+      route: 'text/refused',
+      name,
+      actionMeta: { name: 'test.echo' },
+    });
+    expect([refusedDefinition.status, refusedDefinition.body.errors]).toEqual([
+      400,
+      [{ reason: 'InvalidName', id: expect.any(String), message: expect.any(String) }],
+    ]);
     const definitionId = await newDefinition();
     const definitionPatch = await admin().patch(`/definitions/${definitionId}`, { name });
-    expect([definitionPatch.status, definitionPatch.body.errors]).toEqual([400, [{ reason: 'InvalidName', id: definitionId, message: expect.any(String) }]]);
+    expect([definitionPatch.status, definitionPatch.body.errors]).toEqual([
+      400,
+      [{ reason: 'InvalidName', id: definitionId, message: expect.any(String) }],
+    ]);
     expect((await admin().get(`/definitions/${definitionId}`)).body.name).toBe('plain');
     // The message names the character by code point and never echoes it.
     for (const res of [refusedToken, tokenPatch, refusedDefinition, definitionPatch]) {
@@ -78,7 +99,12 @@ describe('names of tokens and definitions', () => {
   it.each(HARMLESS)('accepts %j (bidi marks, emoji, other scripts, zero-width space)', async (name) => {
     const token = await admin().post('/tokens', { name });
     expect([token.status, token.body.name]).toEqual([201, name]);
-    const definition = await admin().post('/definitions', { route: `text/ok/${token.body.id as string}`, name, description: name, actionMeta: { name: 'test.echo' } });
+    const definition = await admin().post('/definitions', {
+      route: `text/ok/${token.body.id as string}`,
+      name,
+      description: name,
+      actionMeta: { name: 'test.echo' },
+    });
     expect([definition.status, definition.body.name, definition.body.description]).toEqual([201, name, name]);
   });
 });
@@ -86,14 +112,27 @@ describe('names of tokens and definitions', () => {
 describe('descriptions of definitions', () => {
   const refusedInProse = FORGING.filter(([label]) => !label.startsWith('a line feed') && !label.startsWith('a tab'));
 
-  it.each(refusedInProse)('refuses %s with InvalidRequest on the field description, on create and update', async (_label, description) => {
-    const created = await admin().post('/definitions', { route: 'text/refused', description, actionMeta: { name: 'test.echo' } });
-    expect([created.status, created.body.errors]).toEqual([400, [{ reason: 'InvalidRequest', field: 'description', id: expect.any(String), message: expect.any(String) }]]);
-    const id = await newDefinition();
-    const patched = await admin().patch(`/definitions/${id}`, { description });
-    expect([patched.status, patched.body.errors]).toEqual([400, [{ reason: 'InvalidRequest', field: 'description', id, message: expect.any(String) }]]);
-    expect((await admin().get(`/definitions/${id}`)).body.description).toBe('plain');
-  });
+  it.each(refusedInProse)(
+    'refuses %s with InvalidRequest on the field description, on create and update',
+    async (_label, description) => {
+      const created = await admin().post('/definitions', {
+        route: 'text/refused',
+        description,
+        actionMeta: { name: 'test.echo' },
+      });
+      expect([created.status, created.body.errors]).toEqual([
+        400,
+        [{ reason: 'InvalidRequest', field: 'description', id: expect.any(String), message: expect.any(String) }],
+      ]);
+      const id = await newDefinition();
+      const patched = await admin().patch(`/definitions/${id}`, { description });
+      expect([patched.status, patched.body.errors]).toEqual([
+        400,
+        [{ reason: 'InvalidRequest', field: 'description', id, message: expect.any(String) }],
+      ]);
+      expect((await admin().get(`/definitions/${id}`)).body.description).toBe('plain');
+    },
+  );
 
   it('keeps line feeds and tabs: a description is multi-line prose (CommonMark in the APIs document)', async () => {
     const description = 'Restarts an encoder.\n\n\tCalled by the dashboard.';
@@ -109,14 +148,23 @@ describe('backup import', () => {
     const target = await openTestHost();
     hosts.push(source, target);
     const token = await admin(source).post('/tokens', { name: 'imported' });
-    await admin(source).post('/definitions', { route: 'text/imported', name: 'imported', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    await admin(source).post('/definitions', {
+      route: 'text/imported',
+      name: 'imported',
+      actionMeta: { name: 'test.echo' },
+      securitySettings: { allowedTokens: [token.body.id] },
+    });
     const backup = JSON.parse((await admin(source).get('/export')).text);
     backup.tokens[0].name = 'ok\u001b[2Kforged';
     backup.definitions[0].name = 'ok\u202eforged';
     backup.definitions[0].description = 'ok\rforged';
     const res = await admin(target).post('/import', backup);
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((error: { reason: string }) => error.reason).sort()).toEqual(['InvalidName', 'InvalidName', 'InvalidRequest']);
+    expect(res.body.errors.map((error: { reason: string }) => error.reason).sort()).toEqual([
+      'InvalidName',
+      'InvalidName',
+      'InvalidRequest',
+    ]);
     expect((await admin(target).get('/tokens/count')).body.count).toBe(0);
     expect((await admin(target).get('/definitions/count')).body.count).toBe(0);
   });

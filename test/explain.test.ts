@@ -35,7 +35,8 @@ afterAll(async () => {
 });
 
 const admin = (target: Express = app) => ({
-  post: (path: string, body: object, headers: Record<string, string> = ADMIN) => request(target).post(`/admin/udapi${path}`).set(headers).send(body),
+  post: (path: string, body: object, headers: Record<string, string> = ADMIN) =>
+    request(target).post(`/admin/udapi${path}`).set(headers).send(body),
   patch: (path: string, body: object) => request(target).patch(`/admin/udapi${path}`).set(ADMIN).send(body),
 });
 
@@ -46,12 +47,17 @@ async function token(body: object = {}): Promise<{ id: string; secret: string }>
 }
 
 async function define(route: string, allowed: string[], action = 'test.echo'): Promise<string> {
-  const res = await admin().post('/definitions', { route, actionMeta: { name: action }, securitySettings: { allowedTokens: allowed } });
+  const res = await admin().post('/definitions', {
+    route,
+    actionMeta: { name: action },
+    securitySettings: { allowedTokens: allowed },
+  });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
 
-const explain = (body: object, headers: Record<string, string> = ADMIN, target: Express = app) => admin(target).post('/explain', body, headers);
+const explain = (body: object, headers: Record<string, string> = ADMIN, target: Express = app) =>
+  admin(target).post('/explain', body, headers);
 const call = (method: string, path: string, secret: string, target: Express = app) =>
   request(target)[method.toLowerCase() as 'get'](path).set('Authorization', `Bearer ${secret}`);
 
@@ -85,9 +91,14 @@ describe('POST /explain', () => {
       }
     }
     const allowed = await explain({ secret: good.secret, method: 'GET', path: `${prefix}/items/1` });
-    expect(allowed.body).toMatchObject({ token: { id: good.id }, definition: { id: definitionId, route: `${prefix}/items/{id}` }, rateLimitChecked: true });
+    expect(allowed.body).toMatchObject({
+      token: { id: good.id },
+      definition: { id: definitionId, route: `${prefix}/items/{id}` },
+      rateLimitChecked: true,
+    });
     const unknown = await explain({ secret: 'x'.repeat(44), method: 'GET', path: `${prefix}/items/1` });
     expect(unknown.body.token).toBeNull(); // nothing about any token
+    expect(unknown.body.rateLimitChecked).toBe(false); // the checks ended before the rate limit
   });
 
   it('reports an action that is not registered on this instance', async () => {
@@ -95,7 +106,11 @@ describe('POST /explain', () => {
     await define(`${prefix}/only-here`, [good.id], 'explain.only-here');
     const other = await createTestApp(db); // registers the common test actions, not explain.only-here
     try {
-      const res = await explain({ secret: good.secret, method: 'GET', path: `${prefix}/only-here` }, ADMIN, host(other));
+      const res = await explain(
+        { secret: good.secret, method: 'GET', path: `${prefix}/only-here` },
+        ADMIN,
+        host(other),
+      );
       expect(res.body).toMatchObject({ verdict: 'actionMissing', status: 500, errorCode: 15 });
       expect(res.body.explanation).toContain("'explain.only-here'");
     } finally {
@@ -118,13 +133,28 @@ describe('POST /explain', () => {
   itWithRedis('peeks at the shared Redis store too', async () => {
     redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     await redis.connect();
-    const shared = await createTestApp(db, { rateLimitStore: createRedisRateLimitStore(redis, { prefix: `${prefix}:` }) });
+    const shared = await createTestApp(db, {
+      rateLimitStore: createRedisRateLimitStore(redis, { prefix: `${prefix}:` }),
+    });
     try {
       const target = host(shared);
-      const res = await request(target).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'redis-limited', rateLimit: { limit: 1, windowSeconds: 60 } });
+      const res = await request(target)
+        .post('/admin/udapi/tokens')
+        .set(ADMIN)
+        .send({ name: 'redis-limited', rateLimit: { limit: 1, windowSeconds: 60 } });
       const limited = res.body as { id: string; secret: string };
-      expect((await request(target).post('/admin/udapi/definitions').set(ADMIN)
-        .send({ route: `${prefix}/redis`, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [limited.id] } })).status).toBe(201);
+      expect(
+        (
+          await request(target)
+            .post('/admin/udapi/definitions')
+            .set(ADMIN)
+            .send({
+              route: `${prefix}/redis`,
+              actionMeta: { name: 'test.echo' },
+              securitySettings: { allowedTokens: [limited.id] },
+            })
+        ).status,
+      ).toBe(201);
       const question = { secret: limited.secret, method: 'GET', path: `${prefix}/redis` };
       expect((await explain(question, ADMIN, target)).body.verdict).toBe('allowed');
       expect((await call('GET', `/api/custom/${prefix}/redis`, limited.secret, target)).status).toBe(200);
@@ -140,7 +170,10 @@ describe('POST /explain', () => {
     const question = { secret: good.secret, method: 'GET', path: `${prefix}/perm` };
     const viewer = await explain(question, userWith('UserDefinableApiTokenRead', 'UserDefinableApiDefinitionRead'));
     expect(viewer.status).toBe(403);
-    expect(viewer.body.errors[0]).toMatchObject({ reason: 'MissingPermission', permission: 'UserDefinableApiTokenCreateUpdate' });
+    expect(viewer.body.errors[0]).toMatchObject({
+      reason: 'MissingPermission',
+      permission: 'UserDefinableApiTokenCreateUpdate',
+    });
     const tokenAdmin = await explain(question, userWith('UserDefinableApiTokenCreateUpdate'));
     expect(tokenAdmin.body).toMatchObject({ verdict: 'allowed', definition: null });
     // Nothing about a definition in the text either: not its route, not its action, for any verdict that has one.
@@ -154,7 +187,10 @@ describe('POST /explain', () => {
       expect(res.body.explanation).not.toContain(`${prefix}/perm`);
       expect(res.body.explanation).not.toContain('test.echo');
     }
-    const withDefinitions = await explain({ ...question, secret: other.secret }, userWith('UserDefinableApiTokenCreateUpdate', 'UserDefinableApiDefinitionRead'));
+    const withDefinitions = await explain(
+      { ...question, secret: other.secret },
+      userWith('UserDefinableApiTokenCreateUpdate', 'UserDefinableApiDefinitionRead'),
+    );
     expect(withDefinitions.body.explanation).toContain(`${prefix}/perm`);
     const bad: [object, string][] = [
       [{ method: 'GET', path: 'x' }, 'InvalidSecret'],

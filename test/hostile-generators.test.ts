@@ -1,7 +1,7 @@
 // The hostile-input generators themselves: a value they store as a secret never reappears as other data, so the
 // suite-wide leak scan can stay strict (a fuzzed name equal to a fuzzed secret was once reported as a leak).
 import fc from 'fast-check';
-import { secretProblem } from '../src/security/secrets';
+import { secretProblem } from '../src/domain/secrets';
 import { hostileBody } from './helpers/hostile';
 import { propertySeed } from './helpers/seed';
 
@@ -9,7 +9,11 @@ import { propertySeed } from './helpers/seed';
 function stringsOf(value: unknown, topLevelSecret: boolean, into: { text: string; isSecret: boolean }[]): void {
   if (typeof value === 'string') into.push({ text: value, isSecret: topLevelSecret });
   else if (Array.isArray(value)) for (const item of value) stringsOf(item, false, into);
-  else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) { into.push({ text: key, isSecret: false }); stringsOf(item, false, into); }
+  else if (value && typeof value === 'object')
+    for (const [key, item] of Object.entries(value)) {
+      into.push({ text: key, isSecret: false });
+      stringsOf(item, false, into);
+    }
 }
 
 describe('hostile generators', () => {
@@ -38,6 +42,8 @@ describe('hostile generators', () => {
     }
     // The check can fail: enough valid secrets were generated to mean something.
     expect(secrets.size).toBeGreaterThan(20);
-    expect([...secrets].filter((secret) => others.has(secret) || [...others].some((other) => other.includes(secret)))).toEqual([]);
+    expect(
+      [...secrets].filter((secret) => others.has(secret) || [...others].some((other) => other.includes(secret))),
+    ).toEqual([]);
   });
 });

@@ -31,11 +31,20 @@ const tokens = () => db.connection.collection('udapiApiTokens');
 async function tokenWithRoute(): Promise<{ id: string; secret: string; call: (secret?: string) => request.Test }> {
   const token = await admin.post('/tokens', { name: `used-${randomUUID().slice(0, 8)}` });
   const route = `used/${randomUUID().slice(0, 8)}`;
-  expect((await admin.post('/definitions', { route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } })).status).toBe(201);
+  expect(
+    (
+      await admin.post('/definitions', {
+        route,
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      })
+    ).status,
+  ).toBe(201);
   return {
     id: token.body.id as string,
     secret: token.body.secret as string,
-    call: (secret = token.body.secret as string) => request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`),
+    call: (secret = token.body.secret as string) =>
+      request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`),
   };
 }
 
@@ -63,7 +72,9 @@ describe('lastUsedAt', () => {
   it('does not count refused calls', async () => {
     const { id, secret, call } = await tokenWithRoute();
     const other = await tokenWithRoute();
-    expect((await request(app).patch(`/admin/udapi/tokens/${id}`).set(ADMIN).send({ isDisabled: true })).status).toBe(200);
+    expect((await request(app).patch(`/admin/udapi/tokens/${id}`).set(ADMIN).send({ isDisabled: true })).status).toBe(
+      200,
+    );
     expect((await call()).status).toBe(401);
     // Allowed elsewhere but not on this route: refused too.
     expect((await other.call(secret)).status).toBe(401);
@@ -81,7 +92,9 @@ describe('lastUsedAt', () => {
     try {
       for (let i = 0; i < 20; i++) expect((await call()).status).toBe(200);
       await recorder.flush();
-      const writes = spy.mock.calls.flatMap(([operations]) => operations as unknown as { updateOne: { filter: { _id: string } } }[]).filter((op) => op.updateOne.filter._id === id);
+      const writes = spy.mock.calls
+        .flatMap(([operations]) => operations as unknown as { updateOne: { filter: { _id: string } } }[])
+        .filter((op) => op.updateOne.filter._id === id);
       expect(writes).toHaveLength(1);
     } finally {
       spy.mockRestore();
@@ -119,7 +132,10 @@ describe('lastUsedAt', () => {
       try {
         const since = new Date(Date.now() - 3_600_000).toISOString();
         const list = await admin.get(`/tokens?ids=${ids}&unusedSince=${encodeURIComponent(since)}`);
-        expect({ fromDatabase, ids: (list.body.items as { id: string }[]).map((x) => x.id).sort() }).toEqual({ fromDatabase, ids: [never.id, stale.id].sort() });
+        expect({ fromDatabase, ids: (list.body.items as { id: string }[]).map((x) => x.id).sort() }).toEqual({
+          fromDatabase,
+          ids: [never.id, stale.id].sort(),
+        });
         const count = await admin.get(`/tokens/count?ids=${ids}&unusedSince=2019-01-01`);
         expect({ fromDatabase, count: count.body.count }).toEqual({ fromDatabase, count: 1 });
       } finally {
@@ -146,8 +162,19 @@ describe('lastUsedAt', () => {
     const many = await Promise.all(Array.from({ length: 130 }, (_, i) => admin.post('/tokens', { name: `many-${i}` })));
     const ids = many.map((res) => res.body.id as string);
     const route = `used/many-${randomUUID().slice(0, 8)}`;
-    expect((await admin.post('/definitions', { route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: ids } })).status).toBe(201);
-    for (const res of many) expect((await request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${res.body.secret}`)).status).toBe(200);
+    expect(
+      (
+        await admin.post('/definitions', {
+          route,
+          actionMeta: { name: 'test.echo' },
+          securitySettings: { allowedTokens: ids },
+        })
+      ).status,
+    ).toBe(201);
+    for (const res of many)
+      expect(
+        (await request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${res.body.secret}`)).status,
+      ).toBe(200);
     await internalsOf(t.udapi).lastUse.flush();
     expect(await tokens().countDocuments({ _id: { $in: ids as never[] }, lastUsedAt: { $ne: null } })).toBe(130);
   }, 60_000);
@@ -156,7 +183,9 @@ describe('lastUsedAt', () => {
     const { id, call } = await tokenWithRoute();
     const recorder = internalsOf(t.udapi).lastUse;
     const collection = recorder['model'].collection;
-    const failing = jest.spyOn(collection, 'bulkWrite').mockRejectedValueOnce(Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' }));
+    const failing = jest
+      .spyOn(collection, 'bulkWrite')
+      .mockRejectedValueOnce(Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' }));
     try {
       expect((await call()).status).toBe(200);
       await recorder.flush();
@@ -167,6 +196,8 @@ describe('lastUsedAt', () => {
     }
     await recorder.flush();
     expect((await tokens().findOne({ _id: id as never }))!.lastUsedAt).toBeInstanceOf(Date);
-    expect(t.logs.some((line) => line.msg === 'Could not write token last-use times; retrying next interval')).toBe(true);
+    expect(t.logs.some((line) => line.msg === 'Could not write token last-use times; retrying next interval')).toBe(
+      true,
+    );
   });
 });

@@ -6,7 +6,13 @@ import express, { type Express } from 'express';
 import mongoose from 'mongoose';
 import * as promClient from 'prom-client';
 import request from 'supertest';
-import { createUserDefinedApis, OptionsError, type PromClientLike, type RegistryLike, type UserDefinedApis } from '../src';
+import {
+  createUserDefinedApis,
+  OptionsError,
+  type PromClientLike,
+  type RegistryLike,
+  type UserDefinedApis,
+} from '../src';
 import { METRIC_DEFINITIONS } from '../src/metrics/definitions';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from '../src/metrics/endpoint-metrics';
 import { internalsOf } from '../src/plugin';
@@ -33,7 +39,9 @@ registerLeakSource('metrics text', () => scrapes);
 
 /** The controlled blocking action of the concurrency tests. */
 let releaseBlocked: () => void = () => undefined;
-let blocked = new Promise<void>((resolve) => { releaseBlocked = resolve; });
+let blocked = new Promise<void>((resolve) => {
+  releaseBlocked = resolve;
+});
 
 beforeAll(async () => {
   host = await openTestHost({ metrics: { promClient }, failedAuthThrottle: { limit: 2, windowSeconds: 60 } });
@@ -56,7 +64,11 @@ afterAll(async () => {
 // Reading the exposition.
 
 type Labels = Record<string, string>;
-interface Sample { name: string; labels: Labels; value: number }
+interface Sample {
+  name: string;
+  labels: Labels;
+  value: number;
+}
 
 function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
@@ -65,9 +77,14 @@ function parseExposition(text: string): Sample[] {
     const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`Not an exposition line: ${line}`);
     const labels: Labels = {};
-    for (const [, name, value] of (match[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[name!] = value!;
+    for (const [, name, value] of (match[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[name!] = value!;
     const raw = match[3]!;
-    samples.push({ name: match[1]!, labels, value: raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw) });
+    samples.push({
+      name: match[1]!,
+      labels,
+      value: raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw),
+    });
   }
   return samples;
 }
@@ -107,13 +124,16 @@ async function scrapeUntil(target: Express, condition: (scrape: Scrape) => boole
   for (;;) {
     const current = await scrape(target);
     if (condition(current)) return current;
-    if (Date.now() > deadline) throw new Error(`Metrics never reached the expected state:\n${scrapes[scrapes.length - 1]}`);
+    if (Date.now() > deadline)
+      throw new Error(`Metrics never reached the expected state:\n${scrapes[scrapes.length - 1]}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
 function authFailures(current: Scrape): Record<AuthFailureReason, number> {
-  return Object.fromEntries(AUTH_FAILURE_REASONS.map((reason) => [reason, current.value('udapi_auth_failures_total', { reason })])) as Record<AuthFailureReason, number>;
+  return Object.fromEntries(
+    AUTH_FAILURE_REASONS.map((reason) => [reason, current.value('udapi_auth_failures_total', { reason })]),
+  ) as Record<AuthFailureReason, number>;
 }
 
 /** The auth-failure counters moved by exactly this: one reason by one, the others not at all. */
@@ -129,24 +149,39 @@ function expectAuthFailureDelta(before: Scrape, after: Scrape, reason: AuthFailu
 const unique = () => `m${randomUUID().slice(0, 8)}`;
 const bearer = (secret: string) => ({ Authorization: `Bearer ${secret}` });
 /** A fresh client address (trust proxy is on), so that failures of one test never throttle another. */
-const fromAddress = () => ({ 'X-Forwarded-For': `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` });
+const fromAddress = () => ({
+  'X-Forwarded-For': `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+});
 
 async function createToken(target: Express, body: object = {}): Promise<{ id: string; secret: string }> {
-  const res = await request(target).post('/admin/udapi/tokens').set(ADMIN).send({ name: `tok-${unique()}`, ...body });
+  const res = await request(target)
+    .post('/admin/udapi/tokens')
+    .set(ADMIN)
+    .send({ name: `tok-${unique()}`, ...body });
   expect(res.status).toBe(201);
   secrets.push(res.body.secret as string);
   tokenIds.push(res.body.id as string);
   return { id: res.body.id as string, secret: res.body.secret as string };
 }
 
-async function createDefinition(target: Express, route: string, allowedTokens: string[], action = 'test.echo'): Promise<string> {
-  const res = await request(target).post('/admin/udapi/definitions').set(ADMIN)
+async function createDefinition(
+  target: Express,
+  route: string,
+  allowedTokens: string[],
+  action = 'test.echo',
+): Promise<string> {
+  const res = await request(target)
+    .post('/admin/udapi/definitions')
+    .set(ADMIN)
     .send({ route, actionMeta: { name: action }, securitySettings: { allowedTokens } });
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
 
-async function api(target: Express = app, options: { action?: string; token?: object } = {}): Promise<{ route: string; secret: string; tokenId: string; definitionId: string }> {
+async function api(
+  target: Express = app,
+  options: { action?: string; token?: object } = {},
+): Promise<{ route: string; secret: string; tokenId: string; definitionId: string }> {
   const token = await createToken(target, options.token);
   const route = unique();
   const definitionId = await createDefinition(target, route, [token.id], options.action);
@@ -159,23 +194,35 @@ describe('calls and latency', () => {
   it('counts a 200 call under its definition and status, and observes its latency once', async () => {
     const { route, secret, definitionId } = await api();
     const before = await scrape();
-    const res = await request(app).post(`/api/custom/${route}`).set(bearer(secret)).set('Content-Type', 'text/plain').send('hi');
+    const res = await request(app)
+      .post(`/api/custom/${route}`)
+      .set(bearer(secret))
+      .set('Content-Type', 'text/plain')
+      .send('hi');
     expect(res.status).toBe(200);
     const after = await scrape();
-    expect(after.value('udapi_calls_total', { definition: definitionId, status: '200' })).toBe(before.value('udapi_calls_total', { definition: definitionId, status: '200' }) + 1);
+    expect(after.value('udapi_calls_total', { definition: definitionId, status: '200' })).toBe(
+      before.value('udapi_calls_total', { definition: definitionId, status: '200' }) + 1,
+    );
     expect(after.value('udapi_call_duration_seconds_count', { definition: definitionId })).toBe(1);
     expect(after.value('udapi_call_duration_seconds_bucket', { definition: definitionId, le: '+Inf' })).toBe(1);
     expect(after.value('udapi_call_duration_seconds_sum', { definition: definitionId })).toBeGreaterThan(0);
     // No other series of this definition: nothing was counted twice or under another status.
-    const ofDefinition = after.samples.filter((sample) => sample.name === 'udapi_calls_total' && sample.labels.definition === definitionId);
-    expect(ofDefinition).toEqual([{ name: 'udapi_calls_total', labels: { definition: definitionId, status: '200' }, value: 1 }]);
+    const ofDefinition = after.samples.filter(
+      (sample) => sample.name === 'udapi_calls_total' && sample.labels.definition === definitionId,
+    );
+    expect(ofDefinition).toEqual([
+      { name: 'udapi_calls_total', labels: { definition: definitionId, status: '200' }, value: 1 },
+    ]);
   });
 
   it('counts the status the action chose', async () => {
     const { route, secret, definitionId } = await api(app, { action: 'metrics.status' });
-    for (const status of [201, 418, 503]) expect((await request(app).get(`/api/custom/${route}?status=${status}`).set(bearer(secret))).status).toBe(status);
+    for (const status of [201, 418, 503])
+      expect((await request(app).get(`/api/custom/${route}?status=${status}`).set(bearer(secret))).status).toBe(status);
     const after = await scrape();
-    for (const status of ['201', '418', '503']) expect(after.value('udapi_calls_total', { definition: definitionId, status })).toBe(1);
+    for (const status of ['201', '418', '503'])
+      expect(after.value('udapi_calls_total', { definition: definitionId, status })).toBe(1);
   });
 
   it('measures latency in seconds: a 30 ms action lands above the 25 ms bucket', async () => {
@@ -189,8 +236,28 @@ describe('calls and latency', () => {
     expect(seconds).toBeGreaterThanOrEqual(0.029);
     expect(seconds).toBeLessThan(5);
     // The documented buckets, half a millisecond to 10 s.
-    const bounds = after.samples.filter((sample) => sample.name === 'udapi_call_duration_seconds_bucket' && sample.labels.definition === definitionId).map((sample) => sample.labels.le);
-    expect(bounds).toEqual(['0.0005', '0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+    const bounds = after.samples
+      .filter(
+        (sample) => sample.name === 'udapi_call_duration_seconds_bucket' && sample.labels.definition === definitionId,
+      )
+      .map((sample) => sample.labels.le);
+    expect(bounds).toEqual([
+      '0.0005',
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
   });
 
   it('counts a call that matched no definition under definition=""', async () => {
@@ -198,8 +265,12 @@ describe('calls and latency', () => {
     const before = await scrape();
     expect((await request(app).get(`/api/custom/${unique()}`).set(bearer(secret))).status).toBe(404);
     const after = await scrape();
-    expect(after.value('udapi_calls_total', { definition: '', status: '404' })).toBe(before.value('udapi_calls_total', { definition: '', status: '404' }) + 1);
-    expect(after.value('udapi_call_duration_seconds_count', { definition: '' })).toBe(before.value('udapi_call_duration_seconds_count', { definition: '' }) + 1);
+    expect(after.value('udapi_calls_total', { definition: '', status: '404' })).toBe(
+      before.value('udapi_calls_total', { definition: '', status: '404' }) + 1,
+    );
+    expect(after.value('udapi_call_duration_seconds_count', { definition: '' })).toBe(
+      before.value('udapi_call_duration_seconds_count', { definition: '' }) + 1,
+    );
   });
 });
 
@@ -208,7 +279,9 @@ describe('auth failures by reason (the consumer sees the one 401)', () => {
     const fresh = await createTestApp(host.db, { metrics: { promClient } });
     try {
       const server = express().get('/metrics', fresh.udapi.metricsHandler());
-      expect(authFailures(await scrape(server))).toEqual(Object.fromEntries(AUTH_FAILURE_REASONS.map((reason) => [reason, 0])));
+      expect(authFailures(await scrape(server))).toEqual(
+        Object.fromEntries(AUTH_FAILURE_REASONS.map((reason) => [reason, 0])),
+      );
       expect((await scrape(server)).value('udapi_rate_limit_rejections_total')).toBe(0);
     } finally {
       await fresh.udapi.close();
@@ -226,19 +299,29 @@ describe('auth failures by reason (the consumer sees the one 401)', () => {
     expectRefused(await request(app).get(`/api/custom/${route}`).set(fromAddress()), 1008);
     const after = await scrape();
     expectAuthFailureDelta(before, after, 'header_invalid');
-    expect(after.value('udapi_calls_total', { definition: '', status: '401' })).toBe(before.value('udapi_calls_total', { definition: '', status: '401' }) + 1);
+    expect(after.value('udapi_calls_total', { definition: '', status: '401' })).toBe(
+      before.value('udapi_calls_total', { definition: '', status: '401' }) + 1,
+    );
   });
 
   it('unknown_secret: a secret no token has', async () => {
     const { route } = await api();
     const before = await scrape();
-    expectRefused(await request(app).get(`/api/custom/${route}`).set(bearer(`${'Q'.repeat(43)}=`)).set(fromAddress()), 1010);
+    expectRefused(
+      await request(app)
+        .get(`/api/custom/${route}`)
+        .set(bearer(`${'Q'.repeat(43)}=`))
+        .set(fromAddress()),
+      1010,
+    );
     expectAuthFailureDelta(before, await scrape(), 'unknown_secret');
   });
 
   it('disabled: the token is disabled', async () => {
     const { route, secret, tokenId } = await api();
-    expect((await request(app).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: true })).status).toBe(200);
+    expect(
+      (await request(app).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ isDisabled: true })).status,
+    ).toBe(200);
     const before = await scrape();
     expectRefused(await request(app).get(`/api/custom/${route}`).set(bearer(secret)).set(fromAddress()), 1010);
     expectAuthFailureDelta(before, await scrape(), 'disabled');
@@ -277,15 +360,36 @@ describe('auth failures by reason (the consumer sees the one 401)', () => {
     const { route } = await api();
     const address = fromAddress();
     const before = await scrape();
-    for (let i = 0; i < 2; i += 1) expectRefused(await request(app).get(`/api/custom/${route}`).set(bearer(`${'Z'.repeat(43)}=`)).set(address), 1010);
+    for (let i = 0; i < 2; i += 1)
+      expectRefused(
+        await request(app)
+          .get(`/api/custom/${route}`)
+          .set(bearer(`${'Z'.repeat(43)}=`))
+          .set(address),
+        1010,
+      );
     const afterFailures = await scrape();
-    expect(authFailures(afterFailures)).toEqual({ ...authFailures(before), unknown_secret: authFailures(before).unknown_secret + 2 });
-    expectRefused(await request(app).get(`/api/custom/${route}`).set(bearer(`${'Z'.repeat(43)}=`)).set(address), 2003, 429);
+    expect(authFailures(afterFailures)).toEqual({
+      ...authFailures(before),
+      unknown_secret: authFailures(before).unknown_secret + 2,
+    });
+    expectRefused(
+      await request(app)
+        .get(`/api/custom/${route}`)
+        .set(bearer(`${'Z'.repeat(43)}=`))
+        .set(address),
+      2003,
+      429,
+    );
     const after = await scrape();
     expectAuthFailureDelta(afterFailures, after, 'throttled');
-    expect(after.value('udapi_calls_total', { definition: '', status: '429' })).toBe(afterFailures.value('udapi_calls_total', { definition: '', status: '429' }) + 1);
+    expect(after.value('udapi_calls_total', { definition: '', status: '429' })).toBe(
+      afterFailures.value('udapi_calls_total', { definition: '', status: '429' }) + 1,
+    );
     // A throttle refusal is not a rate-limit rejection.
-    expect(after.value('udapi_rate_limit_rejections_total')).toBe(afterFailures.value('udapi_rate_limit_rejections_total'));
+    expect(after.value('udapi_rate_limit_rejections_total')).toBe(
+      afterFailures.value('udapi_rate_limit_rejections_total'),
+    );
   });
 });
 
@@ -300,9 +404,13 @@ describe('rate limit', () => {
     expect(refused.status).toBe(429);
     expect(refused.body.errors[0].errorCode).toBe(1014);
     const after = await scrape();
-    expect(after.value('udapi_rate_limit_rejections_total')).toBe(before.value('udapi_rate_limit_rejections_total') + 1);
+    expect(after.value('udapi_rate_limit_rejections_total')).toBe(
+      before.value('udapi_rate_limit_rejections_total') + 1,
+    );
     // The limit is checked before the route is matched: the refusal has no definition.
-    expect(after.value('udapi_calls_total', { definition: '', status: '429' })).toBe(between.value('udapi_calls_total', { definition: '', status: '429' }) + 1);
+    expect(after.value('udapi_calls_total', { definition: '', status: '429' })).toBe(
+      between.value('udapi_calls_total', { definition: '', status: '429' }) + 1,
+    );
     expect(authFailures(after)).toEqual(authFailures(before));
   });
 });
@@ -312,7 +420,12 @@ describe('queues and actions in flight (read at scrape time)', () => {
   let server: Express;
 
   beforeAll(async () => {
-    capped = await createTestApp(host.db, { metrics: { promClient }, maxConcurrentActions: 1, bcryptConcurrency: 1, bcryptRounds: 12 });
+    capped = await createTestApp(host.db, {
+      metrics: { promClient },
+      maxConcurrentActions: 1,
+      bcryptConcurrency: 1,
+      bcryptRounds: 12,
+    });
     capped.udapi.registerHandler('metrics.block', async () => {
       await blocked;
       return { responseCode: 200 };
@@ -336,7 +449,12 @@ describe('queues and actions in flight (read at scrape time)', () => {
     const idle = await scrape(server);
     expect(idle.value('udapi_queue_depth', { queue: 'actions' })).toBe(0);
     expect(idle.value('udapi_actions_in_flight')).toBe(0);
-    const calls = [0, 1, 2].map(() => request(server).get(`/api/custom/${route}`).set(bearer(secret)).then((res) => res));
+    const calls = [0, 1, 2].map(() =>
+      request(server)
+        .get(`/api/custom/${route}`)
+        .set(bearer(secret))
+        .then((res) => res),
+    );
     const busy = await scrapeUntil(server, (current) => current.value('udapi_queue_depth', { queue: 'actions' }) === 2);
     expect(busy.value('udapi_actions_in_flight')).toBe(1);
     releaseBlocked();
@@ -345,19 +463,28 @@ describe('queues and actions in flight (read at scrape time)', () => {
     expect(done.value('udapi_queue_depth', { queue: 'actions' })).toBe(0);
     expect(done.value('udapi_actions_in_flight')).toBe(0);
     expect(done.value('udapi_calls_total', { definition: definitionId, status: '200' })).toBe(3);
-    blocked = new Promise<void>((resolve) => { releaseBlocked = resolve; });
+    blocked = new Promise<void>((resolve) => {
+      releaseBlocked = resolve;
+    });
   });
 
   it('sums the queues of every endpoint handler the object made', async () => {
     const { route, secret } = await api(server, { action: 'metrics.block' });
     expect(await internalsOf(capped.udapi).verifier.verify(secret)).not.toBeNull();
     const second = express().use('/api/custom', capped.udapi.endpoint());
-    const calls = [server, server, second, second].map((target) => request(target).get(`/api/custom/${route}`).set(bearer(secret)).then((res) => res));
+    const calls = [server, server, second, second].map((target) =>
+      request(target)
+        .get(`/api/custom/${route}`)
+        .set(bearer(secret))
+        .then((res) => res),
+    );
     const busy = await scrapeUntil(server, (current) => current.value('udapi_queue_depth', { queue: 'actions' }) === 2);
     expect(busy.value('udapi_actions_in_flight')).toBe(2);
     releaseBlocked();
     expect((await Promise.all(calls)).map((res) => res.status)).toEqual([200, 200, 200, 200]);
-    blocked = new Promise<void>((resolve) => { releaseBlocked = resolve; });
+    blocked = new Promise<void>((resolve) => {
+      releaseBlocked = resolve;
+    });
   });
 
   it('counts a call whose client went away as 499', async () => {
@@ -372,12 +499,17 @@ describe('queues and actions in flight (read at scrape time)', () => {
       call.on('error', () => undefined);
       await scrapeUntil(server, (current) => current.value('udapi_actions_in_flight') === 1);
       call.destroy();
-      const after = await scrapeUntil(server, (current) => current.value('udapi_calls_total', { definition: definitionId, status: '499' }) === 1);
+      const after = await scrapeUntil(
+        server,
+        (current) => current.value('udapi_calls_total', { definition: definitionId, status: '499' }) === 1,
+      );
       expect(after.value('udapi_calls_total', { definition: definitionId, status: '200' })).toBe(0);
     } finally {
       call?.destroy();
       releaseBlocked();
-      blocked = new Promise<void>((resolve) => { releaseBlocked = resolve; });
+      blocked = new Promise<void>((resolve) => {
+        releaseBlocked = resolve;
+      });
       listening.closeAllConnections();
       await new Promise((resolve) => listening.close(resolve));
     }
@@ -400,7 +532,11 @@ describe('queues and actions in flight (read at scrape time)', () => {
 describe('revision lag and readiness', () => {
   it('is +Inf and not ready before ready(), then about one poll interval', async () => {
     const fresh = createUserDefinedApis({
-      connection: host.db.connection, pepper: TEST_PEPPER, authenticateAdmin: () => null, bcryptRounds: 4, changePollIntervalMs: 100,
+      connection: host.db.connection,
+      pepper: TEST_PEPPER,
+      authenticateAdmin: () => null,
+      bcryptRounds: 4,
+      changePollIntervalMs: 100,
       metrics: { promClient },
     });
     const server = express().get('/metrics', fresh.metricsHandler());
@@ -423,7 +559,11 @@ describe('revision lag and readiness', () => {
 
   it('grows while this instance stops applying the change log', async () => {
     const fresh = createUserDefinedApis({
-      connection: host.db.connection, pepper: TEST_PEPPER, authenticateAdmin: () => null, bcryptRounds: 4, changePollIntervalMs: 50,
+      connection: host.db.connection,
+      pepper: TEST_PEPPER,
+      authenticateAdmin: () => null,
+      bcryptRounds: 4,
+      changePollIntervalMs: 50,
       metrics: { promClient },
     });
     const server = express().get('/metrics', fresh.metricsHandler());
@@ -471,9 +611,17 @@ describe('the metrics handler and the option', () => {
   it.each<[string, unknown, RegExp]>([
     ['a string', 'prom-client', /`metrics` must be an object/],
     ['no promClient', {}, /`metrics.promClient` must be the prom-client module/],
-    ['a promClient without Histogram', { promClient: { Registry: promClient.Registry, Counter: promClient.Counter, Gauge: promClient.Gauge } }, /`metrics.promClient`/],
+    [
+      'a promClient without Histogram',
+      { promClient: { Registry: promClient.Registry, Counter: promClient.Counter, Gauge: promClient.Gauge } },
+      /`metrics.promClient`/,
+    ],
     ['a registry that is not one', { promClient, registry: {} }, /`metrics.registry` must be a prom-client Registry/],
-    ['a prefix with a dash', { promClient, prefix: 'my-app_' }, /`metrics.prefix` must be letters, digits and underscores/],
+    [
+      'a prefix with a dash',
+      { promClient, prefix: 'my-app_' },
+      /`metrics.prefix` must be letters, digits and underscores/,
+    ],
     ['a prefix starting with a digit', { promClient, prefix: '9lives_' }, /`metrics.prefix`/],
     ['a prefix with a colon', { promClient, prefix: 'a:b_' }, /`metrics.prefix`/],
     ['a prefix that is not a string', { promClient, prefix: 7 }, /`metrics.prefix`/],
@@ -499,17 +647,26 @@ describe('the metrics handler and the option', () => {
     const second = () => createUserDefinedApis({ ...valid, metrics: { promClient, registry, prefix: 'shop_' } });
     expect(second).toThrow(OptionsError);
     expect(second).toThrow(/already holds a metric named shop_calls_total/);
-    expect(() => createUserDefinedApis({ ...valid, metrics: { promClient, registry, prefix: 'shop2_' } })).not.toThrow();
+    expect(() =>
+      createUserDefinedApis({ ...valid, metrics: { promClient, registry, prefix: 'shop2_' } }),
+    ).not.toThrow();
   });
 
   it('exposes exactly the documented metrics (definitions.ts, from which the table of docs/operations.md is generated), with their types and help', async () => {
     const res = await request(app).get('/metrics');
     scrapes.push(res.text);
-    const documented = METRIC_DEFINITIONS.map((metric) => [`# HELP udapi_${metric.name} ${metric.help.replace(/\\/g, '\\\\')}`, `# TYPE udapi_${metric.name} ${metric.type}`]).flat();
+    const documented = METRIC_DEFINITIONS.map((metric) => [
+      `# HELP udapi_${metric.name} ${metric.help.replace(/\\/g, '\\\\')}`,
+      `# TYPE udapi_${metric.name} ${metric.type}`,
+    ]).flat();
     const comments = res.text.split('\n').filter((line) => line.startsWith('#'));
     expect(comments).toEqual(documented);
     for (const metric of METRIC_DEFINITIONS) {
-      const labels = new Set(parseExposition(res.text).filter((sample) => sample.name.startsWith(`udapi_${metric.name}`)).flatMap((sample) => Object.keys(sample.labels)));
+      const labels = new Set(
+        parseExposition(res.text)
+          .filter((sample) => sample.name.startsWith(`udapi_${metric.name}`))
+          .flatMap((sample) => Object.keys(sample.labels)),
+      );
       labels.delete('le');
       expect([...labels].sort()).toEqual([...metric.labels].sort());
     }

@@ -1,11 +1,13 @@
 // The OpenAPI 3.1 documents: valid per an OpenAPI validator, complete, and true to what the admin API and the endpoint answer.
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import express, { type Express, type Router } from 'express';
 import request from 'supertest';
-import { tokenCreateSchema, definitionListQuerySchema } from '../src/http/schemas';
+import { tokenCreateSchema, definitionListQuerySchema } from '../src/domain/schemas';
 import { ADMIN, openTestHost, userWith, type TestHost } from './helpers/app';
+import { checkAnswer } from './helpers/admin-conformance';
 
 interface OpenApiDocument {
   openapi: string;
@@ -35,7 +37,9 @@ afterAll(async () => {
 
 /** Runs the OpenAPI validator from npm (ESM only) in a process of its own. */
 function validateWithNpmValidator(document: unknown): { valid: boolean; version: string; errors: unknown } {
-  const output = execFileSync(process.execPath, [path.join(__dirname, 'helpers', 'validate-openapi.mjs')], { input: JSON.stringify(document) });
+  const output = execFileSync(process.execPath, [path.join(__dirname, 'helpers', 'validate-openapi.mjs')], {
+    input: JSON.stringify(document),
+  });
   return JSON.parse(output.toString('utf8')) as { valid: boolean; version: string; errors: unknown };
 }
 
@@ -48,7 +52,9 @@ async function adminDocument(app: Express = host.app, base = '/admin/udapi'): Pr
 
 /** The document's template for a concrete path: literal segments win over parameters, as in the router. */
 function templateOf(document: OpenApiDocument, concretePath: string): string | undefined {
-  const templates = Object.keys(document.paths).sort((a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0));
+  const templates = Object.keys(document.paths).sort(
+    (a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0),
+  );
   return templates.find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(concretePath));
 }
 
@@ -56,9 +62,13 @@ function templateOf(document: OpenApiDocument, concretePath: string): string | u
 function servedRoutes(router: Router): string[] {
   const found: string[] = [];
   const walk = (stack: unknown[]): void => {
-    for (const layer of stack as { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } }[]) {
+    for (const layer of stack as {
+      route?: { path: string; methods: Record<string, boolean> };
+      handle?: { stack?: unknown[] };
+    }[]) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) if (!layer.route.path.startsWith('/ui')) found.push(`${method} ${layer.route.path}`);
+        for (const method of Object.keys(layer.route.methods))
+          if (!layer.route.path.startsWith('/ui')) found.push(`${method} ${layer.route.path}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }
@@ -84,21 +94,36 @@ describe('GET /openapi.json (the admin REST API)', () => {
   it('describes exactly the routes the admin router serves, no more, no fewer', async () => {
     const document = await adminDocument();
     const documented = Object.entries(document.paths)
-      .flatMap(([template, item]) => Object.keys(item).filter((key) => key !== 'parameters').map((method) => `${method} ${template.replace(/\{([^}]+)\}/g, ':$1')}`))
+      .flatMap(([template, item]) =>
+        Object.keys(item)
+          .filter((key) => key !== 'parameters')
+          .map((method) => `${method} ${template.replace(/\{([^}]+)\}/g, ':$1')}`),
+      )
       .sort();
     expect(documented).toEqual(servedRoutes(host.t.udapi.adminRouter()));
     expect(documented.length).toBeGreaterThanOrEqual(20);
-    const ids = Object.values(document.paths).flatMap((item) => Object.values(item).map((operation) => (operation as OperationObject).operationId));
+    const ids = Object.values(document.paths).flatMap((item) =>
+      Object.values(item).map((operation) => (operation as OperationObject).operationId),
+    );
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('embeds the very schemas the validators use, and lists each query parameter and permission', async () => {
+  it('embeds the very schemas the validators are made from, and lists each query parameter and permission', async () => {
     const document = await adminDocument();
-    expect(document.paths['/tokens']!.post!.requestBody).toEqual({ required: true, content: { 'application/json': { schema: tokenCreateSchema } } });
+    expect(document.paths['/tokens']!.post!.requestBody).toEqual({
+      required: true,
+      content: { 'application/json': { schema: tokenCreateSchema } },
+    });
     const listDefinitions = document.paths['/definitions']!.get!;
-    expect(listDefinitions.parameters!.map((parameter) => parameter.name).sort()).toEqual(Object.keys(definitionListQuerySchema.properties).sort());
-    expect(listDefinitions.parameters!.every((parameter) => parameter.in === 'query' && parameter.required === false)).toBe(true);
-    expect((listDefinitions as unknown as { 'x-permissions': string[] })['x-permissions']).toEqual(['UserDefinableApiDefinitionRead']);
+    expect(listDefinitions.parameters!.map((parameter) => parameter.name).sort()).toEqual(
+      Object.keys(definitionListQuerySchema.properties).sort(),
+    );
+    expect(
+      listDefinitions.parameters!.every((parameter) => parameter.in === 'query' && parameter.required === false),
+    ).toBe(true);
+    expect((listDefinitions as unknown as { 'x-permissions': string[] })['x-permissions']).toEqual([
+      'UserDefinableApiDefinitionRead',
+    ]);
     const getToken = document.paths['/tokens/{id}']!.get!;
     expect(getToken.parameters).toEqual([{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }]);
     expect(getToken.responses['404']!.description).toContain('NotFound');
@@ -127,25 +152,47 @@ describe('GET /openapi.json (the admin REST API)', () => {
     const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
     ajv.addSchema({ $id: 'admin', components: document.components });
     const exercised = new Set<string>();
-    const call = async (method: 'get' | 'post' | 'patch' | 'delete', concretePath: string, body?: unknown, headers: Record<string, string> = ADMIN) => {
+    const call = async (
+      method: 'get' | 'post' | 'patch' | 'delete',
+      concretePath: string,
+      body?: unknown,
+      headers: Record<string, string> = ADMIN,
+    ) => {
       const pathOnly = concretePath.split('?')[0]!;
       let pending = request(host.app)[method](`/admin/udapi${concretePath}`).set(headers);
-      if (body !== undefined) pending = typeof body === 'string' ? pending.type('text/plain').send(body) : pending.send(body as object);
+      if (body !== undefined)
+        pending = typeof body === 'string' ? pending.type('text/plain').send(body) : pending.send(body as object);
       const res = await pending;
       const template = templateOf(document, pathOnly);
       expect({ concretePath, template }).toEqual({ concretePath, template: expect.any(String) });
       const operation = document.paths[template!]![method];
-      expect({ method, concretePath, documented: Boolean(operation) }).toEqual({ method, concretePath, documented: true });
+      expect({ method, concretePath, documented: Boolean(operation) }).toEqual({
+        method,
+        concretePath,
+        documented: true,
+      });
       const response = operation!.responses[String(res.status)];
-      expect({ method, concretePath, status: res.status, documented: Boolean(response) }).toEqual({ method, concretePath, status: res.status, documented: true });
+      expect({ method, concretePath, status: res.status, documented: Boolean(response) }).toEqual({
+        method,
+        concretePath,
+        status: res.status,
+        documented: true,
+      });
       const schema = response!.content?.['application/json']?.schema;
       if (res.status === 204) {
         expect(schema).toBeUndefined();
       } else {
         expect(schema).toBeDefined();
-        const validate = ajv.compile({ $id: `check-${operation!.operationId}-${res.status}-${exercised.size}-${Math.random()}`, ...rebase(schema!) });
+        const validate = ajv.compile({
+          $id: `check-${operation!.operationId}-${res.status}-${exercised.size}-${Math.random()}`,
+          ...rebase(schema!),
+        });
         const ok = validate(res.body);
-        expect({ operationId: operation!.operationId, status: res.status, errors: ok ? null : validate.errors }).toEqual({ operationId: operation!.operationId, status: res.status, errors: null });
+        expect({
+          operationId: operation!.operationId,
+          status: res.status,
+          errors: ok ? null : validate.errors,
+        }).toEqual({ operationId: operation!.operationId, status: res.status, errors: null });
       }
       if (res.status < 300) exercised.add(operation!.operationId);
       return res;
@@ -154,16 +201,33 @@ describe('GET /openapi.json (the admin REST API)', () => {
     await call('get', '/me');
     await call('get', '/openapi.json');
     await call('get', '/openapi/apis.json');
-    const generated = (await call('post', '/tokens', { name: 'openapi-generated' })).body as { id: string; secret: string };
+    const generated = (await call('post', '/tokens', { name: 'openapi-generated' })).body as {
+      id: string;
+      secret: string;
+    };
     expect(generated.secret).toEqual(expect.any(String));
-    const chosen = (await call('post', '/tokens', { name: 'openapi-chosen', secret: `s${'x'.repeat(40)}`, rateLimit: { limit: 5, windowSeconds: 60 } })).body as { id: string };
+    const chosen = (
+      await call('post', '/tokens', {
+        name: 'openapi-chosen',
+        secret: `s${'x'.repeat(40)}`,
+        rateLimit: { limit: 5, windowSeconds: 60 },
+      })
+    ).body as { id: string };
     await call('get', '/tokens?limit=1');
     await call('get', '/tokens/count?isDisabled=false');
     await call('get', `/tokens/${chosen.id}`);
     await call('patch', `/tokens/${chosen.id}`, { isDisabled: true });
-    await call('post', `/tokens/${generated.id}/rotate`, { previousSecretExpiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    await call('post', `/tokens/${generated.id}/rotate`, {
+      previousSecretExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
     await call('get', '/actions');
-    const definition = (await call('post', '/definitions', { route: 'openapi/{id}', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [generated.id] } })).body as { id: string };
+    const definition = (
+      await call('post', '/definitions', {
+        route: 'openapi/{id}',
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [generated.id] },
+      })
+    ).body as { id: string };
     await call('get', '/definitions?search=openapi');
     await call('get', '/definitions/count');
     await call('get', `/definitions/${definition.id}`);
@@ -190,7 +254,11 @@ describe('GET /openapi.json (the admin REST API)', () => {
     const restored = await call('post', '/import', backup);
     expect(restored.body).toEqual({ tokens: 2, definitions: 1 });
 
-    const documented = Object.values(document.paths).flatMap((item) => Object.entries(item).filter(([key]) => key !== 'parameters').map(([, operation]) => (operation as OperationObject).operationId));
+    const documented = Object.values(document.paths).flatMap((item) =>
+      Object.entries(item)
+        .filter(([key]) => key !== 'parameters')
+        .map(([, operation]) => (operation as OperationObject).operationId),
+    );
     expect(documented.filter((id) => !exercised.has(id))).toEqual([]);
   });
 });
@@ -208,7 +276,12 @@ describe('GET /openapi/apis.json (the user-defined APIs)', () => {
     const token = (await admin('post', '/tokens', { name: 'apis-doc' })).body as { id: string; secret: string };
     const created: string[] = [];
     for (const body of [
-      { route: 'apidoc/encoders/{encoderId}/status', name: 'Encoder status', description: 'Reads one encoder.', actionMeta: { name: 'test.echo' } },
+      {
+        route: 'apidoc/encoders/{encoderId}/status',
+        name: 'Encoder status',
+        description: 'Reads one encoder.',
+        actionMeta: { name: 'test.echo' },
+      },
       { route: 'apidoc/params', actionMeta: { name: 'test.echo', inputType: 'parameters' } },
       { route: 'apidoc/restart', actionType: 'procedure', actionMeta: { name: 'test.restart' } },
       { route: 'apidoc/odd name%/{x}', actionMeta: { name: 'test.echo' } },
@@ -223,14 +296,23 @@ describe('GET /openapi/apis.json (the user-defined APIs)', () => {
     expect(validateWithNpmValidator(document)).toEqual({ valid: true, version: '3.1', errors: null });
     expect(document.servers).toEqual([{ url: '/api/custom' }]);
     expect(document.security).toEqual([{ bearer: [] }]);
-    expect(document.components.securitySchemes).toEqual({ bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(document.components.securitySchemes).toEqual({
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
 
     const status = document.paths['/apidoc/encoders/{encoderId}/status']!;
     expect(status.parameters).toEqual([{ name: 'encoderId', in: 'path', required: true, schema: { type: 'string' } }]);
-    expect(Object.keys(status).filter((key) => !['parameters', 'summary', 'description'].includes(key)).sort()).toEqual(['delete', 'get', 'patch', 'post', 'put']);
+    expect(
+      Object.keys(status)
+        .filter((key) => !['parameters', 'summary', 'description'].includes(key))
+        .sort(),
+    ).toEqual(['delete', 'get', 'patch', 'post', 'put']);
     expect((status as unknown as { summary: string }).summary).toBe('Encoder status');
     const restart = document.paths['/apidoc/restart']!.post!;
-    expect(restart.requestBody).toMatchObject({ required: true, content: { 'application/json': { schema: { required: ['encoderId'] } } } });
+    expect(restart.requestBody).toMatchObject({
+      required: true,
+      content: { 'application/json': { schema: { required: ['encoderId'] } } },
+    });
     expect(restart.responses['200']).toBeDefined();
     expect(document.paths['/apidoc/params']!.post!.requestBody!.content['application/json']).toBeDefined();
 
@@ -239,20 +321,29 @@ describe('GET /openapi/apis.json (the user-defined APIs)', () => {
     const ok = await request(host.app).get(url).set('Authorization', `Bearer ${token.secret}`);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ route: 'apidoc/encoders/enc-7/status' });
-    const refused = await request(host.app).get(url).set('Authorization', `Bearer ${'n'.repeat(40)}`);
+    const refused = await request(host.app)
+      .get(url)
+      .set('Authorization', `Bearer ${'n'.repeat(40)}`);
     expect(refused.status).toBe(401);
     const errorRef = status.get!.responses['401']!.$ref!;
-    const errorResponse = document.components.responses![errorRef.split('/').pop()!] as { content: Record<string, { schema: { $ref: string } }>; description: string };
+    const errorResponse = document.components.responses![errorRef.split('/').pop()!] as {
+      content: Record<string, { schema: { $ref: string } }>;
+      description: string;
+    };
     expect(errorResponse.description).toContain('1010');
     const ajv = new Ajv2020({ strict: false });
     ajv.addSchema({ $id: 'apis', components: document.components });
-    const validateError = ajv.compile({ $ref: errorResponse.content['application/json']!.schema.$ref.replace('#', 'apis#') });
+    const validateError = ajv.compile({
+      $ref: errorResponse.content['application/json']!.schema.$ref.replace('#', 'apis#'),
+    });
     expect(validateError(refused.body)).toBe(true);
     expect(validateError({ errors: [{ detail: 'no code' }] })).toBe(false);
 
     // A literal that a URL must encode is encoded in the path key, and that URL reaches the route.
     expect(document.paths['/apidoc/odd%20name%25/{x}']).toBeDefined();
-    const odd = await request(host.app).post('/api/custom/apidoc/odd%20name%25/1').set('Authorization', `Bearer ${token.secret}`);
+    const odd = await request(host.app)
+      .post('/api/custom/apidoc/odd%20name%25/1')
+      .set('Authorization', `Bearer ${token.secret}`);
     expect(odd.status).toBe(200);
     expect(odd.body).toMatchObject({ route: 'apidoc/odd%20name%25/1' });
 
@@ -266,8 +357,247 @@ describe('GET /openapi/apis.json (the user-defined APIs)', () => {
   });
 
   it('needs the definition-read permission', async () => {
-    const res = await request(host.app).get('/admin/udapi/openapi/apis.json').set(userWith('UserDefinableApiTokenRead'));
+    const res = await request(host.app)
+      .get('/admin/udapi/openapi/apis.json')
+      .set(userWith('UserDefinableApiTokenRead'));
     expect(res.status).toBe(403);
-    expect(res.body.errors[0]).toMatchObject({ reason: 'MissingPermission', permission: 'UserDefinableApiDefinitionRead' });
+    expect(res.body.errors[0]).toMatchObject({
+      reason: 'MissingPermission',
+      permission: 'UserDefinableApiDefinitionRead',
+    });
+  });
+});
+
+/** Lints documents with Redocly's recommended rules (@redocly/openapi-core, ESM only) in a process of its own. */
+function lint(
+  documents: Record<string, unknown>,
+): Record<string, { rule: string; severity: string; message: string }[]> {
+  const output = execFileSync(process.execPath, [path.join(__dirname, 'helpers', 'lint-openapi.mjs')], {
+    input: JSON.stringify(documents),
+  });
+  return JSON.parse(output.toString('utf8')) as Record<string, { rule: string; severity: string; message: string }[]>;
+}
+
+describe('conformance: the documents, linted, and the answers they promise', () => {
+  it("passes Redocly's recommended rules (both documents: no error, no warning but the APIs' license), and the linter finds a broken one", async () => {
+    const token = (await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'lint' })).body as {
+      id: string;
+    };
+    const ids: string[] = [];
+    for (const body of [
+      { route: 'lint/{id}', name: 'Lint', description: 'A *handler*.', actionMeta: { name: 'test.echo' } },
+      { route: 'lint/run', actionType: 'procedure', actionMeta: { name: 'test.restart' } },
+      { route: 'lint/params', actionMeta: { name: 'test.echo', inputType: 'parameters' } },
+    ]) {
+      const res = await request(host.app)
+        .post('/admin/udapi/definitions')
+        .set(ADMIN)
+        .send({ ...body, securitySettings: { allowedTokens: [token.id] } });
+      expect(res.status).toBe(201);
+      ids.push(res.body.id as string);
+    }
+    const admin = await adminDocument();
+    const apis = (await request(host.app).get('/admin/udapi/openapi/apis.json').set(ADMIN)).body as OpenApiDocument;
+    const broken = structuredClone(admin);
+    delete broken.security;
+    const report = lint({ admin, apis, broken });
+    // The APIs' document has no license to state: the APIs are the host's, not this package's.
+    expect({ admin: report.admin, apis: report.apis }).toEqual({
+      admin: [],
+      apis: [expect.objectContaining({ rule: 'info-license', severity: 'warn' })],
+    });
+    expect(report.broken!.filter((problem) => problem.severity === 'error').map((problem) => problem.rule)).toContain(
+      'security-defined',
+    );
+    for (const id of ids) await request(host.app).delete(`/admin/udapi/definitions/${id}`).set(ADMIN);
+    await request(host.app).delete(`/admin/udapi/tokens/${token.id}`).set(ADMIN);
+  });
+
+  it('documents the host authentication as a security scheme, the license, and the document endpoints as documents', async () => {
+    const document = await adminDocument();
+    expect(document.security).toEqual([{ host: [] }]);
+    expect(document.components.securitySchemes).toEqual({
+      host: expect.objectContaining({
+        type: 'apiKey',
+        in: 'header',
+        name: 'Authorization',
+        'x-authenticated-by': 'host',
+      }),
+    });
+    for (const template of ['/openapi.json', '/openapi/apis.json'])
+      expect(document.paths[template]!.get!.responses['200']!.content!['application/json']!.schema).toEqual({
+        $ref: '#/components/schemas/OpenApiDocument',
+      });
+    const token = document.components.schemas!.ApiToken as { properties: Record<string, { format?: string }> };
+    expect(token.properties.createdAt!.format).toBe('date-time');
+    // The rotation's 400 names only the reasons of the fields it takes.
+    const rotate400 = document.paths['/tokens/{id}/rotate']!.post!.responses['400'] as unknown as {
+      'x-error-reasons': string[];
+    };
+    expect(rotate400['x-error-reasons']).toEqual(['InvalidPreviousSecretExpiresAt', 'InvalidRequest', 'InvalidSecret']);
+  });
+
+  it('documents 413 and 415 on every operation, GET and DELETE too, and OPTIONS gets the documented 404', async () => {
+    const document = await adminDocument();
+    for (const item of Object.values(document.paths))
+      for (const operation of Object.values(item) as OperationObject[])
+        expect([operation.operationId, Object.keys(operation.responses)]).toEqual([
+          operation.operationId,
+          expect.arrayContaining(['400', '401', '413', '415', '500', '503']),
+        ]);
+    const big = JSON.stringify({ pad: 'x'.repeat(300 * 1024) });
+    const cases = [
+      ['get', '/tokens', 'application/json', big, 413, 'PayloadTooLarge'],
+      ['delete', '/tokens/00000000-0000-4000-8000-000000000000', 'application/json', big, 413, 'PayloadTooLarge'],
+      ['get', '/me', 'application/xml', '<a/>', 415, 'UnsupportedMediaType'],
+      ['delete', '/definitions/00000000-0000-4000-8000-000000000000', 'text/plain', 'x', 415, 'UnsupportedMediaType'],
+    ] as const;
+    for (const [method, where, type, body, status, reason] of cases) {
+      const res = await request(host.app)[method](`/admin/udapi${where}`).set(ADMIN).type(type).send(body);
+      expect([method, where, res.status, res.body.errors?.[0]?.reason]).toEqual([method, where, status, reason]);
+      expect(
+        checkAnswer(method.toUpperCase(), where, res.status, String(res.headers['content-type']), res.text),
+      ).toEqual([]);
+    }
+    for (const where of ['/tokens', '/tokens/00000000-0000-4000-8000-000000000000', '/ui/', '/nowhere']) {
+      const res = await request(host.app).options(`/admin/udapi${where}`).set(ADMIN);
+      expect([where, res.status, res.body.errors?.[0]?.reason, res.headers.allow]).toEqual([
+        where,
+        404,
+        'NotFound',
+        undefined,
+      ]);
+    }
+    expect((await request(host.app).options('/admin/udapi/tokens')).status).toBe(401);
+  });
+
+  it('the answer checker of every admin test file finds an undocumented status, reason or body', () => {
+    const json = 'application/json; charset=utf-8';
+    expect(checkAnswer('GET', '/tokens', 200, json, '{"items":[],"nextCursor":null}')).toEqual([]);
+    expect(checkAnswer('GET', '/tokens', 418, json, '{}')).toEqual([expect.stringContaining('does not document 418')]);
+    const wrongReason = JSON.stringify({ errors: [{ reason: 'InvalidName', message: 'x' }] });
+    expect(checkAnswer('POST', '/tokens/00000000-0000-4000-8000-000000000000/rotate', 400, json, wrongReason)).toEqual([
+      expect.stringContaining('reason InvalidName is not among the documented 400 reasons of rotateToken'),
+    ]);
+    expect(checkAnswer('GET', '/me', 200, json, '{"name":1,"permissions":[]}')).toEqual([
+      expect.stringContaining("does not match getMe's 200 schema"),
+    ]);
+    expect(checkAnswer('GET', '/tokens/x', 200, json, '{"id":"x"}')).toEqual([
+      expect.stringContaining("does not match getToken's 200 schema"),
+    ]);
+    const notFound = JSON.stringify({ errors: [{ reason: 'NotFound', message: 'x' }] });
+    expect(checkAnswer('PUT', '/tokens', 404, json, notFound)).toEqual([]);
+    expect(checkAnswer('PUT', '/tokens', 200, json, '{}')).toHaveLength(2);
+  });
+});
+
+describe('conformance: the request schemas and the server agree on every rule', () => {
+  /** The request body schema the document gives, compiled as a schema-driven client would use it. */
+  const documented = (document: OpenApiDocument, template: string, method: string) => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    ajv.addSchema({ $id: 'admin', components: document.components });
+    return ajv.compile(rebase(document.paths[template]![method]!.requestBody!.content['application/json']!.schema!));
+  };
+  const secretOf = (length: number) => `${randomUUID().replace(/-/g, '')}${'A'.repeat(length)}`.slice(0, length);
+
+  it('token fields: names, secrets, ids, rate limits and times, at the edges of each rule', async () => {
+    const document = await adminDocument();
+    const create = documented(document, '/tokens', 'post');
+    const fresh = () => ({ name: `edge-${randomUUID().slice(0, 8)}` });
+    const cases: Record<string, unknown>[] = [
+      { name: 'n'.repeat(200) },
+      { name: 'n'.repeat(201) },
+      { name: '😀'.repeat(200) },
+      { name: '😀'.repeat(201) },
+      { name: '' },
+      { name: ' \t ' },
+      { name: 'a\u202eb' },
+      { name: 'right-to-left\u200f mark' },
+      { name: 'line\nbreak' },
+      { secret: secretOf(31) },
+      { secret: secretOf(32) },
+      { secret: secretOf(512) },
+      { secret: secretOf(513) },
+      { secret: `${secretOf(32)}!` },
+      { id: randomUUID() },
+      { id: 'not-a-uuid' },
+      { rateLimit: { limit: 1, windowSeconds: 1 } },
+      { rateLimit: { limit: 100, windowSeconds: 86_400 } },
+      { rateLimit: { limit: 0, windowSeconds: 60 } },
+      { rateLimit: { limit: 101, windowSeconds: 60 } },
+      { rateLimit: { limit: 10, windowSeconds: 0 } },
+      { rateLimit: { limit: 10, windowSeconds: 86_401 } },
+      { rateLimit: null },
+      { expiresAt: '2040-01-01' },
+      { expiresAt: '2040-01-01T10:00:00Z' },
+      { expiresAt: '2040-01-01T10:00:00.123+02:00' },
+      { expiresAt: '2040-93-01T10:00:00Z' },
+      { expiresAt: '2040-01-41' },
+      { expiresAt: '2040-01-01T24:00:00Z' },
+      { expiresAt: '2040-01-01T10:60:00Z' },
+      { expiresAt: 'tomorrow' },
+    ];
+    for (const fields of cases) {
+      const body = { ...fresh(), ...fields };
+      const res = await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send(body);
+      const verdicts = { documented: create(body), server: res.status === 201 };
+      expect({ fields, ...verdicts }).toEqual({ fields, documented: verdicts.server, server: verdicts.server });
+      expect(res.status === 201 || res.status === 400).toBe(true);
+      if (res.status === 201) await request(host.app).delete(`/admin/udapi/tokens/${res.body.id}`).set(ADMIN);
+    }
+    // A patch may send an empty secret (keep the current one); a rotation may not, and its grace time is a time.
+    const { id } = (await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send(fresh())).body as {
+      id: string;
+    };
+    const patch = documented(document, '/tokens/{id}', 'patch');
+    for (const body of [{ secret: '' }, { secret: secretOf(31) }, { secret: secretOf(40) }]) {
+      const res = await request(host.app).patch(`/admin/udapi/tokens/${id}`).set(ADMIN).send(body);
+      expect({ body, documented: patch(body) }).toEqual({ body, documented: res.status === 200 });
+    }
+    const rotate = documented(document, '/tokens/{id}/rotate', 'post');
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    for (const body of [
+      {},
+      { secret: '' },
+      { previousSecretExpiresAt: soon },
+      { previousSecretExpiresAt: '2026-13-01' },
+    ]) {
+      const res = await request(host.app).post(`/admin/udapi/tokens/${id}/rotate`).set(ADMIN).send(body);
+      expect({ body, documented: rotate(body) }).toEqual({ body, documented: res.status === 200 });
+    }
+    await request(host.app).delete(`/admin/udapi/tokens/${id}`).set(ADMIN);
+  });
+
+  it('definition fields: an empty name means none, as the original; whitespace, long names, routes and token ids', async () => {
+    const document = await adminDocument();
+    const create = documented(document, '/definitions', 'post');
+    const route = () => `edge/${randomUUID().slice(0, 8)}`;
+    const cases: Record<string, unknown>[] = [
+      { name: '' },
+      { name: null },
+      { name: ' ' },
+      { name: 'n'.repeat(200) },
+      { name: 'n'.repeat(201) },
+      { description: 'two\nlines\tand a tab' },
+      { description: 'carriage\rreturn' },
+      { route: 'r'.repeat(260) },
+      { route: '' },
+      { id: 'not-a-uuid' },
+      { securitySettings: { allowedTokens: ['not-a-uuid'] } },
+      { securitySettings: { allowedTokens: [] } },
+    ];
+    for (const fields of cases) {
+      const body = { route: route(), actionMeta: { name: 'test.echo' }, ...fields };
+      const res = await request(host.app).post('/admin/udapi/definitions').set(ADMIN).send(body);
+      expect({ fields, documented: create(body) }).toEqual({ fields, documented: res.status === 201 });
+      if (res.status !== 201) continue;
+      // An empty name is stored as none: the answer, a read and the list show no name.
+      if (fields.name === '') {
+        expect(res.body).not.toHaveProperty('name');
+        const read = await request(host.app).get(`/admin/udapi/definitions/${res.body.id}`).set(ADMIN);
+        expect(read.body).not.toHaveProperty('name');
+      }
+      await request(host.app).delete(`/admin/udapi/definitions/${res.body.id}`).set(ADMIN);
+    }
   });
 });

@@ -3,7 +3,11 @@ import path from 'node:path';
 import ts from 'typescript';
 import { FAILED_AUTH_THROTTLE_OPTIONS, INTEGER_OPTIONS, type IntegerRule } from '../src/options';
 
-const UNITS: [number, string][] = [[1024 ** 3, 'GiB'], [1024 ** 2, 'MiB'], [1024, 'KiB']];
+const UNITS: [number, string][] = [
+  [1024 ** 3, 'GiB'],
+  [1024 ** 2, 'MiB'],
+  [1024, 'KiB'],
+];
 
 /** How the TSDoc writes a number: bytes in the largest whole unit (29 MiB), anything else as plain digits. */
 function written(value: number, bytes: boolean): string {
@@ -22,7 +26,11 @@ function docsOf(interfaceName: string): Map<string, string> {
     if (!ts.isInterfaceDeclaration(node) || node.name.text !== interfaceName) return;
     for (const member of node.members) {
       const symbol = member.name && checker.getSymbolAtLocation(member.name);
-      if (symbol) docs.set(symbol.getName(), ts.displayPartsToString(symbol.getDocumentationComment(checker)).replace(/\s+/g, ' '));
+      if (symbol)
+        docs.set(
+          symbol.getName(),
+          ts.displayPartsToString(symbol.getDocumentationComment(checker)).replace(/\s+/g, ' '),
+        );
     }
   });
   return docs;
@@ -32,7 +40,11 @@ function expectStated(doc: string | undefined, name: string, rule: IntegerRule):
   const bytes = /Bytes$/.test(name);
   const range = `${written(rule.min, bytes)}-${written(rule.max, bytes)}`;
   const fallback = `Default ${written(rule.fallback, bytes)}`;
-  expect({ name, range: doc?.includes(range), fallback: doc?.includes(fallback) }).toEqual({ name, range: true, fallback: true });
+  expect({ name, range: doc?.includes(range), fallback: doc?.includes(fallback) }).toEqual({
+    name,
+    range: true,
+    fallback: true,
+  });
 }
 
 describe('option documentation', () => {
@@ -45,11 +57,17 @@ describe('option documentation', () => {
   it('failedAuthThrottle states the range and default of each part', () => {
     const doc = options.get('failedAuthThrottle') ?? '';
     for (const [part, rule] of Object.entries(FAILED_AUTH_THROTTLE_OPTIONS)) {
-      expect({ part, range: doc.includes(`${part} ${rule.min}-${rule.max}`), fallback: doc.includes(`${part}: ${rule.fallback}`) }).toEqual({ part, range: true, fallback: true });
+      expect({
+        part,
+        range: doc.includes(`${part} ${rule.min}-${rule.max}`),
+        fallback: doc.includes(`${part}: ${rule.fallback}`),
+      }).toEqual({ part, range: true, fallback: true });
     }
   });
 
   it('catches a stale default: the check can fail', () => {
-    expect(() => expectStated('Some option, 1-10. Default 5.', 'someOption', { min: 1, max: 10, fallback: 6 })).toThrow();
+    expect(() =>
+      expectStated('Some option, 1-10. Default 5.', 'someOption', { min: 1, max: 10, fallback: 6 }),
+    ).toThrow();
   });
 });

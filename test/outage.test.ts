@@ -24,10 +24,17 @@ beforeAll(async () => {
   // connectTimeoutMS: the driver's monitor can connect to the restarted database while it is still starting and then
   // wait for the handshake's answer up to this long (30 s by default), serving nothing meanwhile; hosts that want a
   // quick recovery set it low, as here.
-  connection = mongoose.createConnection(database.uri, { dbName: 'outage', serverSelectionTimeoutMS: 2000, connectTimeoutMS: 2000 });
+  connection = mongoose.createConnection(database.uri, {
+    dbName: 'outage',
+    serverSelectionTimeoutMS: 2000,
+    connectTimeoutMS: 2000,
+  });
   await connection.asPromise();
   // The default health check (every 250 ms, a 500 ms ping timeout): what an outage is noticed by.
-  t = await createTestApp({ connection, name: 'outage', drop: () => Promise.resolve() }, { healthCheckIntervalMs: 250 });
+  t = await createTestApp(
+    { connection, name: 'outage', drop: () => Promise.resolve() },
+    { healthCheckIntervalMs: 250 },
+  );
   host.use('/admin/udapi', t.udapi.adminRouter());
   host.use('/api/custom', t.udapi.endpoint());
 }, 120_000);
@@ -51,10 +58,17 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 describe('database outage', () => {
   it('answers 503/7 within one second of the database stopping, then recovers by itself', async () => {
     const token = await request(host).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'outage' });
-    const definition = await request(host).post('/admin/udapi/definitions').set(ADMIN)
-      .send({ route: 'outage/check', actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } });
+    const definition = await request(host)
+      .post('/admin/udapi/definitions')
+      .set(ADMIN)
+      .send({
+        route: 'outage/check',
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      });
     expect(definition.status).toBe(201);
-    const call = () => request(host).get('/api/custom/outage/check').set('Authorization', `Bearer ${token.body.secret}`);
+    const call = () =>
+      request(host).get('/api/custom/outage/check').set('Authorization', `Bearer ${token.body.secret}`);
     expect((await call()).status).toBe(200);
 
     await database.stop();
@@ -87,8 +101,12 @@ describe('database outage', () => {
       for (let n = 0; !stopping; n += 1) {
         const id = randomUUID();
         for (;;) {
-          const res = await request(host).post('/admin/udapi/tokens').set(ADMIN).timeout(15_000)
-            .send({ id, name: `${prefix}-${client}-${n}` }).catch(() => null);
+          const res = await request(host)
+            .post('/admin/udapi/tokens')
+            .set(ADMIN)
+            .timeout(15_000)
+            .send({ id, name: `${prefix}-${client}-${n}` })
+            .catch(() => null);
           if (res?.status === 201) {
             acknowledged.add(id);
             settled.set(id, 'created');
@@ -99,10 +117,10 @@ describe('database outage', () => {
             break;
           }
           refusedDuringOutage += 1;
-          // 503 ServiceUnavailable, or no answer at all. Anything else fails, showing the server's last error line.
+          // 503 ServiceUnavailable, or no answer at all. Anything else fails, showing the server's last error lines.
           if (res !== null && res.status !== 503) {
-            const lastError = t.logs.filter((line) => line.level === 'error').pop();
-            expect({ status: res.status, body: res.body as unknown, lastError }).toEqual({ status: 503, body: expect.anything(), lastError: expect.anything() });
+            const lastErrors = t.logs.filter((line) => line.level === 'error').slice(-3);
+            throw new Error(`a create answered ${res.status}: ${JSON.stringify({ body: res.body, lastErrors })}`);
           }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
@@ -116,14 +134,20 @@ describe('database outage', () => {
     await pollUntil(() => Promise.resolve(refusedDuringOutage > 0), 20_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     database = await startTestDb({ dataDir, port });
-    await pollUntil(async () => (await request(host).get('/admin/udapi/tokens/count').set(ADMIN)).status === 200, 30_000);
+    await pollUntil(
+      async () => (await request(host).get('/admin/udapi/tokens/count').set(ADMIN)).status === 200,
+      30_000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     stopping = true;
     await Promise.all(writers);
 
     expect(refusedDuringOutage).toBeGreaterThan(0);
     expect(acknowledged.size).toBeGreaterThan(10);
-    const stored = await connection.collection('udapiApiTokens').find({ name: { $regex: `^${prefix}-` } }).toArray();
+    const stored = await connection
+      .collection('udapiApiTokens')
+      .find({ name: { $regex: `^${prefix}-` } })
+      .toArray();
     const storedIds = stored.map((doc) => String(doc._id));
     // Every acknowledged create is there; nothing is there twice; nothing is there that no client was told about.
     for (const id of acknowledged) expect(storedIds).toContain(id);
@@ -135,7 +159,9 @@ describe('database outage', () => {
     const early = express();
     const udapi = createUserDefinedApis({ connection, pepper: 'x'.repeat(32), authenticateAdmin: () => null });
     early.use('/api/custom', udapi.endpoint());
-    const res = await request(early).get('/api/custom/outage/check').set('Authorization', `Bearer ${'a'.repeat(44)}`);
+    const res = await request(early)
+      .get('/api/custom/outage/check')
+      .set('Authorization', `Bearer ${'a'.repeat(44)}`);
     expect(res.status).toBe(503);
     expect(res.body.errors[0].errorCode).toBe(7);
     await udapi.close();

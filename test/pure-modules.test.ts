@@ -1,18 +1,29 @@
-// Fast unit tests of the pure modules under the HTTP tests: route matching, token order, sliding window,
+// Fast unit tests of the pure modules under the HTTP tests: route matching, allowed-token lists, token order, sliding window,
 // concurrency limiter, in-flight registry and address grouping, each against a plain reference or its contract.
 import type { Response } from 'express';
 import fc from 'fast-check';
+import { allowsToken } from '../src/catalog/catalog';
+import { packBcryptHash, unpackBcryptHash } from '../src/domain/bcrypt-hash';
+import { digestKey, digestSecret, digestText, secretDigestKey } from '../src/domain/secrets';
 import { RouteMatcher } from '../src/catalog/route-matcher';
 import { TokenOrder } from '../src/catalog/token-order';
 import { addressGroup } from '../src/endpoint/address-group';
-import { ConcurrencyLimiter, QueueFullError } from '../src/endpoint/concurrency';
-import { ClientGoneError, InFlightRegistry, TimeoutError } from '../src/endpoint/in-flight';
+import { ConcurrencyLimiter } from '../src/endpoint/concurrency';
+import { ClientGoneError, QueueFullError, TimeoutError } from '../src/errors';
+import { InFlightRegistry } from '../src/endpoint/in-flight';
+import { endpointError, retryAfterError, sendEndpointError } from '../src/endpoint/endpoint-error';
+import { FailedAuthThrottle } from '../src/endpoint/failed-auth-throttle';
 import { MemorySlidingWindow } from '../src/endpoint/sliding-window';
-import { parseRoute, type RouteSegment } from '../src/routing/route-grammar';
+import { parseRoute, type RouteSegment } from '../src/domain/route-grammar';
+import { WriteGate } from '../src/database/write-gate';
 import { propertySeed } from './helpers/seed';
 
 describe('RouteMatcher', () => {
-  interface Route { id: string; route: string; segments: RouteSegment[] }
+  interface Route {
+    id: string;
+    route: string;
+    segments: RouteSegment[];
+  }
   const routeOf = (id: string, route: string): Route => {
     const parsed = parseRoute(route, '/api');
     if ('problem' in parsed) throw new Error(parsed.problem);
@@ -21,8 +32,13 @@ describe('RouteMatcher', () => {
 
   /** The priority rule read literally: static first, then more literals, then the earlier first literal. */
   function reference(routes: Route[], path: string[]): string | undefined {
-    const fits = routes.filter(({ segments }) => segments.length === path.length
-      && segments.every((segment, i) => segment.kind === 'param' ? path[i] !== '' : segment.lower === path[i]!.toLowerCase()));
+    const fits = routes.filter(
+      ({ segments }) =>
+        segments.length === path.length &&
+        segments.every((segment, i) =>
+          segment.kind === 'param' ? path[i] !== '' : segment.lower === path[i]!.toLowerCase(),
+        ),
+    );
     const literals = (route: Route) => route.segments.filter((segment) => segment.kind === 'literal').length;
     fits.sort((a, b) => {
       if (literals(a) !== literals(b)) return literals(b) - literals(a);
@@ -37,25 +53,73 @@ describe('RouteMatcher', () => {
   it('picks the definition the priority rule picks, for any set of routes and any path', () => {
     const seed = propertySeed('route matcher property');
     const segment = fc.constantFrom('a', 'B', 'c', '{p}');
-    const routeText = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.map((part, i) => (part === '{p}' ? `{p${i}}` : part)).join('/'));
-    fc.assert(fc.property(fc.uniqueArray(routeText, { maxLength: 12 }), fc.array(fc.constantFrom('a', 'b', 'C', 'x'), { minLength: 1, maxLength: 4 }), (texts, path) => {
-      // Routes with equal shapes conflict and are refused on save: keep the first of each shape.
-      const byKey = new Map<string, Route>();
-      texts.forEach((text, i) => {
-        const parsed = parseRoute(text, '/api');
-        if (!('problem' in parsed) && !byKey.has(parsed.key)) byKey.set(parsed.key, routeOf(`d${i}`, text));
-      });
-      const routes = [...byKey.values()];
-      const matcher = new RouteMatcher<Route>();
-      for (const route of routes) matcher.set(route);
-      expect(matcher.match(path)?.definition.id).toBe(reference(routes, path));
-    }), { numRuns: 3000, seed });
+    const routeText = fc
+      .array(segment, { minLength: 1, maxLength: 4 })
+      .map((parts) => parts.map((part, i) => (part === '{p}' ? `{p${i}}` : part)).join('/'));
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(routeText, { maxLength: 12 }),
+        fc.array(fc.constantFrom('a', 'b', 'C', 'x'), { minLength: 1, maxLength: 4 }),
+        (texts, path) => {
+          // Routes with equal shapes conflict and are refused on save: keep the first of each shape.
+          const byKey = new Map<string, Route>();
+          texts.forEach((text, i) => {
+            const parsed = parseRoute(text, '/api');
+            if (!('problem' in parsed) && !byKey.has(parsed.key)) byKey.set(parsed.key, routeOf(`d${i}`, text));
+          });
+          const routes = [...byKey.values()];
+          const matcher = new RouteMatcher<Route>();
+          for (const route of routes) matcher.set(route);
+          expect(matcher.match(path)?.definition.id).toBe(reference(routes, path));
+        },
+      ),
+      { numRuns: 3000, seed },
+    );
+  });
+
+  it('matches as the priority rule says through any sequence of adds, replacements and deletes', () => {
+    const seed = propertySeed('route matcher edits property');
+    const routeText = fc
+      .array(fc.constantFrom('a', 'b', 'c', '{p}'), { minLength: 1, maxLength: 3 })
+      .map((parts) => parts.map((part, i) => (part === '{p}' ? `{p${i}}` : part)).join('/'));
+    const edit = fc.record({ id: fc.constantFrom('d0', 'd1', 'd2', 'd3', 'd4'), route: fc.option(routeText) });
+    const path = fc.array(fc.constantFrom('a', 'B', 'c', 'x'), { minLength: 1, maxLength: 3 });
+    fc.assert(
+      fc.property(fc.array(edit, { maxLength: 20 }), fc.array(path, { minLength: 1, maxLength: 5 }), (edits, paths) => {
+        const matcher = new RouteMatcher<Route>();
+        const current = new Map<string, Route>();
+        for (const { id, route } of edits) {
+          if (route === null) {
+            matcher.delete(id);
+            current.delete(id);
+            continue;
+          }
+          const parsed = parseRoute(route, '/api');
+          const shapeOf = (other: Route) => (parseRoute(other.route, '/api') as { key: string }).key;
+          // Equal shapes conflict and are refused on save: such an edit never reaches the matcher.
+          if (
+            'problem' in parsed ||
+            [...current.values()].some((other) => other.id !== id && shapeOf(other) === parsed.key)
+          )
+            continue;
+          matcher.set(routeOf(id, route));
+          current.set(id, routeOf(id, route));
+        }
+        for (const segments of paths)
+          expect(matcher.match(segments)?.definition.id).toBe(reference([...current.values()], segments));
+        expect(matcher.size).toBe(current.size);
+      }),
+      { numRuns: 3000, seed },
+    );
   });
 
   it('gives parameter values as received, replaces and deletes by id', () => {
     const matcher = new RouteMatcher<Route>();
     matcher.set(routeOf('one', 'items/{id}'));
-    expect(matcher.match(['ITEMS', 'Ab/c'])).toEqual({ definition: expect.objectContaining({ id: 'one' }), routeParameters: { id: 'Ab/c' } });
+    expect(matcher.match(['ITEMS', 'Ab/c'])).toEqual({
+      definition: expect.objectContaining({ id: 'one' }),
+      routeParameters: { id: 'Ab/c' },
+    });
     matcher.set(routeOf('one', 'things/{id}'));
     expect(matcher.match(['items', 'x'])).toBeUndefined();
     expect(matcher.match(['things', 'x'])?.definition.id).toBe('one');
@@ -64,31 +128,95 @@ describe('RouteMatcher', () => {
   });
 });
 
+describe('allowsToken', () => {
+  it('finds exactly the ids of a sorted list, as includes() does', () => {
+    const seed = propertySeed('allowed tokens property');
+    const id = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g');
+    fc.assert(
+      fc.property(fc.uniqueArray(id, { maxLength: 7 }), id, (ids, candidate) => {
+        expect(allowsToken([...ids].sort(), candidate)).toBe(ids.includes(candidate));
+      }),
+      { numRuns: 2000, seed },
+    );
+  });
+});
+
+describe('compact secrets of the view', () => {
+  const bcryptCharacter = fc.constantFrom(...'./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
+
+  it('packs any well-formed bcrypt hash into 42 bytes and back to itself, and refuses a malformed one', () => {
+    const seed = propertySeed('packed bcrypt hash property');
+    const hash = fc
+      .tuple(
+        fc.constantFrom('a', 'b', 'y'),
+        fc.integer({ min: 4, max: 15 }),
+        fc.array(bcryptCharacter, { minLength: 53, maxLength: 53 }),
+      )
+      .map(([version, cost, body]) => `$2${version}$${String(cost).padStart(2, '0')}$${body.join('')}`);
+    fc.assert(
+      fc.property(hash, (text) => {
+        const packed = packBcryptHash(text);
+        expect(packed).toHaveLength(42);
+        expect(unpackBcryptHash(packed!)).toBe(text);
+      }),
+      { numRuns: 2000, seed },
+    );
+    expect(packBcryptHash('$2b$31$' + 'a'.repeat(53))).toBeNull();
+    expect(packBcryptHash('not a hash')).toBeNull();
+  });
+
+  it('keys a digest by its 32 bytes, and the key of a presented secret is the key of its stored digest', () => {
+    const pepper = Buffer.from('p'.repeat(32));
+    const secret = 'S'.repeat(44);
+    const key = digestKey(digestSecret(pepper, secret));
+    expect(key).toHaveLength(32);
+    expect(secretDigestKey(pepper, secret)).toBe(key);
+    expect(digestText(key)).toBe(digestSecret(pepper, secret));
+    // A stored digest that is no digest keeps its text, and no presented secret's key can equal it.
+    for (const odd of ['x'.repeat(32), 'not base64url!', digestSecret(pepper, secret) + 'A']) {
+      expect(digestText(digestKey(odd))).toBe(odd);
+      expect(digestKey(odd)).not.toHaveLength(32);
+    }
+  });
+});
+
 describe('TokenOrder', () => {
   it('keeps newest first and pages after a cursor exactly like a sorted array', () => {
     const seed = propertySeed('token order property');
-    const token = fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), createdAt: fc.integer({ min: 0, max: 3 }) });
-    fc.assert(fc.property(fc.uniqueArray(token, { selector: (t) => t.id, maxLength: 6 }), fc.integer({ min: 1, max: 4 }), (tokens, limit) => {
-      const order = new TokenOrder<{ id: string; createdAt: number }>();
-      const [first, ...rest] = tokens;
-      order.reset(first ? [first] : []);
-      for (const t of rest) order.insert(t);
-      const sorted = [...tokens].sort((x, y) => (x.createdAt !== y.createdAt ? y.createdAt - x.createdAt : x.id < y.id ? 1 : -1));
-      let after: { at: number; id: string } | undefined;
-      const seen: string[] = [];
-      for (;;) {
-        const page = order.page(() => true, limit, after);
-        seen.push(...page.items.map((t) => t.id));
-        if (!page.hasMore) break;
-        const last = page.items[page.items.length - 1]!;
-        after = { at: last.createdAt, id: last.id };
-      }
-      expect(seen).toEqual(sorted.map((t) => t.id));
-      if (first) {
-        order.remove(first);
-        expect(order.count(() => true)).toBe(tokens.length - 1);
-      }
-    }), { numRuns: 2000, seed });
+    const token = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+      createdAt: fc.integer({ min: 0, max: 3 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(token, { selector: (t) => t.id, maxLength: 6 }),
+        fc.integer({ min: 1, max: 4 }),
+        (tokens, limit) => {
+          const order = new TokenOrder<{ id: string; createdAt: number }>();
+          const [first, ...rest] = tokens;
+          order.reset(first ? [first] : []);
+          for (const t of rest) order.insert(t);
+          const sorted = [...tokens].sort((x, y) =>
+            x.createdAt !== y.createdAt ? y.createdAt - x.createdAt : x.id < y.id ? 1 : -1,
+          );
+          let after: { at: number; id: string } | undefined;
+          const seen: string[] = [];
+          for (;;) {
+            const page = order.page(() => true, limit, after);
+            seen.push(...page.items.map((t) => t.id));
+            if (!page.hasMore) break;
+            const last = page.items[page.items.length - 1]!;
+            after = { at: last.createdAt, id: last.id };
+          }
+          expect(seen).toEqual(sorted.map((t) => t.id));
+          if (first) {
+            order.remove(first);
+            expect(order.count(() => true)).toBe(tokens.length - 1);
+          }
+        },
+      ),
+      { numRuns: 2000, seed },
+    );
   });
 });
 
@@ -96,12 +224,16 @@ describe('MemorySlidingWindow', () => {
   it('admits exactly `limit` in a window, does not count refusals, and frees one slot as each hit leaves', () => {
     const window = new MemorySlidingWindow();
     const hit = (now: number) => window.hit('k', 2, 1000, now);
-    expect([hit(0), hit(400)]).toEqual([{ allowed: true, retryAfterMs: 0 }, { allowed: true, retryAfterMs: 0 }]);
-    expect(hit(500)).toEqual({ allowed: false, retryAfterMs: 500 });
-    expect(hit(999)).toEqual({ allowed: false, retryAfterMs: 1 });
+    // remaining: what the window still admits, this hit counted; resetMs: until its oldest hit leaves.
+    expect([hit(0), hit(400)]).toEqual([
+      { allowed: true, retryAfterMs: 0, remaining: 1, resetMs: 1000 },
+      { allowed: true, retryAfterMs: 0, remaining: 0, resetMs: 600 },
+    ]);
+    expect(hit(500)).toEqual({ allowed: false, retryAfterMs: 500, remaining: 0, resetMs: 500 });
+    expect(hit(999)).toEqual({ allowed: false, retryAfterMs: 1, remaining: 0, resetMs: 1 });
     expect(window.count('k', 1000, 999)).toBe(2);
-    expect(hit(1000).allowed).toBe(true); // the hit at 0 left the window; the refusals never entered it
-    expect(hit(1001)).toEqual({ allowed: false, retryAfterMs: 399 });
+    expect(hit(1000)).toEqual({ allowed: true, retryAfterMs: 0, remaining: 0, resetMs: 400 }); // the hit at 0 left; refusals never entered
+    expect(hit(1001)).toEqual({ allowed: false, retryAfterMs: 399, remaining: 0, resetMs: 399 });
     expect(window.peek('k', 2, 1000, 1400)).toEqual({ allowed: true, retryAfterMs: 0 });
   });
 
@@ -189,5 +321,73 @@ describe('addressGroup', () => {
     ['not an address', 64, 'not an address'],
   ])('groups %s by /%d as %s', (address, bits, group) => {
     expect(addressGroup(address, bits)).toBe(group);
+  });
+});
+
+describe('refusals allocate nothing a flood can multiply', () => {
+  /** A response that records what is written to it. */
+  function recorder(): { res: Response; headers: Record<string, unknown>; status: () => number; body: () => string } {
+    const headers: Record<string, unknown> = {};
+    let body = '';
+    const res = {
+      statusCode: 200,
+      setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
+      end: (text: string) => (body = text),
+    };
+    return { res: res as unknown as Response, headers, status: () => res.statusCode, body: () => body };
+  }
+
+  it('shares one error per name and whole second of Retry-After, and renders it the same each time', () => {
+    expect(retryAfterError('TooManyFailedAuthentications', 1500)).toBe(
+      retryAfterError('TooManyFailedAuthentications', 2000),
+    );
+    expect(retryAfterError('TooManyFailedAuthentications', 2001)).not.toBe(
+      retryAfterError('TooManyFailedAuthentications', 2000),
+    );
+    expect(retryAfterError('RateLimitExceeded', 0).extra.retryAfterSeconds).toBe(1);
+    expect(endpointError('AuthenticationFailed')).toBe(endpointError('AuthenticationFailed'));
+    const bodies = [1, 2].map(() => {
+      const written = recorder();
+      sendEndpointError(written.res, retryAfterError('TooManyFailedAuthentications', 29_001), 'node-a');
+      return { status: written.status(), headers: written.headers, body: written.body() };
+    });
+    expect(bodies[0]).toEqual(bodies[1]);
+    expect(bodies[0]!.status).toBe(429);
+    expect(bodies[0]!.headers['retry-after']).toBe('30');
+    expect(JSON.parse(bodies[0]!.body).errors[0]).toMatchObject({ errorCode: 2003, faultingNode: 'node-a' });
+    // Another node renders its own body.
+    const other = recorder();
+    sendEndpointError(other.res, retryAfterError('TooManyFailedAuthentications', 29_001), 'node-b');
+    expect(JSON.parse(other.body()).errors[0].faultingNode).toBe('node-b');
+  });
+
+  it("the throttle and the memory store answer with the store's own objects: one shared answer while allowed", () => {
+    // As the plugin builds the throttle's own store (without a shared one): no remaining count to report.
+    const store = new MemorySlidingWindow(undefined, { remaining: false });
+    const throttle = new FailedAuthThrottle({ limit: 2, windowMs: 60_000, ipv6PrefixBits: 64 }, store);
+    const first = throttle.failed('192.0.2.7');
+    expect(first).toBe(throttle.failed('192.0.2.7'));
+    expect(first).toEqual({ allowed: true, retryAfterMs: 0 });
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(throttle.failed('192.0.2.7')).toMatchObject({ allowed: false });
+  });
+});
+
+describe('WriteGate', () => {
+  it('runs writes one at a time in the order given, and goes on after one that fails', async () => {
+    const gate = new WriteGate();
+    const log: string[] = [];
+    const write =
+      (name: string, fail = false) =>
+      async () => {
+        log.push(`${name} start`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const results = await Promise.allSettled([gate.run(write('a')), gate.run(write('b', true)), gate.run(write('c'))]);
+    expect(log).toEqual(['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
   });
 });

@@ -22,14 +22,22 @@ function runCheck(root: string): { status: number | null; stderr: string } {
 
 /** README.md and every page of docs/, as paths relative to `root`. */
 function documents(root: string): string[] {
-  return ['README.md', ...readdirSync(path.join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+  return [
+    'README.md',
+    ...readdirSync(path.join(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => `docs/${name}`),
+  ];
 }
 
 /** A copy of README.md and the Markdown pages of docs/, to break without touching the real ones. */
 function copyOfDocuments(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'udapi-readme-'));
   cpSync(path.join(ROOT, 'README.md'), path.join(dir, 'README.md'));
-  cpSync(path.join(ROOT, 'docs'), path.join(dir, 'docs'), { recursive: true, filter: (source) => !/\.png$/.test(source) });
+  cpSync(path.join(ROOT, 'docs'), path.join(dir, 'docs'), {
+    recursive: true,
+    filter: (source) => !/\.png$/.test(source),
+  });
   return dir;
 }
 
@@ -40,10 +48,15 @@ describe('README and docs reference (npm run reference)', () => {
   });
 
   it('lists every admin operation, error reason and endpoint code of the catalogues', () => {
-    const pages = documents(ROOT).map((file) => readFileSync(path.join(ROOT, file), 'utf8')).join('\n');
-    for (const operation of ADMIN_OPERATIONS) expect(pages).toContain(`\`${operation.method.toUpperCase()} ${operation.path}\``);
-    for (const reason of Object.keys(ErrorReasons)) expect(pages).toContain(`| \`${reason}\` | ${ErrorReasons[reason as keyof typeof ErrorReasons].status} |`);
-    for (const [name, { code, status }] of Object.entries(ErrorCodes)) expect(pages).toContain(`| ${code} | ${name} | ${status} |`);
+    const pages = documents(ROOT)
+      .map((file) => readFileSync(path.join(ROOT, file), 'utf8'))
+      .join('\n');
+    for (const operation of ADMIN_OPERATIONS)
+      expect(pages).toContain(`\`${operation.method.toUpperCase()} ${operation.path}\``);
+    for (const reason of Object.keys(ErrorReasons))
+      expect(pages).toContain(`| \`${reason}\` | ${ErrorReasons[reason as keyof typeof ErrorReasons].status} |`);
+    for (const [name, { code, status }] of Object.entries(ErrorCodes))
+      expect(pages).toContain(`| ${code} | ${name} | ${status} |`);
   });
 
   it('catches a stale table and names it with its file, and rewrites it without --check', () => {
@@ -62,7 +75,8 @@ describe('README and docs reference (npm run reference)', () => {
       expect(stderr).toContain(holder!);
       expect(stderr).not.toContain('endpoint-errors');
       execFileSync(process.execPath, [SCRIPT, '--root', dir]);
-      for (const [file, text] of originals) expect({ file, text: readFileSync(path.join(dir, file), 'utf8') }).toEqual({ file, text });
+      for (const [file, text] of originals)
+        expect({ file, text: readFileSync(path.join(dir, file), 'utf8') }).toEqual({ file, text });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -84,11 +98,19 @@ describe('README and docs reference (npm run reference)', () => {
       const other = files.find((file) => file !== holder)!;
       const otherText = `${readFileSync(path.join(dir, other), 'utf8')}\n${section}\n`;
       writeFileSync(path.join(dir, other), otherText);
-      const errorsHolder = files.find((file) => /\| `IdInUse` \| 409 \|/.test(readFileSync(path.join(dir, file), 'utf8')))!;
-      const staleErrors = readFileSync(path.join(dir, errorsHolder), 'utf8').replace(/\| `IdInUse` \| 409 \|[^\n]*/, '| `IdInUse` | 409 | an outdated description |');
+      const errorsHolder = files.find((file) =>
+        /\| `IdInUse` \| 409 \|/.test(readFileSync(path.join(dir, file), 'utf8')),
+      )!;
+      const staleErrors = readFileSync(path.join(dir, errorsHolder), 'utf8').replace(
+        /\| `IdInUse` \| 409 \|[^\n]*/,
+        '| `IdInUse` | 409 | an outdated description |',
+      );
       writeFileSync(path.join(dir, errorsHolder), staleErrors);
       const rewrite = spawnSync(process.execPath, [SCRIPT, '--root', dir], { encoding: 'utf8' });
-      expect({ status: rewrite.status, stderr: rewrite.stderr }).toMatchObject({ status: 2, stderr: expect.stringContaining("generated section 'cli'") });
+      expect({ status: rewrite.status, stderr: rewrite.stderr }).toMatchObject({
+        status: 2,
+        stderr: expect.stringContaining("generated section 'cli'"),
+      });
       expect(rewrite.stderr).toContain(holder);
       expect(rewrite.stderr).toContain(other);
       expect(readFileSync(path.join(dir, errorsHolder), 'utf8')).toBe(staleErrors);

@@ -2,7 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { digestSecret } from '../src/security/secrets';
+import { digestSecret } from '../src/domain/secrets';
 import { ADMIN, openTestHost, TEST_PEPPER, type TestHost } from './helpers/app';
 
 let host: TestHost;
@@ -27,11 +27,21 @@ const newSecret = () => randomBytes(32).toString('base64');
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
 /** A token with its own route; returns its id, secret and a caller for that route. */
-async function tokenWithRoute(body: object = {}): Promise<{ id: string; secret: string; call: (secret: string) => request.Test }> {
+async function tokenWithRoute(
+  body: object = {},
+): Promise<{ id: string; secret: string; call: (secret: string) => request.Test }> {
   const token = await admin.post('/tokens', { name: `grace-${randomUUID().slice(0, 8)}`, ...body });
   expect(token.status).toBe(201);
   const route = `grace/${randomUUID().slice(0, 8)}`;
-  expect((await admin.post('/definitions', { route, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: [token.body.id] } })).status).toBe(201);
+  expect(
+    (
+      await admin.post('/definitions', {
+        route,
+        actionMeta: { name: 'test.echo' },
+        securitySettings: { allowedTokens: [token.body.id] },
+      })
+    ).status,
+  ).toBe(201);
   return {
     id: token.body.id as string,
     secret: token.body.secret as string,
@@ -64,7 +74,10 @@ describe('rotation with a grace period', () => {
   it('stops the previous secret when the grace period ends, with no write needed', async () => {
     const { id, secret: old, call } = await tokenWithRoute();
     const graceEnd = Date.now() + 1500;
-    const rotated = await admin.post(`/tokens/${id}/rotate`, { secret: newSecret(), previousSecretExpiresAt: new Date(graceEnd).toISOString() });
+    const rotated = await admin.post(`/tokens/${id}/rotate`, {
+      secret: newSecret(),
+      previousSecretExpiresAt: new Date(graceEnd).toISOString(),
+    });
     expect(rotated.status).toBe(200);
     expect(rotated.body.secret).toBeUndefined();
     expect((await call(old)).status).toBe(200);
@@ -106,8 +119,10 @@ describe('rotation with a grace period', () => {
 
   it('keeps one previous secret: a second rotation replaces it, and one without grace drops it', async () => {
     const { id, secret: first, call } = await tokenWithRoute();
-    const second = (await admin.post(`/tokens/${id}/rotate`, { previousSecretExpiresAt: inSeconds(3600) })).body.secret as string;
-    const third = (await admin.post(`/tokens/${id}/rotate`, { previousSecretExpiresAt: inSeconds(3600) })).body.secret as string;
+    const second = (await admin.post(`/tokens/${id}/rotate`, { previousSecretExpiresAt: inSeconds(3600) })).body
+      .secret as string;
+    const third = (await admin.post(`/tokens/${id}/rotate`, { previousSecretExpiresAt: inSeconds(3600) })).body
+      .secret as string;
     await expectRefused(call(first));
     expect((await call(second)).status).toBe(200);
     expect((await call(third)).status).toBe(200);
@@ -168,14 +183,25 @@ describe('a previous secret stays unique while its grace period runs', () => {
     const otherId = randomUUID();
     const now = new Date();
     await host.db.connection.collection('udapiApiTokens').insertOne({
-      _id: otherId as never, name: 'elsewhere', secretDigest: digestSecret(Buffer.from(TEST_PEPPER), newSecret()), secretHash: 'x',
-      previousSecretDigest: digestSecret(Buffer.from(TEST_PEPPER), taken), previousSecretHash: 'x', previousSecretExpiresAt: new Date(Date.now() + 3_600_000),
-      isDisabled: false, rateLimit: null, expiresAt: null, createdBy: 'x', createdAt: now, lastModifiedBy: 'x', lastModified: now,
+      _id: otherId as never,
+      name: 'elsewhere',
+      secretDigest: digestSecret(Buffer.from(TEST_PEPPER), newSecret()),
+      secretHash: 'x',
+      previousSecretDigest: digestSecret(Buffer.from(TEST_PEPPER), taken),
+      previousSecretHash: 'x',
+      previousSecretExpiresAt: new Date(Date.now() + 3_600_000),
+      isDisabled: false,
+      rateLimit: null,
+      expiresAt: null,
+      createdBy: 'x',
+      createdAt: now,
+      lastModifiedBy: 'x',
+      lastModified: now,
     });
     const id = randomUUID();
     const created = await admin.post('/tokens', { id, name: 'late', secret: taken });
     expect([created.status, created.body.errors[0].reason]).toEqual([400, 'InvalidSecret']);
-    expect((await host.db.connection.collection('udapiApiTokens').countDocuments({ _id: id as never }))).toBe(0);
+    expect(await host.db.connection.collection('udapiApiTokens').countDocuments({ _id: id as never })).toBe(0);
     const existing = await tokenWithRoute();
     const rotated = await admin.post(`/tokens/${existing.id}/rotate`, { secret: taken });
     expect([rotated.status, rotated.body.errors[0].reason]).toEqual([400, 'InvalidSecret']);
@@ -191,7 +217,9 @@ describe('explain and a previous secret', () => {
     const route = (await admin.get(`/definitions?allowedToken=${id}`)).body.items[0].route as string;
     // Long enough that a loaded CI machine still rotates and explains inside the grace period (1.2 s once was not).
     const graceEnd = Date.now() + 3000;
-    const rotated = await admin.post(`/tokens/${id}/rotate`, { previousSecretExpiresAt: new Date(graceEnd).toISOString() });
+    const rotated = await admin.post(`/tokens/${id}/rotate`, {
+      previousSecretExpiresAt: new Date(graceEnd).toISOString(),
+    });
     expect(rotated.status).toBe(200);
     // A full reload that the health check started before the rotation may put the older view back until the next
     // poll re-applies the rotation (a poll interval, 250 ms): ask again briefly rather than once.

@@ -17,28 +17,37 @@ interface SoakResult {
   bounds: { heapGrowthMiB: number; rssMiB: number };
 }
 
-it(`soaks ${SECONDS} s of mixed admin and endpoint traffic with only expected answers and bounded memory`, async () => {
-  if (!existsSync(path.join(root, 'dist', 'index.mjs'))) {
-    expect(spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' }).status).toBe(0);
-  }
-  const child = spawn(process.execPath, [path.join(root, 'bench', 'soak.mjs'), '--seconds', String(SECONDS)], {
-    env: process.env, // MONGODB_URI: the suite's database
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const line = /^SOAK_RESULT (.*)$/m.exec(output);
-  expect({ code, hasResult: Boolean(line), output: line ? '' : output }).toEqual({ code: 0, hasResult: true, output: '' });
-  const result = JSON.parse(line![1]!) as SoakResult;
-  console.log(`soak: ${output.trim().split('\n').at(-1)}`);
-  expect(result.problems).toEqual([]);
-  expect(result.unexpected).toEqual([]);
-  expect(result.ok).toBe(true);
-  // Every kind of traffic ran, and the figures stayed inside the bounds docs/testing.md states.
-  for (const [kind, count] of Object.entries(result.counts)) expect({ kind, ran: count > 0 }).toEqual({ kind, ran: true });
-  expect(result.requests).toBeGreaterThan(SECONDS * 50);
-  expect(result.maxHeapGrowthMiB).toBeLessThanOrEqual(result.bounds.heapGrowthMiB);
-  expect(result.maxRssMiB).toBeLessThanOrEqual(result.bounds.rssMiB);
-}, (SECONDS + 90) * 1000);
+it(
+  `soaks ${SECONDS} s of mixed admin and endpoint traffic with only expected answers and bounded memory`,
+  async () => {
+    if (!existsSync(path.join(root, 'dist', 'index.mjs'))) {
+      expect(spawnSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' }).status).toBe(
+        0,
+      );
+    }
+    const child = spawn(process.execPath, [path.join(root, 'bench', 'soak.mjs'), '--seconds', String(SECONDS)], {
+      env: process.env, // MONGODB_URI: the suite's database
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const line = /^SOAK_RESULT (.*)$/m.exec(output);
+    expect({ hasResult: Boolean(line), output: line ? '' : output }).toEqual({ hasResult: true, output: '' });
+    const result = JSON.parse(line![1]!) as SoakResult;
+    // The problems first: a failed soak says what went wrong, not only its exit code.
+    expect({ problems: result.problems, code }).toEqual({ problems: [], code: 0 });
+    console.log(`soak: ${output.trim().split('\n').at(-1)}`);
+    expect(result.problems).toEqual([]);
+    expect(result.unexpected).toEqual([]);
+    expect(result.ok).toBe(true);
+    // Every kind of traffic ran, and the figures stayed inside the bounds docs/testing.md states.
+    for (const [kind, count] of Object.entries(result.counts))
+      expect({ kind, ran: count > 0 }).toEqual({ kind, ran: true });
+    expect(result.requests).toBeGreaterThan(SECONDS * 50);
+    expect(result.maxHeapGrowthMiB).toBeLessThanOrEqual(result.bounds.heapGrowthMiB);
+    expect(result.maxRssMiB).toBeLessThanOrEqual(result.bounds.rssMiB);
+  },
+  (SECONDS + 90) * 1000,
+);

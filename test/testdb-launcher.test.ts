@@ -9,7 +9,10 @@ const script = path.join(__dirname, '..', 'scripts', 'testdb.cjs');
 
 describe('test database launcher', () => {
   it('prints the MONGODB_URI line once the database answers, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [script], { env: { ...process.env, TESTDB_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script], {
+      env: { ...process.env, TESTDB_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const uri = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
@@ -20,7 +23,9 @@ describe('test database launcher', () => {
       child.once('exit', (code) => reject(new Error(`launcher exited with ${code}`)));
     });
     // Ready means a ping already succeeded: this connection must work at once.
-    const connection = await mongoose.createConnection(uri, { dbName: 'launcher_check', serverSelectionTimeoutMS: 2000 }).asPromise();
+    const connection = await mongoose
+      .createConnection(uri, { dbName: 'launcher_check', serverSelectionTimeoutMS: 2000 })
+      .asPromise();
     const ping: unknown = await connection.db!.admin().command({ ping: 1 });
     expect(ping).toMatchObject({ ok: 1 });
     await connection.close();
@@ -45,7 +50,10 @@ describe('test database launcher', () => {
   });
 
   it('refuses a TESTDB_PORT that is not a port', () => {
-    const result = spawnSync(process.execPath, [script], { env: { ...process.env, TESTDB_PORT: 'abc' }, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [script], {
+      env: { ...process.env, TESTDB_PORT: 'abc' },
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('TESTDB_PORT must be a port number');
   });

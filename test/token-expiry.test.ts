@@ -33,15 +33,26 @@ async function token(body: object): Promise<{ id: string; secret: string; expire
   allowed.push(res.body.id as string);
   if (!definitionRoute) {
     definitionRoute = `expiry/${randomUUID().slice(0, 8)}`;
-    expect((await admin.post('/definitions', { route: definitionRoute, actionMeta: { name: 'test.echo' }, securitySettings: { allowedTokens: allowed } })).status).toBe(201);
+    expect(
+      (
+        await admin.post('/definitions', {
+          route: definitionRoute,
+          actionMeta: { name: 'test.echo' },
+          securitySettings: { allowedTokens: allowed },
+        })
+      ).status,
+    ).toBe(201);
   } else {
     const [definition] = (await admin.get(`/definitions?route=${definitionRoute}`)).body.items as { id: string }[];
-    expect((await admin.patch(`/definitions/${definition!.id}`, { securitySettings: { allowedTokens: allowed } })).status).toBe(200);
+    expect(
+      (await admin.patch(`/definitions/${definition!.id}`, { securitySettings: { allowedTokens: allowed } })).status,
+    ).toBe(200);
   }
   return res.body as { id: string; secret: string; expiresAt: string | null };
 }
 
-const call = (secret: string) => request(app).get(`/api/custom/${definitionRoute}`).set('Authorization', `Bearer ${secret}`);
+const call = (secret: string) =>
+  request(app).get(`/api/custom/${definitionRoute}`).set('Authorization', `Bearer ${secret}`);
 const inOneHour = () => new Date(Date.now() + 3_600_000).toISOString();
 const anHourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 
@@ -97,7 +108,12 @@ describe('token expiry', () => {
     const creator = `expiry-${randomUUID().slice(0, 8)}`;
     const headers = { 'x-test-user': creator, 'x-test-permissions': '*' };
     const made: Record<string, string> = {};
-    for (const [label, expiresAt] of [['never', null], ['past', anHourAgo()], ['soon', inOneHour()], ['later', '2040-01-01T00:00:00Z']] as const) {
+    for (const [label, expiresAt] of [
+      ['never', null],
+      ['past', anHourAgo()],
+      ['soon', inOneHour()],
+      ['later', '2040-01-01T00:00:00Z'],
+    ] as const) {
       const res = await request(app).post('/admin/udapi/tokens').set(headers).send({ name: label, expiresAt });
       made[label] = res.body.id as string;
     }
@@ -116,7 +132,9 @@ describe('token expiry', () => {
           const res = await admin.get(`/tokens?createdBy=${creator}&${query}`);
           const names = (res.body.items as { name: string }[]).map((item) => item.name).sort();
           expect({ stale, query, names }).toEqual({ stale, query, names: [...labels].sort() });
-          expect((await admin.get(`/tokens/count?createdBy=${creator}&${query}`)).body).toEqual({ count: labels.length });
+          expect((await admin.get(`/tokens/count?createdBy=${creator}&${query}`)).body).toEqual({
+            count: labels.length,
+          });
         }
       } finally {
         catalog.stale = false;

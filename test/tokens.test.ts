@@ -23,7 +23,11 @@ afterAll(async () => {
     // Nothing sensitive may have reached a response (one-time secrets aside), a log line or an event.
     const values = await leaks.sensitiveValues(db.connection, 'udapiApiTokens');
     expect(leaks.count).toBeGreaterThan(10);
-    const texts = [...api.responses, ...t.logs.map((line) => JSON.stringify(line)), ...t.events.map((event) => JSON.stringify(event))];
+    const texts = [
+      ...api.responses,
+      ...t.logs.map((line) => JSON.stringify(line)),
+      ...t.events.map((event) => JSON.stringify(event)),
+    ];
     const stored = await db.connection.collection('udapiEvents').find({}).toArray();
     texts.push(...stored.map((doc) => JSON.stringify(doc)));
     expect(LeakTracker.findIn(values, texts)).toEqual([]);
@@ -58,6 +62,10 @@ describe('create', () => {
       name: 'billing',
       isDisabled: false,
       rateLimit: null,
+      scopes: [],
+      metadata: null,
+      // Without secretPrefix: the first 6 characters of the generated secret.
+      start: res.body.secret.slice(0, 6),
       expiresAt: null,
       previousSecretExpiresAt: null,
       lastUsedAt: null,
@@ -72,12 +80,31 @@ describe('create', () => {
     const read = await api.get(`/tokens/${res.body.id}`, ADMIN);
     expect(read.status).toBe(200);
     expect(read.body).not.toHaveProperty('secret');
-    expect(Object.keys(read.body).sort()).toEqual(['createdAt', 'createdBy', 'expiresAt', 'id', 'isDisabled', 'lastModified', 'lastModifiedBy', 'lastUsedAt', 'name', 'previousSecretExpiresAt', 'rateLimit']);
+    expect(Object.keys(read.body).sort()).toEqual([
+      'createdAt',
+      'createdBy',
+      'expiresAt',
+      'id',
+      'isDisabled',
+      'lastModified',
+      'lastModifiedBy',
+      'lastUsedAt',
+      'metadata',
+      'name',
+      'previousSecretExpiresAt',
+      'rateLimit',
+      'scopes',
+      'start',
+    ]);
   });
 
   it('keeps a supplied id and secret and does not echo the secret', async () => {
     const id = randomUUID();
-    const res = await api.post('/tokens', { id, name: 'supplied', secret: secret(), rateLimit: { limit: 60, windowSeconds: 60 } }, ADMIN);
+    const res = await api.post(
+      '/tokens',
+      { id, name: 'supplied', secret: secret(), rateLimit: { limit: 60, windowSeconds: 60 } },
+      ADMIN,
+    );
     expect(res.status).toBe(201);
     expect(res.body.id).toBe(id);
     expect(res.body).not.toHaveProperty('secret');
@@ -166,7 +193,11 @@ describe('create', () => {
   });
 
   it('reports every problem of a request at once', async () => {
-    const res = await api.post('/tokens', { name: ' ', secret: 'short', rateLimit: { limit: 0, windowSeconds: 60 } }, ADMIN);
+    const res = await api.post(
+      '/tokens',
+      { name: ' ', secret: 'short', rateLimit: { limit: 0, windowSeconds: 60 } },
+      ADMIN,
+    );
     expect(res.status).toBe(400);
     expect(reasons(res).sort()).toEqual(['InvalidName', 'InvalidRateLimit', 'InvalidSecret']);
     const ids = new Set(res.body.errors.map((error: { id: string }) => error.id));
@@ -183,7 +214,9 @@ describe('rate limits', () => {
   ])('refuses %j with InvalidRateLimit and an English message', async (rateLimit, words) => {
     const res = await api.post('/tokens', { name: 'limited', rateLimit }, ADMIN);
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ reason: 'InvalidRateLimit', id: expect.any(String), message: expect.stringContaining(words) }]);
+    expect(res.body.errors).toEqual([
+      { reason: 'InvalidRateLimit', id: expect.any(String), message: expect.stringContaining(words) },
+    ]);
   });
 
   it.each([
@@ -198,16 +231,15 @@ describe('rate limits', () => {
     expect(reasons(res)).toContain('InvalidRateLimit');
   });
 
-  it.each([
-    [{ limit: 1, windowSeconds: 1 }],
-    [{ limit: 100, windowSeconds: 86400 }],
-    [null],
-  ])('accepts the boundary %j', async (rateLimit) => {
-    const res = await api.post('/tokens', { name: 'limited', rateLimit }, ADMIN);
-    expect(res.status).toBe(201);
-    leaks.track(res.body.secret);
-    expect(res.body.rateLimit).toEqual(rateLimit);
-  });
+  it.each([[{ limit: 1, windowSeconds: 1 }], [{ limit: 100, windowSeconds: 86400 }], [null]])(
+    'accepts the boundary %j',
+    async (rateLimit) => {
+      const res = await api.post('/tokens', { name: 'limited', rateLimit }, ADMIN);
+      expect(res.status).toBe(201);
+      leaks.track(res.body.secret);
+      expect(res.body.rateLimit).toEqual(rateLimit);
+    },
+  );
 
   it('changes and clears a rate limit on update', async () => {
     const { id } = await createToken();
@@ -283,7 +315,11 @@ describe('update and rotation', () => {
     const blank = await api.patch(`/tokens/${id}`, { name: '   ' }, ADMIN);
     expect(blank.status).toBe(400);
     expect(blank.body.errors).toEqual([{ reason: 'InvalidName', id, message: expect.any(String) }]);
-    const res = await api.patch(`/tokens/${id}`, { isDisabled: true }, { 'x-test-user': 'carol', 'x-test-permissions': '*' });
+    const res = await api.patch(
+      `/tokens/${id}`,
+      { isDisabled: true },
+      { 'x-test-user': 'carol', 'x-test-permissions': '*' },
+    );
     expect(res.body).toMatchObject({ isDisabled: true, createdBy: 'alice', lastModifiedBy: 'carol' });
     expect(Date.parse(res.body.lastModified)).toBeGreaterThanOrEqual(Date.parse(res.body.createdAt));
   });
@@ -318,7 +354,11 @@ describe('bad requests', () => {
     const { id } = await createToken();
     const res = await api.patch(`/tokens/${id}`, { id: randomUUID() }, ADMIN);
     expect(res.status).toBe(400);
-    expect(res.body.errors[0]).toMatchObject({ reason: 'InvalidRequest', field: 'id', message: "Field 'id' cannot be changed." });
+    expect(res.body.errors[0]).toMatchObject({
+      reason: 'InvalidRequest',
+      field: 'id',
+      message: "Field 'id' cannot be changed.",
+    });
   });
 
   it.each([
@@ -336,7 +376,10 @@ describe('bad requests', () => {
   it('refuses a body that is not JSON, not an object, too large, or not declared as JSON', async () => {
     const malformed = await api.post('/tokens', '{"name":', { ...ADMIN, 'content-type': 'application/json' });
     expect(malformed.status).toBe(400);
-    expect(malformed.body.errors[0]).toMatchObject({ reason: 'InvalidRequest', message: 'The body is not valid JSON.' });
+    expect(malformed.body.errors[0]).toMatchObject({
+      reason: 'InvalidRequest',
+      message: 'The body is not valid JSON.',
+    });
     const array = await api.post('/tokens', [{ name: 'x' }], ADMIN);
     expect(array.status).toBe(400);
     expect(array.body.errors[0].message).toBe('The body must be a JSON object.');
@@ -348,15 +391,22 @@ describe('bad requests', () => {
     expect(reasons(form)).toEqual(['UnsupportedMediaType']);
   });
 
-  it.each(['get', 'patch', 'delete', 'rotate'] as const)('answers 404 NotFound for an unknown id on %s', async (verb) => {
-    const id = randomUUID();
-    const res = verb === 'get' ? await api.get(`/tokens/${id}`, ADMIN)
-      : verb === 'patch' ? await api.patch(`/tokens/${id}`, { name: 'x' }, ADMIN)
-        : verb === 'delete' ? await api.delete(`/tokens/${id}`, ADMIN)
-          : await api.post(`/tokens/${id}/rotate`, undefined, ADMIN);
-    expect(res.status).toBe(404);
-    expect(res.body.errors).toEqual([{ reason: 'NotFound', id, message: expect.any(String) }]);
-  });
+  it.each(['get', 'patch', 'delete', 'rotate'] as const)(
+    'answers 404 NotFound for an unknown id on %s',
+    async (verb) => {
+      const id = randomUUID();
+      const res =
+        verb === 'get'
+          ? await api.get(`/tokens/${id}`, ADMIN)
+          : verb === 'patch'
+            ? await api.patch(`/tokens/${id}`, { name: 'x' }, ADMIN)
+            : verb === 'delete'
+              ? await api.delete(`/tokens/${id}`, ADMIN)
+              : await api.post(`/tokens/${id}/rotate`, undefined, ADMIN);
+      expect(res.status).toBe(404);
+      expect(res.body.errors).toEqual([{ reason: 'NotFound', id, message: expect.any(String) }]);
+    },
+  );
 
   it('answers 404 for an id that is not a UUID and for an unknown admin path', async () => {
     expect((await api.get('/tokens/..%2F..%2Fetc', ADMIN)).status).toBe(404);
@@ -414,7 +464,9 @@ describe('verification cost', () => {
     const { id } = await createToken({ secret: plain });
     const other = await createToken({ secret: secret() });
     const otherDoc = await db.connection.collection('udapiApiTokens').findOne({ _id: other.id as never });
-    await db.connection.collection('udapiApiTokens').updateOne({ _id: id as never }, { $set: { secretHash: otherDoc!.secretHash } });
+    await db.connection
+      .collection('udapiApiTokens')
+      .updateOne({ _id: id as never }, { $set: { secretHash: otherDoc!.secretHash } });
     await internalsOf(t.udapi).catalog.refreshToken(id);
     expect(await tokens.verify(plain)).toBeNull();
   });
@@ -461,7 +513,9 @@ describe('list and count', () => {
     const created: string[] = [];
     for (let batch = 0; batch < 1000; batch += 25) {
       const results = await Promise.all(
-        Array.from({ length: 25 }, (_, i) => api.post('/tokens', { name: `bulk-${batch + i}`, isDisabled: (batch + i) % 3 === 0 }, headers)),
+        Array.from({ length: 25 }, (_, i) =>
+          api.post('/tokens', { name: `bulk-${batch + i}`, isDisabled: (batch + i) % 3 === 0 }, headers),
+        ),
       );
       for (const res of results) {
         expect(res.status).toBe(201);
@@ -507,11 +561,20 @@ describe('list and count', () => {
     const byModifier = await api.get(`/tokens?lastModifiedBy=dave&name=${name}`, ADMIN);
     expect(byModifier.body.items).toHaveLength(1);
     const created = Date.parse(byName.body.items[0].createdAt);
-    const inRange = await api.get(`/tokens?name=${name}&createdAtFrom=${new Date(created).toISOString()}&createdAtTo=${new Date(created + 1).toISOString()}`, ADMIN);
+    const inRange = await api.get(
+      `/tokens?name=${name}&createdAtFrom=${new Date(created).toISOString()}&createdAtTo=${new Date(created + 1).toISOString()}`,
+      ADMIN,
+    );
     expect(inRange.body.items).toHaveLength(1);
-    const outOfRange = await api.get(`/tokens?name=${name}&createdAtFrom=${new Date(created + 1).toISOString()}`, ADMIN);
+    const outOfRange = await api.get(
+      `/tokens?name=${name}&createdAtFrom=${new Date(created + 1).toISOString()}`,
+      ADMIN,
+    );
     expect(outOfRange.body.items).toHaveLength(0);
-    const modifiedLater = await api.get(`/tokens?name=${name}&lastModifiedTo=${new Date(created).toISOString()}`, ADMIN);
+    const modifiedLater = await api.get(
+      `/tokens?name=${name}&lastModifiedTo=${new Date(created).toISOString()}`,
+      ADMIN,
+    );
     expect(modifiedLater.body.items).toHaveLength(0);
   });
 });
@@ -521,7 +584,12 @@ describe('lists from the in-memory view', () => {
 
   /** The database's own answer, sorted as the admin list is: the oracle the in-memory pages must equal. */
   async function storedIds(query: Record<string, unknown>): Promise<string[]> {
-    const rows = await db.connection.collection('udapiApiTokens').find(query).sort({ createdAt: -1, _id: -1 }).project({ _id: 1 }).toArray();
+    const rows = await db.connection
+      .collection('udapiApiTokens')
+      .find(query)
+      .sort({ createdAt: -1, _id: -1 })
+      .project({ _id: 1 })
+      .toArray();
     return rows.map((row) => String(row._id));
   }
 
@@ -529,8 +597,17 @@ describe('lists from the in-memory view', () => {
     const creator = `tie-${randomUUID().slice(0, 8)}`;
     const at = new Date(Date.now() - 3_600_000);
     const docs = Array.from({ length: 7 }, (_, i) => ({
-      _id: randomUUID(), name: `tie-${i}`, secretDigest: `digest-${randomUUID()}`, secretHash: `hash-${randomUUID()}`, isDisabled: i % 2 === 0,
-      rateLimit: null, createdBy: creator, createdAt: at, lastModifiedBy: creator, lastModified: at, deletingSince: null,
+      _id: randomUUID(),
+      name: `tie-${i}`,
+      secretDigest: `digest-${randomUUID()}`,
+      secretHash: `hash-${randomUUID()}`,
+      isDisabled: i % 2 === 0,
+      rateLimit: null,
+      createdBy: creator,
+      createdAt: at,
+      lastModifiedBy: creator,
+      lastModified: at,
+      deletingSince: null,
     }));
     await db.connection.collection('udapiApiTokens').insertMany(docs as never[]);
     await internalsOf(t.udapi).feed.reload(); // written behind the package's back: make this instance read them
@@ -555,11 +632,19 @@ describe('lists from the in-memory view', () => {
     const headers = { 'x-test-user': creator, 'x-test-permissions': '*' };
     const made: string[] = [];
     for (let i = 0; i < 6; i += 1) {
-      const res = await api.post('/tokens', { name: i < 3 ? `${creator}-a` : `${creator}-b`, isDisabled: i % 3 === 0 }, headers);
+      const res = await api.post(
+        '/tokens',
+        { name: i < 3 ? `${creator}-a` : `${creator}-b`, isDisabled: i % 3 === 0 },
+        headers,
+      );
       leaks.track(res.body.secret);
       made.push(res.body.id);
     }
-    await api.patch(`/tokens/${made[1]}`, { name: `${creator}-b` }, { 'x-test-user': `${creator}-editor`, 'x-test-permissions': '*' });
+    await api.patch(
+      `/tokens/${made[1]}`,
+      { name: `${creator}-b` },
+      { 'x-test-user': `${creator}-editor`, 'x-test-permissions': '*' },
+    );
     const middle = (await api.get(`/tokens/${made[2]}`, ADMIN)).body.createdAt;
     const cases: [string, Record<string, unknown>][] = [
       [`createdBy=${creator}`, { createdBy: creator }],
@@ -569,19 +654,25 @@ describe('lists from the in-memory view', () => {
       [`id=${made[4]!.toUpperCase()}`, { _id: made[4] }],
       [`createdBy=${creator}&createdAtFrom=${middle}`, { createdBy: creator, createdAt: { $gte: new Date(middle) } }],
       [`createdBy=${creator}&createdAtTo=${middle}`, { createdBy: creator, createdAt: { $lt: new Date(middle) } }],
-      [`createdBy=${creator}&lastModifiedFrom=${middle}`, { createdBy: creator, lastModified: { $gte: new Date(middle) } }],
+      [
+        `createdBy=${creator}&lastModifiedFrom=${middle}`,
+        { createdBy: creator, lastModified: { $gte: new Date(middle) } },
+      ],
     ];
     for (const [query, stored] of cases) {
       const res = await api.get(`/tokens?${query}`, ADMIN);
       expect({ query, ids: ids(res) }).toEqual({ query, ids: await storedIds(stored) });
-      expect((await api.get(`/tokens/count?${query}`, ADMIN)).body).toEqual({ count: (await storedIds(stored)).length });
+      expect((await api.get(`/tokens/count?${query}`, ADMIN)).body).toEqual({
+        count: (await storedIds(stored)).length,
+      });
     }
   });
 
   it('searches names as literal text ignoring case, and fetches several ids at once, in memory and in the database alike', async () => {
     const p = `search-${randomUUID().slice(0, 8)}`;
     const made: string[] = [];
-    for (const name of [`${p}-Alpha`, `${p}-alpha.*`, `${p}-beta`, `${p}-(Ünïcode)`]) made.push((await createToken({ name })).id);
+    for (const name of [`${p}-Alpha`, `${p}-alpha.*`, `${p}-beta`, `${p}-(Ünïcode)`])
+      made.push((await createToken({ name })).id);
     const cases: [string, string[]][] = [
       [`search=${p}-ALPHA`, [made[0]!, made[1]!]],
       [`search=${encodeURIComponent(`${p}-alpha.*`)}`, [made[1]!]],
@@ -599,16 +690,29 @@ describe('lists from the in-memory view', () => {
         for (const [query, expected] of cases) {
           const res = await api.get(`/tokens?${query}`, ADMIN);
           expect({ stale, query, ids: ids(res).sort() }).toEqual({ stale, query, ids: [...expected].sort() });
-          expect({ stale, query, count: (await api.get(`/tokens/count?${query}`, ADMIN)).body.count }).toEqual({ stale, query, count: expected.length });
+          expect({ stale, query, count: (await api.get(`/tokens/count?${query}`, ADMIN)).body.count }).toEqual({
+            stale,
+            query,
+            count: expected.length,
+          });
         }
       } finally {
         catalog.stale = false;
       }
     }
     await catalog.load();
-    for (const query of ['search=', `search=${'x'.repeat(201)}`, 'ids=nope', `ids=${Array.from({ length: 101 }, () => randomUUID()).join(',')}`]) {
+    for (const query of [
+      'search=',
+      `search=${'x'.repeat(201)}`,
+      'ids=nope',
+      `ids=${Array.from({ length: 101 }, () => randomUUID()).join(',')}`,
+    ]) {
       const res = await api.get(`/tokens?${query}`, ADMIN);
-      expect({ query, status: res.status, reasons: reasons(res) }).toEqual({ query, status: 400, reasons: ['InvalidRequest'] });
+      expect({ query, status: res.status, reasons: reasons(res) }).toEqual({
+        query,
+        status: 400,
+        reasons: ['InvalidRequest'],
+      });
     }
   });
 
@@ -634,7 +738,9 @@ describe('lists from the in-memory view', () => {
     const { id } = await createToken({ name: `stale-${randomUUID().slice(0, 8)}` });
     const { catalog } = internalsOf(t.udapi);
     catalog.stale = true;
-    await db.connection.collection('udapiApiTokens').updateOne({ _id: id as never }, { $set: { name: 'renamed-behind-its-back' } });
+    await db.connection
+      .collection('udapiApiTokens')
+      .updateOne({ _id: id as never }, { $set: { name: 'renamed-behind-its-back' } });
     const res = await api.get(`/tokens?id=${id}`, ADMIN);
     expect(res.body.items.map((item: { name: string }) => item.name)).toEqual(['renamed-behind-its-back']);
     await catalog.load();
@@ -681,7 +787,10 @@ describe('events and manager log', () => {
   it('logs every change on the manager stream with the user and a trace id', async () => {
     const { id } = await createToken({ name: 'logged' });
     const lines = t.logs.filter((line) => (line.obj as { objectId?: string }).objectId === id);
-    expect(lines.map((line) => line.msg)).toEqual([`Creating ApiToken 'logged' (${id})`, `Created ApiToken 'logged' (${id})`]);
+    expect(lines.map((line) => line.msg)).toEqual([
+      `Creating ApiToken 'logged' (${id})`,
+      `Created ApiToken 'logged' (${id})`,
+    ]);
     for (const line of lines) {
       expect(line.bindings).toMatchObject({ stream: 'manager', instanceId: 'test-node' });
       expect(line.obj).toMatchObject({ user: 'alice', traceId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
@@ -706,7 +815,16 @@ describe('events and manager log', () => {
 
   it('prunes events older than the retention', async () => {
     const { events } = internalsOf(t.udapi);
-    const old = { _id: randomUUID(), objectType: 'ApiToken', action: 'created', objectId: randomUUID(), tokenName: 'old', user: 'x', at: new Date(Date.now() - 91 * 86_400_000), message: 'old' };
+    const old = {
+      _id: randomUUID(),
+      objectType: 'ApiToken',
+      action: 'created',
+      objectId: randomUUID(),
+      tokenName: 'old',
+      user: 'x',
+      at: new Date(Date.now() - 91 * 86_400_000),
+      message: 'old',
+    };
     await db.connection.collection('udapiEvents').insertOne(old as never);
     expect(await events.prune()).toBeGreaterThanOrEqual(1);
     expect(await db.connection.collection('udapiEvents').findOne({ _id: old._id as never })).toBeNull();

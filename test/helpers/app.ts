@@ -6,6 +6,7 @@ import type { ChangeEvent, UserDefinedApisOptions } from '../../src/types';
 import { captureLogger, type LogLine } from './capture';
 import { registerLeakSource } from './leak-registry';
 import { openTestDb, type TestDb } from './db';
+import { observeAdmin } from './admin-conformance';
 
 export const TEST_PEPPER = 'test-pepper-0123456789-abcdefghijklmnopqrstuvwxyz';
 
@@ -18,7 +19,10 @@ export interface TestApp {
 
 /** Actions every test app registers, so that definitions have something to point at. */
 export function registerTestActions(udapi: UserDefinedApis): void {
-  udapi.registerHandler('test.echo', (input) => ({ responseCode: 200, responseBody: { route: input.route, body: input.rawBody } }));
+  udapi.registerHandler('test.echo', (input) => ({
+    responseCode: 200,
+    responseBody: { route: input.route, body: input.rawBody },
+  }));
   udapi.registerHandler('test.other', () => ({ responseCode: 204 }));
   udapi.registerProcedure('test.restart', { parameters: ['encoderId'] }, () => undefined);
 }
@@ -44,7 +48,8 @@ export async function createTestApp(db: TestDb, overrides: Partial<UserDefinedAp
       const name = req.header('x-test-user');
       if (!name) return null;
       const header = req.header('x-test-permissions') ?? '*';
-      const permissions: Permission[] | string[] = header === '*' ? [...ALL_PERMISSIONS] : header.split(',').filter(Boolean);
+      const permissions: Permission[] | string[] =
+        header === '*' ? [...ALL_PERMISSIONS] : header.split(',').filter(Boolean);
       return { name, permissions };
     },
     ...overrides,
@@ -56,7 +61,8 @@ export async function createTestApp(db: TestDb, overrides: Partial<UserDefinedAp
   udapi.on('change', (event) => events.push(event));
   await udapi.ready();
   const app = express();
-  app.use('/admin/udapi', udapi.adminRouter());
+  // Every answer is checked against the admin OpenAPI document at the end of the file (test/setup).
+  app.use('/admin/udapi', observeAdmin(), udapi.adminRouter());
   return { app, udapi, logs: logger.lines, events };
 }
 
@@ -78,10 +84,12 @@ export async function openTestHost(overrides: Partial<UserDefinedApisOptions> = 
   const db = await openTestDb();
   const t = await createTestApp(db, overrides);
   const app = express();
-  app.use('/admin/udapi', t.udapi.adminRouter());
+  app.use('/admin/udapi', observeAdmin(), t.udapi.adminRouter());
   app.use('/api/custom', t.udapi.endpoint());
   return {
-    db, t, app,
+    db,
+    t,
+    app,
     close: async () => {
       await t.udapi.close();
       await db.drop();

@@ -8,7 +8,10 @@ export interface LogLine {
   msg?: string;
 }
 
-export function captureLogger(lines: LogLine[] = [], bindings: Record<string, unknown> = {}): Logger & { lines: LogLine[] } {
+export function captureLogger(
+  lines: LogLine[] = [],
+  bindings: Record<string, unknown> = {},
+): Logger & { lines: LogLine[] } {
   const at = (level: LogLine['level']) => (obj: object, msg?: string) => {
     lines.push({ level, bindings, obj, ...(msg === undefined ? {} : { msg }) });
   };

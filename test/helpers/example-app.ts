@@ -28,7 +28,15 @@ export async function startExampleApp(dbName: string, env: Record<string, string
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'udapi-example-'));
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [path.join(root, 'example-app', 'server.mjs')], {
-    env: { ...inherited, PORT: '0', MONGODB_DB: dbName, EXAMPLE_DATA_DIR: dataDir, UDAPI_PEPPER: 'example-test-pepper-0123456789abcdef', UDAPI_LAST_USED_INTERVAL_MS: '200', ...env },
+    env: {
+      ...inherited,
+      PORT: '0',
+      MONGODB_DB: dbName,
+      EXAMPLE_DATA_DIR: dataDir,
+      UDAPI_PEPPER: 'example-test-pepper-0123456789abcdef',
+      UDAPI_LAST_USED_INTERVAL_MS: '200',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async (): Promise<void> => {

@@ -3,7 +3,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import fc from 'fast-check';
 import { ENDPOINT_ERROR_TITLE, ErrorCodes, ErrorReasons } from '../../src';
-import { secretProblem } from '../../src/security/secrets';
+import { secretProblem } from '../../src/domain/secrets';
 import { ADMIN, createTestApp, type TestApp } from './app';
 import { openTestDb, type TestDb } from './db';
 import { registerSeeds } from './leak-registry';
@@ -50,7 +50,9 @@ export async function startHostileSuite(): Promise<void> {
     { route: 'fuzz/params/{id}', actionMeta: { name: 'test.echo', inputType: 'parameters' } },
     { route: 'fuzz/proc', actionType: 'procedure', actionMeta: { name: 'test.restart' } },
   ]) {
-    const res = await client.send(json('POST', '/admin/udapi/definitions', { ...body, securitySettings: { allowedTokens: [target.tokenId] } }));
+    const res = await client.send(
+      json('POST', '/admin/udapi/definitions', { ...body, securitySettings: { allowedTokens: [target.tokenId] } }),
+    );
     expect(res.status).toBe(201);
     target.definitionId = (JSON.parse(res.text) as { id: string }).id;
   }
@@ -80,15 +82,56 @@ export function json(method: string, path: string, body: unknown): RawRequest {
 // ---- arbitraries -------------------------------------------------------------------------------------------
 
 const NASTY_STRINGS = [
-  '', ' ', '\t', '\u0000', 'a\u0000b', '__proto__', 'constructor', 'prototype', '$gt', '$where', '{"$gt":""}', '../../etc/passwd',
-  '%00', '%zz', '%', '\uD800', '\uDFFF', '😀'.repeat(50), 'ﬀ', 'İ', '\u202E', '<script>alert(1)</script>', "'; DROP TABLE x; --",
-  'A'.repeat(5000), '00000000-0000-0000-0000-000000000000', 'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ', 'null', 'true', '1e309', '-0',
+  '',
+  ' ',
+  '\t',
+  '\u0000',
+  'a\u0000b',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$gt',
+  '$where',
+  '{"$gt":""}',
+  '../../etc/passwd',
+  '%00',
+  '%zz',
+  '%',
+  '\uD800',
+  '\uDFFF',
+  '😀'.repeat(50),
+  'ﬀ',
+  'İ',
+  '\u202E',
+  '<script>alert(1)</script>',
+  "'; DROP TABLE x; --",
+  'A'.repeat(5000),
+  '00000000-0000-0000-0000-000000000000',
+  'ZZZZZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZZZZZZZZZ',
+  'null',
+  'true',
+  '1e309',
+  '-0',
 ];
-const OPERATOR_SHAPES: unknown[] = [{ $gt: '' }, { $ne: null }, { $where: 'sleep(100)' }, { $regex: '.*' }, { $in: [] }, { $exists: true }, { $expr: {} }];
+const OPERATOR_SHAPES: unknown[] = [
+  { $gt: '' },
+  { $ne: null },
+  { $where: 'sleep(100)' },
+  { $regex: '.*' },
+  { $in: [] },
+  { $exists: true },
+  { $expr: {} },
+];
 
 /** Percent-encodes the UTF-8 bytes of any text (encodeURIComponent throws on a lone surrogate). */
 function encode(text: string): string {
-  return [...Buffer.from(text, 'utf8')].map((byte) => (/[A-Za-z0-9\-_.~]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return [...Buffer.from(text, 'utf8')]
+    .map((byte) =>
+      /[A-Za-z0-9\-_.~]/.test(String.fromCharCode(byte))
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 }
 
 export const nastyString = fc.oneof(
@@ -99,8 +142,31 @@ export const nastyString = fc.oneof(
   fc.integer({ min: 1, max: 70_000 }).map((length) => 'x'.repeat(length)),
 );
 const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', '$gt', '$where', 'secretDigest', 'secretHash', '_id', 'deletingSince', 'routeKey'),
-  fc.constantFrom('name', 'secret', 'id', 'isDisabled', 'rateLimit', 'expiresAt', 'route', 'actionMeta', 'actionType', 'securitySettings', 'description'),
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    '$gt',
+    '$where',
+    'secretDigest',
+    'secretHash',
+    '_id',
+    'deletingSince',
+    'routeKey',
+  ),
+  fc.constantFrom(
+    'name',
+    'secret',
+    'id',
+    'isDisabled',
+    'rateLimit',
+    'expiresAt',
+    'route',
+    'actionMeta',
+    'actionType',
+    'securitySettings',
+    'description',
+  ),
   fc.string({ maxLength: 12 }),
 );
 
@@ -111,7 +177,12 @@ const hostileKey = fc.oneof(
  */
 const hostileSecret = fc.oneof(
   nastyString.filter((text) => secretProblem(text) !== null),
-  fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.=+/'), minLength: 32, maxLength: 80 })
+  fc
+    .string({
+      unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.=+/'),
+      minLength: 32,
+      maxLength: 80,
+    })
     .map((random) => `${FUZZ_SECRET_MARK}${random}`),
 );
 /** A key and a value for it: `secret` keys take only hostile secrets. */
@@ -140,25 +211,66 @@ function objectText(entries: [string, unknown][]): string {
   return `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}`).join(',')}}`;
 }
 
-const NOT_JSON = ['{', '{"name":', '[]', '"x"', '\uFEFF{"name":"x"}', '{"name":"x"}garbage', '{"name":"a","name":"b"}', 'nul', '{"a":1e999999}', '\u0000'];
-export const CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json', ''];
+const NOT_JSON = [
+  '{',
+  '{"name":',
+  '[]',
+  '"x"',
+  '\uFEFF{"name":"x"}',
+  '{"name":"x"}garbage',
+  '{"name":"a","name":"b"}',
+  'nul',
+  '{"a":1e999999}',
+  '\u0000',
+];
+export const CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/merge-patch+json',
+  '',
+];
 
 /** Bodies for a route that expects `valid`: one field replaced or added, a random value, or text that is not JSON. */
 export function hostileBody(valid: Record<string, unknown>): fc.Arbitrary<{ body: string; contentType: string }> {
   const text = fc.oneof(
-    { weight: 5, arbitrary: entryOf(hostileValue).map(([key, value]) => objectText([...Object.entries(valid).filter(([k]) => k !== key), [key, value]])) },
+    {
+      weight: 5,
+      arbitrary: entryOf(hostileValue).map(([key, value]) =>
+        objectText([...Object.entries(valid).filter(([k]) => k !== key), [key, value]]),
+      ),
+    },
     { weight: 2, arbitrary: entriesOf(hostileValue, 6).map(objectText) },
     { weight: 1, arbitrary: hostileValue.map((value) => JSON.stringify(value) ?? 'null') },
     { weight: 1, arbitrary: fc.constantFrom(...NOT_JSON) },
   );
-  const contentType = fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) });
+  const contentType = fc.oneof(
+    { weight: 6, arbitrary: fc.constant('application/json') },
+    { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+  );
   return fc.record({ body: text, contentType });
 }
 
 /** A path segment: encoded hostile text, or raw bytes that break percent-encoding on purpose. */
 export const hostileSegment = fc.oneof(
   nastyString.map((text) => encode(text.slice(0, 300))),
-  fc.constantFrom('%zz', '%', '%0', '%00', '%E0%A4', '%C0%AF', '..', '%2e%2e', '%2F', 'a%2Fb', '%25', '%u0041', '%FF%FE'),
+  fc.constantFrom(
+    '%zz',
+    '%',
+    '%0',
+    '%00',
+    '%E0%A4',
+    '%C0%AF',
+    '..',
+    '%2e%2e',
+    '%2F',
+    'a%2Fb',
+    '%25',
+    '%u0041',
+    '%FF%FE',
+  ),
   fc.uuid().map((id) => id.toUpperCase()),
 );
 
@@ -167,44 +279,103 @@ export const hostileSegment = fc.oneof(
  * at or past its edges: times a Date cannot hold, fractions, text, and ids of every shape. Random text almost never
  * decodes at all, so only these reach the checks behind the decoding.
  */
-const hostileCursor = fc.tuple(
-  fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(8.64e15, 8.64e15 + 1, -8.64e15, -8.64e15 - 1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 0, -0, 1.5, 1e300) },
-    { weight: 1, arbitrary: fc.integer() },
-    { weight: 1, arbitrary: fc.double() },
-    { weight: 1, arbitrary: fc.maxSafeInteger() },
-    { weight: 1, arbitrary: fc.constant(null) },
-    { weight: 1, arbitrary: nastyString },
-  ),
-  fc.oneof(fc.uuid(), fc.uuid().map((id) => id.toUpperCase()), nastyString, fc.constantFrom(...OPERATOR_SHAPES), fc.integer()),
-).chain((pair) => fc.constantFrom<unknown>(pair, pair, pair, [...pair, 1], [pair[0]], { at: pair[0], id: pair[1] }))
+const hostileCursor = fc
+  .tuple(
+    fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          8.64e15,
+          8.64e15 + 1,
+          -8.64e15,
+          -8.64e15 - 1,
+          Number.MAX_SAFE_INTEGER,
+          -Number.MAX_SAFE_INTEGER,
+          0,
+          -0,
+          1.5,
+          1e300,
+        ),
+      },
+      { weight: 1, arbitrary: fc.integer() },
+      { weight: 1, arbitrary: fc.double() },
+      { weight: 1, arbitrary: fc.maxSafeInteger() },
+      { weight: 1, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: nastyString },
+    ),
+    fc.oneof(
+      fc.uuid(),
+      fc.uuid().map((id) => id.toUpperCase()),
+      nastyString,
+      fc.constantFrom(...OPERATOR_SHAPES),
+      fc.integer(),
+    ),
+  )
+  .chain((pair) => fc.constantFrom<unknown>(pair, pair, pair, [...pair, 1], [pair[0]], { at: pair[0], id: pair[1] }))
   .map((value) => Buffer.from(JSON.stringify(value) ?? 'null', 'utf8').toString('base64url'));
 
 /** A query string: known filter names and hostile names, with hostile values; sometimes raw broken escapes. */
 export function hostileQuery(knownNames: string[]): fc.Arbitrary<string> {
   const name = fc.oneof(
     fc.constantFrom(...knownNames),
-    fc.constantFrom('name[$ne]', 'name[$gt]', '__proto__', 'constructor', '__proto__[polluted]', 'constructor[prototype][polluted]', 'id[]', '$where', 'limit', 'cursor', 'ids', 'search'),
+    fc.constantFrom(
+      'name[$ne]',
+      'name[$gt]',
+      '__proto__',
+      'constructor',
+      '__proto__[polluted]',
+      'constructor[prototype][polluted]',
+      'id[]',
+      '$where',
+      'limit',
+      'cursor',
+      'ids',
+      'search',
+    ),
     fc.string({ maxLength: 10 }),
   );
   const value = fc.oneof(
     nastyString.map((text) => encode(text.slice(0, 2000))),
-    fc.constantFrom('%zz', '%', '0', '-1', '501', '1.5', 'true', 'TRUE', '1e3', '%00', 'null', '2026-13-45', '2026-01-01T25:00:00Z'),
+    fc.constantFrom(
+      '%zz',
+      '%',
+      '0',
+      '-1',
+      '501',
+      '1.5',
+      'true',
+      'TRUE',
+      '1e3',
+      '%00',
+      'null',
+      '2026-13-45',
+      '2026-01-01T25:00:00Z',
+    ),
   );
-  const query = fc.array(fc.tuple(name, value), { maxLength: 5 }).map((pairs) => pairs.map(([key, val]) => `${encode(key)}=${val}`).join('&'));
+  const query = fc
+    .array(fc.tuple(name, value), { maxLength: 5 })
+    .map((pairs) => pairs.map(([key, val]) => `${encode(key)}=${val}`).join('&'));
   if (!knownNames.includes('cursor')) return query;
   // Alone, or a hostile name next to it would have the query refused before the cursor is read.
-  return fc.oneof({ weight: 2, arbitrary: query }, { weight: 1, arbitrary: hostileCursor.map((cursor) => `cursor=${cursor}`) });
+  return fc.oneof(
+    { weight: 2, arbitrary: query },
+    { weight: 1, arbitrary: hostileCursor.map((cursor) => `cursor=${cursor}`) },
+  );
 }
 
 // ---- checks ------------------------------------------------------------------------------------------------
 
 const fail = (message: string, req: RawRequest, res: RawResponse): never => {
-  throw new Error(`${message}\nrequest: ${req.method} ${req.path.slice(0, 300)} ${String(req.body ?? '').slice(0, 300)}\nresponse: ${res.status} ${res.text.slice(0, 500)}`);
+  throw new Error(
+    `${message}\nrequest: ${req.method} ${req.path.slice(0, 300)} ${String(req.body ?? '').slice(0, 300)}\nresponse: ${res.status} ${res.text.slice(0, 500)}`,
+  );
 };
 
 function checkNoPollution(req: RawRequest, res: RawResponse): void {
-  if (Object.getOwnPropertyNames(Object.prototype).sort().join() !== prototypeKeys.join() || ({} as Record<string, unknown>).polluted !== undefined) {
+  if (
+    Object.getOwnPropertyNames(Object.prototype).sort().join() !== prototypeKeys.join() ||
+    ({} as Record<string, unknown>).polluted !== undefined
+  ) {
     fail('Object.prototype was modified', req, res);
   }
 }
@@ -226,9 +397,11 @@ export function checkAdminAnswer(req: RawRequest, res: RawResponse): void {
   const errors = body.errors ?? [];
   if (errors.length === 0) fail('error body has no errors', req, res);
   for (const error of errors) {
-    if (!(String(error.reason) in ErrorReasons) || typeof error.message !== 'string') fail('error outside the catalogue', req, res);
+    if (!(String(error.reason) in ErrorReasons) || typeof error.message !== 'string')
+      fail('error outside the catalogue', req, res);
   }
-  if (ErrorReasons[errors[0]!.reason as keyof typeof ErrorReasons].status !== res.status) fail('status does not match the first reason', req, res);
+  if (ErrorReasons[errors[0]!.reason as keyof typeof ErrorReasons].status !== res.status)
+    fail('status does not match the first reason', req, res);
 }
 
 const ENDPOINT_STATUSES = new Map<number, number>(Object.values(ErrorCodes).map((entry) => [entry.code, entry.status]));
@@ -245,14 +418,22 @@ export function checkEndpointAnswer(req: RawRequest, res: RawResponse): void {
     return fail('error body is not JSON', req, res);
   }
   const error = body.errors?.[0];
-  if (!error || error.title !== ENDPOINT_ERROR_TITLE || typeof error.detail !== 'string' || error.faultingNode !== 'test-node') fail('not the documented error body', req, res);
+  if (
+    !error ||
+    error.title !== ENDPOINT_ERROR_TITLE ||
+    typeof error.detail !== 'string' ||
+    error.faultingNode !== 'test-node'
+  )
+    fail('not the documented error body', req, res);
   if (ENDPOINT_STATUSES.get(error!.errorCode!) !== res.status) fail('status does not match the error code', req, res);
 }
 
 /** What a refused request must leave untouched: the objects and the information events. */
 export async function storedState(): Promise<string> {
   const [tokens, definitions, events] = await Promise.all(
-    ['udapiApiTokens', 'udapiApiDefinitions', 'udapiEvents'].map((name) => db.connection.collection(name).estimatedDocumentCount()),
+    ['udapiApiTokens', 'udapiApiDefinitions', 'udapiEvents'].map((name) =>
+      db.connection.collection(name).estimatedDocumentCount(),
+    ),
   );
   return `${tokens}/${definitions}/${events}`;
 }
@@ -268,7 +449,11 @@ export async function document(collection: string, id: string): Promise<string> 
 
 /** Runs `runs` cases of a surface; `stateOf` is read before and after each refused case and must not change. */
 export async function fuzz(
-  surface: string, requests: fc.Arbitrary<RawRequest>, check: (req: RawRequest, res: RawResponse) => void, stateOf = storedState, runs = RUNS,
+  surface: string,
+  requests: fc.Arbitrary<RawRequest>,
+  check: (req: RawRequest, res: RawResponse) => void,
+  stateOf = storedState,
+  runs = RUNS,
 ): Promise<void> {
   casesRun[surface] = 0;
   const seed = surfaceSeed(surface);
@@ -287,9 +472,11 @@ export async function fuzz(
   );
 }
 
-export const adminRequest = (method: string, path: string) => ({ body, contentType }: { body: string; contentType: string }): RawRequest => ({
-  method,
-  path,
-  headers: { ...ADMIN, ...(contentType ? { 'Content-Type': contentType } : {}) },
-  body,
-});
+export const adminRequest =
+  (method: string, path: string) =>
+  ({ body, contentType }: { body: string; contentType: string }): RawRequest => ({
+    method,
+    path,
+    headers: { ...ADMIN, ...(contentType ? { 'Content-Type': contentType } : {}) },
+    body,
+  });

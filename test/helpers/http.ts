@@ -15,24 +15,39 @@ export function recordingClient(app: Express, base = '/admin/udapi'): RecordingC
   // A create or rotate response may carry the one-time secret in its `secret` field, and only there.
   const keep = (res: Response, oneTimeSecretAllowed = false): Response => {
     const body: unknown = res.body;
-    const text = oneTimeSecretAllowed && typeof body === 'object' && body !== null && 'secret' in body
-      ? JSON.stringify({ ...body, secret: '[one-time secret]' })
-      : res.text;
+    const text =
+      oneTimeSecretAllowed && typeof body === 'object' && body !== null && 'secret' in body
+        ? JSON.stringify({ ...body, secret: '[one-time secret]' })
+        : res.text;
     responses.push(JSON.stringify(res.headers) + text);
     return res;
   };
   const mayCarrySecret = (path: string): boolean => path === '/tokens' || path.endsWith('/rotate');
   return {
     responses,
-    get: async (path, headers = {}) => keep(await request(app).get(base + path).set(headers)),
+    get: async (path, headers = {}) =>
+      keep(
+        await request(app)
+          .get(base + path)
+          .set(headers),
+      ),
     post: async (path, body, headers = {}) => {
-      const req = request(app).post(base + path).set(headers);
+      const req = request(app)
+        .post(base + path)
+        .set(headers);
       return keep(await (body === undefined ? req : req.send(body as object)), mayCarrySecret(path));
     },
     patch: async (path, body, headers = {}) => {
-      const req = request(app).patch(base + path).set(headers);
+      const req = request(app)
+        .patch(base + path)
+        .set(headers);
       return keep(await (body === undefined ? req : req.send(body as object)));
     },
-    delete: async (path, headers = {}) => keep(await request(app).delete(base + path).set(headers)),
+    delete: async (path, headers = {}) =>
+      keep(
+        await request(app)
+          .delete(base + path)
+          .set(headers),
+      ),
   };
 }

@@ -19,13 +19,18 @@ export function leaksIn(texts: { kind: string; text: string }[], sensitive: Map<
   const leaks: string[] = [];
   for (const { kind, text } of texts) {
     const at = BCRYPT_HASH.exec(text);
-    if (at) leaks.push(`${kind} shows a bcrypt hash${inField(text, at.index)}: ${text.slice(0, 120).replace(BCRYPT_HASH, '[…]')}…`);
+    if (at)
+      leaks.push(
+        `${kind} shows a bcrypt hash${inField(text, at.index)}: ${text.slice(0, 120).replace(BCRYPT_HASH, '[…]')}…`,
+      );
     for (const run of new Set(text.match(SECRET_RUN) ?? [])) {
       for (const [value, what] of sensitive) {
         if (!run.includes(value)) continue;
         const index = text.indexOf(value);
         const around = text.slice(Math.max(0, index - 60), index + value.length + 60).replace(value, '[…]');
-        leaks.push(`${kind} shows ${what}${inField(text, index)}: ${text.slice(0, 120).replace(value, '[…]')}… (around it: …${around}…)`);
+        leaks.push(
+          `${kind} shows ${what}${inField(text, index)}: ${text.slice(0, 120).replace(value, '[…]')}… (around it: …${around}…)`,
+        );
       }
     }
   }
@@ -39,5 +44,8 @@ function inField(text: string, index: number): string {
 
 /** Masks the digest and hash fields of a backup (GET /export, `udapi export`); everything else is still scanned. */
 export function maskBackupFields(text: string): string {
-  return text.replace(/"(secretDigest|secretHash|previousSecretDigest|previousSecretHash)":"[^"]*"/g, '"$1":"[backup field]"');
+  return text.replace(
+    /"(secretDigest|secretHash|previousSecretDigest|previousSecretHash)":"[^"]*"/g,
+    '"$1":"[backup field]"',
+  );
 }

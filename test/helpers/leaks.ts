@@ -1,6 +1,6 @@
 // Collects every secret a test made, plus its digest and stored bcrypt hash, and finds any of them in given texts.
 import type { Connection } from 'mongoose';
-import { digestSecret } from '../../src/security/secrets';
+import { digestSecret } from '../../src/domain/secrets';
 
 export class LeakTracker {
   private readonly secrets = new Set<string>();
@@ -20,7 +20,10 @@ export class LeakTracker {
   async sensitiveValues(connection: Connection, tokensCollection: string): Promise<string[]> {
     const pepper = Buffer.from(this.pepper);
     const values = [...this.secrets].flatMap((secret) => [secret, digestSecret(pepper, secret)]);
-    const docs = await connection.collection(tokensCollection).find({}, { projection: { secretHash: 1, secretDigest: 1 } }).toArray();
+    const docs = await connection
+      .collection(tokensCollection)
+      .find({}, { projection: { secretHash: 1, secretDigest: 1 } })
+      .toArray();
     for (const doc of docs) values.push(String(doc.secretHash), String(doc.secretDigest));
     return values;
   }

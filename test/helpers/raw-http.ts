@@ -34,11 +34,20 @@ export async function rawClient(app: Express): Promise<RawClient> {
     send: ({ method, path, headers = {}, body }) =>
       new Promise<RawResponse>((resolve, reject) => {
         // Node sends a GET or DELETE body with neither length nor chunking, which would desynchronise the connection.
-        const framed = body === undefined || 'Content-Length' in headers ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
+        const framed =
+          body === undefined || 'Content-Length' in headers
+            ? headers
+            : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) };
         const req = http.request({ host: '127.0.0.1', port, method, path, headers: framed, agent }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         });
         req.on('error', reject);
@@ -53,7 +62,9 @@ export async function rawClient(app: Express): Promise<RawClient> {
 }
 
 /** A loopback server for a request listener, for tests that open their own connections; close() ends them all. */
-export async function listenOnLoopback(listener: http.RequestListener): Promise<{ port: number; close(): Promise<void> }> {
+export async function listenOnLoopback(
+  listener: http.RequestListener,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

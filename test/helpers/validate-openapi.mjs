@@ -5,4 +5,6 @@ let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const validator = new Validator();
 const result = await validator.validate(JSON.parse(text));
-process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? null }));
+process.stdout.write(
+  JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? null }),
+);

@@ -5,7 +5,12 @@ const { startTestDb } = require('../../scripts/testdb.cjs');
 async function checkRedis() {
   const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const { default: Redis } = require('ioredis');
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   let cause = null; // the socket's own error (e.g. ECONNREFUSED) says more than the rejected connect()
   client.on('error', (error) => (cause ??= error.message));
   let problem = null;
@@ -21,9 +26,12 @@ async function checkRedis() {
     process.env.UDAPI_REDIS_AVAILABLE = '1';
     return;
   }
-  if (process.env.CI) throw new Error(`No Redis at ${url} (${problem}): CI runs every test; start redis-server or set REDIS_URL.`);
+  if (process.env.CI)
+    throw new Error(`No Redis at ${url} (${problem}): CI runs every test; start redis-server or set REDIS_URL.`);
   process.env.UDAPI_REDIS_AVAILABLE = '0';
-  process.stderr.write(`\nRedis at ${url} did not answer (${problem}): the Redis store tests are skipped. Start redis-server, or set REDIS_URL, to run them.\n`);
+  process.stderr.write(
+    `\nRedis at ${url} did not answer (${problem}): the Redis store tests are skipped. Start redis-server, or set REDIS_URL, to run them.\n`,
+  );
 }
 
 module.exports = async function globalSetup() {

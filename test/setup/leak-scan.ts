@@ -1,7 +1,7 @@
 // Suite-wide leak check: every stored secret, its digest, and any bcrypt hash, searched for in every response,
 // log line, event and process output of the test file. The one-time secret of a create or rotation is the exception.
 import { ServerResponse, type IncomingMessage } from 'node:http';
-import * as secrets from '../../src/security/secrets';
+import * as secrets from '../../src/domain/secrets';
 import { leakSources, seedsToReplay } from '../helpers/leak-registry';
 import { leaksIn, maskBackupFields } from '../helpers/leak-scanner';
 
@@ -24,7 +24,10 @@ type Captured = ServerResponse & { leakChunks?: Buffer[]; leakBytes?: number };
 function capture(response: Captured, chunk: unknown, encoding?: unknown): void {
   if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
   if (!Buffer.isBuffer(chunk) && typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) return;
-  const buffer = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk);
+  const buffer =
+    typeof chunk === 'string'
+      ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8')
+      : Buffer.from(chunk);
   response.leakBytes = (response.leakBytes ?? 0) + buffer.length;
   if (response.leakBytes <= MAX_CAPTURED_BYTES) (response.leakChunks ??= []).push(buffer);
 }
@@ -58,14 +61,18 @@ function record(response: Captured): void {
     }
   }
   // A backup is the documented exception for digests and hashes (never secrets): those fields alone are masked.
-  if (req?.method === 'GET' && /\/export(\?|$)/.test(req.url ?? '') && response.statusCode === 200) text = maskBackupFields(text);
-  responses.push(`${req?.method ?? '?'} ${req?.url ?? '?'} ${JSON.stringify(response.getHeaders())} ${text}`);
+  if (req?.method === 'GET' && /\/export(\?|$)/.test(req.url ?? '') && response.statusCode === 200)
+    text = maskBackupFields(text);
+  // The request's query string is what the client sent (requireToken may take a secret there), not a response.
+  const path = (req?.url ?? '?').replace(/\?.*$/s, '?[query]');
+  responses.push(`${req?.method ?? '?'} ${path} ${JSON.stringify(response.getHeaders())} ${text}`);
 }
 
 function findLeaks(): string[] {
   const texts: { kind: string; text: string }[] = responses.map((text) => ({ kind: 'response', text }));
   for (const source of leakSources()) {
-    for (const item of source.read()) texts.push({ kind: source.kind, text: typeof item === 'string' ? item : JSON.stringify(item) });
+    for (const item of source.read())
+      texts.push({ kind: source.kind, text: typeof item === 'string' ? item : JSON.stringify(item) });
   }
   const sensitive = new Map<string, string>();
   for (const secret of storedSecrets) {

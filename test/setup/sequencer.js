@@ -6,8 +6,19 @@ const Sequencer = require('@jest/test-sequencer').default;
 
 /** Longest first, as measured in a fresh-clone run on the 2-core machine. */
 const LONG_FIRST = [
-  'hostile-token-writes', 'hostile-definition-writes', 'definitions', 'cli', 'hostile-backup', 'soak',
-  'hostile-reads-and-endpoint', 'backup', 'tokens', 'admin-ui', 'multi-instance', 'endpoint', 'readme-reference',
+  'hostile-token-writes',
+  'hostile-definition-writes',
+  'definitions',
+  'cli',
+  'hostile-backup',
+  'soak',
+  'hostile-reads-and-endpoint',
+  'backup',
+  'tokens',
+  'admin-ui',
+  'multi-instance',
+  'endpoint',
+  'readme-reference',
 ];
 
 class LongSuitesFirst extends Sequencer {
