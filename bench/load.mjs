@@ -13,15 +13,24 @@ const result = await autocannon({
   duration: config.duration ?? 8,
   headers: config.headers ?? {},
   requests: pool
-    ? [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${pool[(next += 1) % pool.length]}` } }) }]
+    ? [
+        {
+          setupRequest: (request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: `Bearer ${pool[(next += 1) % pool.length]}` },
+          }),
+        },
+      ]
     : undefined,
 });
-process.stdout.write(JSON.stringify({
-  rps: result.requests.average,
-  p50: result.latency.p50,
-  p99: result.latency.p99,
-  total: result.requests.total,
-  statuses: { '2xx': result['2xx'], '4xx': result['4xx'], '5xx': result['5xx'] },
-  errors: result.errors,
-  timeouts: result.timeouts,
-}));
+process.stdout.write(
+  JSON.stringify({
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    statuses: { '2xx': result['2xx'], '4xx': result['4xx'], '5xx': result['5xx'] },
+    errors: result.errors,
+    timeouts: result.timeouts,
+  }),
+);

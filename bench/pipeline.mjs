@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
 import { internalsOf } from '../dist/plugin.js';
-import { parseRoute } from '../dist/routing/route-grammar.js';
+import { parseRoute } from '../dist/domain/route-grammar.js';
 
 const require = createRequire(import.meta.url);
 const { startTestDb } = require('../scripts/testdb.cjs');
@@ -17,7 +17,9 @@ const EXTRA_DEFINITIONS = Number(process.env.PIPELINE_DEFINITIONS ?? 0);
 const promClient = process.env.PIPELINE_METRICS === '1' ? (await import('prom-client')).default : null;
 
 const database = process.env.MONGODB_URI ? null : await startTestDb({});
-const connection = await mongoose.createConnection(process.env.MONGODB_URI ?? database.uri, { dbName: `udapi_pipeline_${process.pid}` }).asPromise();
+const connection = await mongoose
+  .createConnection(process.env.MONGODB_URI ?? database.uri, { dbName: `udapi_pipeline_${process.pid}` })
+  .asPromise();
 const udapi = createUserDefinedApis({
   connection,
   pepper: 'bench-pepper-0123456789-abcdefghijklmnopqrstuvwxyz',
@@ -30,16 +32,34 @@ try {
   const at = new Date();
   for (let offset = 0; offset < EXTRA_TOKENS; offset += 5000) {
     const batch = Array.from({ length: Math.min(5000, EXTRA_TOKENS - offset) }, (_, i) => ({
-      _id: randomUUID(), name: `extra-${offset + i}`, secretDigest: randomUUID(), secretHash: 'unused', isDisabled: false, rateLimit: null,
-      createdBy: 'bench', createdAt: at, lastModifiedBy: 'bench', lastModified: at, deletingSince: null,
+      _id: randomUUID(),
+      name: `extra-${offset + i}`,
+      secretDigest: randomUUID(),
+      secretHash: 'unused',
+      isDisabled: false,
+      rateLimit: null,
+      createdBy: 'bench',
+      createdAt: at,
+      lastModifiedBy: 'bench',
+      lastModified: at,
+      deletingSince: null,
     }));
     await connection.collection('udapiApiTokens').insertMany(batch);
   }
   const definitionDocs = Array.from({ length: EXTRA_DEFINITIONS }, (_, i) => {
     const route = i % 2 === 0 ? `bench/s${i}/leaf` : `bench/d${i}/{id}/x`;
     return {
-      _id: randomUUID(), route, routeKey: parseRoute(route, '/api/custom').key, routeLower: route.toLowerCase(), securitySettings: { allowedTokens: [] },
-      actionType: 'handler', actionMeta: { name: 'bench.ping', inputType: 'rawBody' }, createdBy: 'bench', createdAt: at, lastModifiedBy: 'bench', lastModified: at,
+      _id: randomUUID(),
+      route,
+      routeKey: parseRoute(route, '/api/custom').key,
+      routeLower: route.toLowerCase(),
+      securitySettings: { allowedTokens: [] },
+      actionType: 'handler',
+      actionMeta: { name: 'bench.ping', inputType: 'rawBody' },
+      createdBy: 'bench',
+      createdAt: at,
+      lastModifiedBy: 'bench',
+      lastModified: at,
     };
   });
   for (let offset = 0; offset < definitionDocs.length; offset += 5000) {
@@ -49,17 +69,35 @@ try {
   const { tokens, definitions, verifier } = internalsOf(udapi);
   const ctx = { user: { name: 'bench' }, traceId: 'bench' };
   const { token, generatedSecret } = await tokens.create({ name: 'pipeline' }, ctx);
-  await definitions.create({ route: 'bench/ping', actionMeta: { name: 'bench.ping' }, securitySettings: { allowedTokens: [token.id] } }, ctx);
+  await definitions.create(
+    { route: 'bench/ping', actionMeta: { name: 'bench.ping' }, securitySettings: { allowedTokens: [token.id] } },
+    ctx,
+  );
   await verifier.verify(generatedSecret); // the one bcrypt check per secret and instance, done before timing
 
   const middleware = udapi.endpoint();
-  const request = { method: 'GET', url: '/bench/ping', headers: { authorization: `Bearer ${generatedSecret}`, host: 'bench' }, ip: '127.0.0.1' };
+  const request = {
+    method: 'GET',
+    url: '/bench/ping',
+    headers: { authorization: `Bearer ${generatedSecret}`, host: 'bench' },
+    ip: '127.0.0.1',
+  };
   // The least a response object needs here; its own cost is measured alone and subtracted.
-  const response = () => ({ statusCode: 200, destroyed: false, setHeader() {}, end(body) { this.body = body; } });
-  const fail = (error) => { throw error; };
+  const response = () => ({
+    statusCode: 200,
+    destroyed: false,
+    setHeader() {},
+    end(body) {
+      this.body = body;
+    },
+  });
+  const fail = (error) => {
+    throw error;
+  };
   const check = response();
   middleware(request, check, fail);
-  if (check.statusCode !== 200 || check.body !== '{"ok":true}') throw new Error(`unexpected answer ${check.statusCode} ${check.body}`);
+  if (check.statusCode !== 200 || check.body !== '{"ok":true}')
+    throw new Error(`unexpected answer ${check.statusCode} ${check.body}`);
 
   const time = (fn) => {
     for (let i = 0; i < CALLS / 10; i += 1) fn();
@@ -73,7 +111,9 @@ try {
     res.setHeader('Content-Type', 'application/json');
     res.end('{"ok":true}');
   });
-  console.log(`endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions, metrics ${promClient ? 'on' : 'off'} (${CALLS} calls, response object cost subtracted)`);
+  console.log(
+    `endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions, metrics ${promClient ? 'on' : 'off'} (${CALLS} calls, response object cost subtracted)`,
+  );
 } finally {
   await udapi.close();
   await connection.dropDatabase();

@@ -1,5 +1,6 @@
 // A server under benchmark, in a process of its own: bare Express, or Express with the built package mounted.
 import express from 'express';
+import { performance } from 'node:perf_hooks';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
 import { internalsOf } from '../dist/plugin.js';
@@ -17,11 +18,14 @@ const trivial = { ok: true };
 
 let udapi;
 let connection;
+/** How long ready() took: the connection, the indexes and the whole view's load. */
+let readyMs = null;
+const sendTrivial = (_req, res) => {
+  res.type('application/json').send(JSON.stringify(trivial));
+};
 if (mode === 'bare') {
   // The same trivial response the benchmarked handler returns, with the same Content-Type.
-  app.get('/api/custom/bench/ping', (_req, res) => {
-    res.type('application/json').send(JSON.stringify(trivial));
-  });
+  app.get('/api/custom/bench/ping', sendTrivial);
 } else if (mode === 'udapi') {
   connection = mongoose.createConnection(process.env.MONGODB_URI, { dbName: process.env.BENCH_DB });
   await connection.asPromise();
@@ -33,17 +37,42 @@ if (mode === 'bare') {
     // The flood scenario sends only unknown secrets; the throttle would turn it into 429s, which is not what is measured.
     failedAuthThrottle: false,
     // BENCH_LAST_USED_INTERVAL_MS: to see what the periodic last-use writes and read-backs cost the other scenarios.
-    lastUsedIntervalMs: process.env.BENCH_LAST_USED_INTERVAL_MS ? Number(process.env.BENCH_LAST_USED_INTERVAL_MS) : undefined,
+    lastUsedIntervalMs: process.env.BENCH_LAST_USED_INTERVAL_MS
+      ? Number(process.env.BENCH_LAST_USED_INTERVAL_MS)
+      : undefined,
+    // BENCH_CHANGE_HINTS: a Redis URL; instances then nudge each other to poll the change log at once.
+    changeHints: process.env.BENCH_CHANGE_HINTS
+      ? {
+          redis: new (await import('ioredis')).default(process.env.BENCH_CHANGE_HINTS),
+          channel: `bench:${process.env.BENCH_DB}`,
+        }
+      : undefined,
   });
   udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: JSON.stringify(trivial) }));
   app.get('/__bench/stats', (_req, res) => {
     const internals = internalsOf(udapi);
     globalThis.gc?.();
-    res.json({ bcrypt: internals.bcrypt.stats, tokens: internals.catalog.tokenCount, definitions: internals.catalog.definitionCount, memory: process.memoryUsage() });
+    res.json({
+      bcrypt: internals.bcrypt.stats,
+      tokens: internals.catalog.tokenCount,
+      definitions: internals.catalog.definitionCount,
+      memory: process.memoryUsage(),
+      readyMs,
+    });
+  });
+  // A full reload of the view, timed, as the health check and the periodic reload run it.
+  app.post('/__bench/reload', async (_req, res) => {
+    const t0 = performance.now();
+    await internalsOf(udapi).feed.reload();
+    res.json({ ms: performance.now() - t0 });
   });
   app.use('/api/custom', udapi.endpoint());
   app.use('/admin/udapi', udapi.adminRouter());
+  // A host route protected by the same tokens, answering what the endpoint's handler answers.
+  app.get('/host/ping', udapi.requireToken(), sendTrivial);
+  const readyStarted = performance.now();
   await udapi.ready();
+  readyMs = performance.now() - readyStarted;
 } else {
   throw new Error(`BENCH_MODE must be bare or udapi, got ${mode}`);
 }

@@ -36,7 +36,14 @@ const dbName = `udapi_soak_${randomBytes(3).toString('hex')}`;
 
 // The server under soak: the package in a process of its own (bench/server.mjs), GC exposed for honest heap figures.
 const child = spawn(process.execPath, ['--expose-gc', path.join(here, 'server.mjs')], {
-  env: { ...process.env, BENCH_MODE: 'udapi', MONGODB_URI: uri, BENCH_DB: dbName, BENCH_PEPPER: randomBytes(32).toString('base64'), INSTANCE_ID: 'soak' },
+  env: {
+    ...process.env,
+    BENCH_MODE: 'udapi',
+    MONGODB_URI: uri,
+    BENCH_DB: dbName,
+    BENCH_PEPPER: randomBytes(32).toString('base64'),
+    INSTANCE_ID: 'soak',
+  },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 // Never leave the server behind, whatever ends this script.
@@ -62,7 +69,10 @@ const bearer = (secret) => ({ authorization: `Bearer ${secret}` });
 // ---- fixtures ----------------------------------------------------------------------------------------------
 const tokens = [];
 for (let i = 0; i < 20; i += 1) {
-  const res = await admin('POST', '/tokens', { name: `soak-${i}`, rateLimit: i < 4 ? { limit: 5, windowSeconds: 1 } : null });
+  const res = await admin('POST', '/tokens', {
+    name: `soak-${i}`,
+    rateLimit: i < 4 ? { limit: 5, windowSeconds: 1 } : null,
+  });
   tokens.push(res.json());
 }
 const disabled = (await admin('POST', '/tokens', { name: 'soak-disabled', isDisabled: true })).json();
@@ -70,7 +80,11 @@ const outsider = (await admin('POST', '/tokens', { name: 'soak-outsider' })).jso
 const routes = [];
 for (let i = 0; i < 10; i += 1) {
   const route = i % 2 === 0 ? `soak/r${i}` : `soak/r${i}/{id}`;
-  await admin('POST', '/definitions', { route, actionMeta: { name: 'bench.ping' }, securitySettings: { allowedTokens: [...tokens, disabled].map((t) => t.id) } });
+  await admin('POST', '/definitions', {
+    route,
+    actionMeta: { name: 'bench.ping' },
+    securitySettings: { allowedTokens: [...tokens, disabled].map((t) => t.id) },
+  });
   routes.push(route.replace('{id}', '42'));
 }
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
@@ -78,30 +92,106 @@ const unknownSecret = () => randomBytes(32).toString('base64');
 
 // ---- the traffic mix: [weight, name, operation returning the status, expected statuses] ----------------------
 const endpointOperations = [
-  [60, 'call', async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(pick(tokens.slice(4)).secret) })).status, [200]],
-  [6, 'call rate-limited', async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(pick(tokens.slice(0, 4)).secret) })).status, [200, 429]],
-  [6, 'call unknown secret', async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(unknownSecret()) })).status, [401]],
-  [2, 'call disabled', async () => (await call('POST', `/api/custom/${pick(routes)}`, { headers: { ...bearer(disabled.secret), 'content-type': 'application/json' }, body: { a: 1 } })).status, [401]],
-  [2, 'call not allowed', async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(outsider.secret) })).status, [401]],
-  [2, 'call no route', async () => (await call('GET', '/api/custom/soak/none/at/all', { headers: bearer(pick(tokens.slice(4)).secret) })).status, [404]],
+  [
+    60,
+    'call',
+    async () =>
+      (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(pick(tokens.slice(4)).secret) })).status,
+    [200],
+  ],
+  [
+    6,
+    'call rate-limited',
+    async () =>
+      (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(pick(tokens.slice(0, 4)).secret) })).status,
+    [200, 429],
+  ],
+  [
+    6,
+    'call unknown secret',
+    async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(unknownSecret()) })).status,
+    [401],
+  ],
+  [
+    2,
+    'call disabled',
+    async () =>
+      (
+        await call('POST', `/api/custom/${pick(routes)}`, {
+          headers: { ...bearer(disabled.secret), 'content-type': 'application/json' },
+          body: { a: 1 },
+        })
+      ).status,
+    [401],
+  ],
+  [
+    2,
+    'call not allowed',
+    async () => (await call('GET', `/api/custom/${pick(routes)}`, { headers: bearer(outsider.secret) })).status,
+    [401],
+  ],
+  [
+    2,
+    'call no route',
+    async () =>
+      (await call('GET', '/api/custom/soak/none/at/all', { headers: bearer(pick(tokens.slice(4)).secret) })).status,
+    [404],
+  ],
 ];
-const adminOperations = [  [6, 'list', async () => (await admin('GET', pick(['/tokens?limit=50', '/tokens/count', '/definitions?limit=20', '/events?limit=20', '/tokens?search=soak-1']))).status, [200]],
-  [6, 'token churn', async () => {
-    const created = await admin('POST', '/tokens', { name: 'soak-churn' });
-    if (created.status !== 201) return created.status;
-    const { id } = created.json();
-    const rotated = await admin('POST', `/tokens/${id}/rotate`, {});
-    if (rotated.status !== 200) return rotated.status;
-    return (await admin('DELETE', `/tokens/${id}`)).status;
-  }, [204]],
-  [4, 'definition churn', async () => {
-    const created = await admin('POST', '/definitions', { route: `soak/churn/${randomBytes(4).toString('hex')}`, actionMeta: { name: 'bench.ping' }, securitySettings: { allowedTokens: [outsider.id] } });
-    if (created.status !== 201) return created.status;
-    const patched = await admin('PATCH', `/definitions/${created.json().id}`, { description: 'churned' });
-    if (patched.status !== 200) return patched.status;
-    return (await admin('DELETE', `/definitions/${created.json().id}`)).status;
-  }, [204]],
-  [2, 'refused admin write', async () => (await admin('POST', '/tokens', { name: ' ', secret: 'short' })).status, [400]],
+const adminOperations = [
+  [
+    6,
+    'list',
+    async () =>
+      (
+        await admin(
+          'GET',
+          pick([
+            '/tokens?limit=50',
+            '/tokens/count',
+            '/definitions?limit=20',
+            '/events?limit=20',
+            '/tokens?search=soak-1',
+          ]),
+        )
+      ).status,
+    [200],
+  ],
+  [
+    6,
+    'token churn',
+    async () => {
+      const created = await admin('POST', '/tokens', { name: 'soak-churn' });
+      if (created.status !== 201) return created.status;
+      const { id } = created.json();
+      const rotated = await admin('POST', `/tokens/${id}/rotate`, {});
+      if (rotated.status !== 200) return rotated.status;
+      return (await admin('DELETE', `/tokens/${id}`)).status;
+    },
+    [204],
+  ],
+  [
+    4,
+    'definition churn',
+    async () => {
+      const created = await admin('POST', '/definitions', {
+        route: `soak/churn/${randomBytes(4).toString('hex')}`,
+        actionMeta: { name: 'bench.ping' },
+        securitySettings: { allowedTokens: [outsider.id] },
+      });
+      if (created.status !== 201) return created.status;
+      const patched = await admin('PATCH', `/definitions/${created.json().id}`, { description: 'churned' });
+      if (patched.status !== 200) return patched.status;
+      return (await admin('DELETE', `/definitions/${created.json().id}`)).status;
+    },
+    [204],
+  ],
+  [
+    2,
+    'refused admin write',
+    async () => (await admin('POST', '/tokens', { name: ' ', secret: 'short' })).status,
+    [400],
+  ],
 ];
 function chooseFrom(operations) {
   let roll = Math.random() * operations.reduce((sum, [weight]) => sum + weight, 0);
@@ -171,12 +261,15 @@ const result = {
 };
 const problems = [];
 if (unexpected.length > 0) problems.push(`${unexpected.length} unexpected answers (first: ${unexpected[0]})`);
-if (heapGrowth > HEAP_GROWTH_LIMIT_MIB) problems.push(`heap grew ${heapGrowth.toFixed(1)} MiB after warm-up (bound ${HEAP_GROWTH_LIMIT_MIB})`);
+if (heapGrowth > HEAP_GROWTH_LIMIT_MIB)
+  problems.push(`heap grew ${heapGrowth.toFixed(1)} MiB after warm-up (bound ${HEAP_GROWTH_LIMIT_MIB})`);
 if (maxRss > RSS_LIMIT_MIB) problems.push(`RSS reached ${maxRss.toFixed(1)} MiB (bound ${RSS_LIMIT_MIB})`);
 if (requests < SECONDS * 10) problems.push(`only ${requests} requests in ${SECONDS} s`);
 
 console.log(`SOAK_RESULT ${JSON.stringify({ ...result, ok: problems.length === 0, problems })}`);
-log(`${requests} requests (${result.perSecond}/s); heap after warm-up ${result.heapAfterWarmupMiB} MiB, max growth ${result.maxHeapGrowthMiB} MiB; max RSS ${result.maxRssMiB} MiB`);
+log(
+  `${requests} requests (${result.perSecond}/s); heap after warm-up ${result.heapAfterWarmupMiB} MiB, max growth ${result.maxHeapGrowthMiB} MiB; max RSS ${result.maxRssMiB} MiB`,
+);
 for (const problem of problems) log(`FAIL: ${problem}`);
 
 await new Promise((resolve) => {

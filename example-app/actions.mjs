@@ -18,7 +18,8 @@ export function registerExampleActions(udapi) {
 
   // GET encoders/{id} — one item by route parameter; the handler decides the methods it supports.
   udapi.registerHandler('encoders.get', (input) => {
-    if (input.requestMethod !== 'GET') return { responseCode: 405, responseBody: { error: 'Use GET' }, headers: { Allow: 'GET' } };
+    if (input.requestMethod !== 'GET')
+      return { responseCode: 405, responseBody: { error: 'Use GET' }, headers: { Allow: 'GET' } };
     const encoder = encoders.get(input.routeParameters.id ?? '');
     if (!encoder) return { responseCode: 404, responseBody: { error: `No encoder ${input.routeParameters.id}` } };
     return { responseCode: 200, responseBody: encoder };
@@ -28,7 +29,13 @@ export function registerExampleActions(udapi) {
   udapi.registerHandler('tickets.create', (input) => {
     const { title, priority = 'normal' } = input.parameters;
     if (!title) return { responseCode: 400, responseBody: { error: 'title is required' } };
-    const ticket = { id: tickets.length + 1, title, priority, openedBy: input.context.tokenName, at: new Date().toISOString() };
+    const ticket = {
+      id: tickets.length + 1,
+      title,
+      priority,
+      openedBy: input.context.tokenName,
+      at: new Date().toISOString(),
+    };
     tickets.push(ticket);
     if (tickets.length > MAX_TICKETS) tickets.shift();
     return { responseCode: 201, responseBody: ticket, headers: { Location: `tickets/${ticket.id}` } };

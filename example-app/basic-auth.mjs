@@ -45,14 +45,17 @@ export function basicAuth(users, { realm, cacheSize = 1000, throttle = loginThro
     if (!comparison) {
       const charged = throttle.charge(client);
       if (!charged) return 'throttled';
-      comparison = bcrypt.compare(decoded.slice(colon + 1), user.passwordHash).then((ok) => {
-        if (ok) {
-          throttle.refund(charged);
-          if (verified.size >= cacheSize) verified.delete(verified.keys().next().value);
-          verified.set(user.name, key);
-        }
-        return ok;
-      }).finally(() => comparing.delete(keyText));
+      comparison = bcrypt
+        .compare(decoded.slice(colon + 1), user.passwordHash)
+        .then((ok) => {
+          if (ok) {
+            throttle.refund(charged);
+            if (verified.size >= cacheSize) verified.delete(verified.keys().next().value);
+            verified.set(user.name, key);
+          }
+          return ok;
+        })
+        .finally(() => comparing.delete(keyText));
       comparing.set(keyText, comparison);
     }
     return (await comparison) ? user : null;
@@ -77,7 +80,8 @@ export function basicAuth(users, { realm, cacheSize = 1000, throttle = loginThro
     verify(header, client).then((found) => {
       if (found === 'throttled') return tooMany(res, throttle.retryAfterSeconds(client) || 1);
       // The failure that used the last attempt: from here on the address gets 429 until the oldest failure ages out.
-      if (!found && throttle.retryAfterSeconds(client) > 0) log?.warn({ client }, 'Too many failed admin sign-ins from one address: refusing it for a while');
+      if (!found && throttle.retryAfterSeconds(client) > 0)
+        log?.warn({ client }, 'Too many failed admin sign-ins from one address: refusing it for a while');
       req[USER] = found ? { name: found.name, permissions: found.permissions } : null;
       next();
     }, next);

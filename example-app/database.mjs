@@ -13,11 +13,18 @@ export async function openDatabase({ dataDir, log }) {
     const { startTestDb } = require('../scripts/testdb.cjs');
     mkdirSync(dataDir, { recursive: true });
     log.info({}, 'MONGODB_URI is not set: starting the embedded FerretDB (data in example-app/.data)');
-    const db = await startTestDb({ port: Number(process.env.TESTDB_PORT ?? 0), dataDir: path.join(dataDir, 'db'), log: (line) => log.info({}, line) });
+    const db = await startTestDb({
+      port: Number(process.env.TESTDB_PORT ?? 0),
+      dataDir: path.join(dataDir, 'db'),
+      log: (line) => log.info({}, line),
+    });
     uri = db.uri;
     stop = db.stop;
   }
-  const connection = mongoose.createConnection(uri, { dbName: process.env.MONGODB_DB ?? 'udapi_example', serverSelectionTimeoutMS: 5000 });
+  const connection = mongoose.createConnection(uri, {
+    dbName: process.env.MONGODB_DB ?? 'udapi_example',
+    serverSelectionTimeoutMS: 5000,
+  });
   await connection.asPromise();
   return {
     connection,

@@ -16,8 +16,14 @@ export function clientKeyOf(address) {
   const headParts = head ? head.split(':') : [];
   const tailParts = tail ? tail.split(':') : [];
   // An embedded IPv4 tail (a:b::1.2.3.4) only ever sits in the low 64 bits, so counting it as one group is harmless.
-  const parts = tail === undefined ? headParts : [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
-  return `${parts.slice(0, 4).map((part) => parseInt(part, 16).toString(16)).join(':')}::/64`;
+  const parts =
+    tail === undefined
+      ? headParts
+      : [...headParts, ...Array(8 - headParts.length - tailParts.length).fill('0'), ...tailParts];
+  return `${parts
+    .slice(0, 4)
+    .map((part) => parseInt(part, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**

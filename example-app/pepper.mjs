@@ -10,6 +10,9 @@ export function loadPepper({ dataDir, log }) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   }
-  log.warn({ file }, 'UDAPI_PEPPER is not set: using a demo pepper kept next to the data. In production keep the pepper outside the database host.');
+  log.warn(
+    { file },
+    'UDAPI_PEPPER is not set: using a demo pepper kept next to the data. In production keep the pepper outside the database host.',
+  );
   return readFileSync(file, 'utf8').trim();
 }

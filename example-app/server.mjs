@@ -17,7 +17,10 @@ const log = jsonLogger(process.env.LOG_LEVEL ?? 'info', { app: 'example' });
 
 const database = await openDatabase({ dataDir, log });
 // Prometheus metrics when prom-client is installed (an optional peer dependency): the package never loads it itself.
-const promClient = await import('prom-client').then((module) => module.default, () => null);
+const promClient = await import('prom-client').then(
+  (module) => module.default,
+  () => null,
+);
 // HTTP Basic sign-in, with failed sign-ins throttled per client address (10 a minute; see basic-auth.mjs).
 const signIn = basicAuth(JSON.parse(readFileSync(usersFile, 'utf8')), { realm: 'User-defined APIs admin', log });
 const udapi = createUserDefinedApis({
@@ -26,7 +29,9 @@ const udapi = createUserDefinedApis({
   authenticateAdmin: signIn.authenticateAdmin,
   logger: log,
   // How often last-use times are written; the default (60 s) suits production, tests shorten it.
-  lastUsedIntervalMs: process.env.UDAPI_LAST_USED_INTERVAL_MS ? Number(process.env.UDAPI_LAST_USED_INTERVAL_MS) : undefined,
+  lastUsedIntervalMs: process.env.UDAPI_LAST_USED_INTERVAL_MS
+    ? Number(process.env.UDAPI_LAST_USED_INTERVAL_MS)
+    : undefined,
   metrics: promClient ? { promClient } : undefined,
 });
 registerExampleActions(udapi);
@@ -34,13 +39,17 @@ registerExampleActions(udapi);
 const app = express();
 app.disable('x-powered-by');
 app.get('/', (_req, res) => {
-  res.type('text').send([
-    'Example host of express-user-defined-apis.',
-    'Admin API: /admin/udapi (HTTP Basic, admin/admin or viewer/viewer); web UI: /admin/udapi/ui/; OpenAPI: /admin/udapi/openapi.json and /admin/udapi/openapi/apis.json.',
-    'APIs: /api/custom/<route> (Bearer secret).',
-    promClient ? 'Metrics: /metrics (admin users).' : 'Metrics: install prom-client to get /metrics.',
-    '',
-  ].join('\n'));
+  res
+    .type('text')
+    .send(
+      [
+        'Example host of express-user-defined-apis.',
+        'Admin API: /admin/udapi (HTTP Basic, admin/admin or viewer/viewer); web UI: /admin/udapi/ui/; OpenAPI: /admin/udapi/openapi.json and /admin/udapi/openapi/apis.json.',
+        'APIs: /api/custom/<route> (Bearer secret); the host route /reports/summary (Bearer secret of a token with the scope reports:read).',
+        promClient ? 'Metrics: /metrics (admin users).' : 'Metrics: install prom-client to get /metrics.',
+        '',
+      ].join('\n'),
+    );
 });
 // Metrics name definitions and count calls: for operators, so behind the admin sign-in here.
 const adminOnly = (req, res, next) => {
@@ -50,6 +59,10 @@ const adminOnly = (req, res, next) => {
 if (promClient) app.get('/metrics', signIn.middleware, adminOnly, udapi.metricsHandler());
 // The endpoint comes before any body parser, so handlers get the body exactly as sent.
 app.use('/api/custom', udapi.endpoint());
+// One of the host's own routes, protected by the same tokens: a token with the scope `reports:read` may read it.
+app.get('/reports/summary', udapi.requireToken({ scopes: ['reports:read'] }), (req, res) => {
+  res.json({ for: req.udapi.token.name, encoders: 3, running: 2 });
+});
 app.use('/admin/udapi', signIn.middleware, udapi.adminRouter());
 
 await udapi.ready();

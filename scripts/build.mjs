@@ -9,9 +9,19 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const dist = path.join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 // No source maps in the package: they would point at src/, which is not shipped.
-execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json'), '--sourceMap', 'false'], {
-  stdio: 'inherit',
-});
+execFileSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    path.join(root, 'tsconfig.json'),
+    '--sourceMap',
+    'false',
+  ],
+  {
+    stdio: 'inherit',
+  },
+);
 
 // The `udapi` command line runs as a program when installed (npm links the bin; the mode helps a direct run).
 chmodSync(path.join(dist, 'cli', 'udapi.js'), 0o755);
@@ -21,12 +31,18 @@ cpSync(path.join(root, 'src', 'ui'), path.join(dist, 'ui'), { recursive: true })
 
 // Named ESM exports generated from the built CommonJS module, so `import { x }` works without a second build.
 const require = createRequire(import.meta.url);
-const names = Object.keys(require(path.join(dist, 'index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
+const names = Object.keys(require(path.join(dist, 'index.js'))).filter(
+  (name) => name !== 'default' && name !== '__esModule',
+);
 writeFileSync(
   path.join(dist, 'index.mjs'),
   `// ES-module entry of the package: re-exports the CommonJS build by name.\nimport cjs from './index.js';\n\n${names
     .map((name) => `export const ${name} = cjs.${name};`)
     .join('\n')}\nexport default cjs;\n`,
 );
-writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js';\n");
+// Its types: the same names, and the default export (the CommonJS module itself, as index.mjs exports it).
+writeFileSync(
+  path.join(dist, 'index.d.mts'),
+  "import * as cjs from './index.js';\n\nexport * from './index.js';\nexport default cjs;\n",
+);
 console.log(`Built dist/ (${names.length} exports: ${names.join(', ')})`);

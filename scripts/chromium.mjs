@@ -27,7 +27,8 @@ function unpackInto(dir) {
     env: { ...process.env, TMPDIR: dir },
     encoding: 'utf8',
   });
-  if (result.status !== 0) throw new Error(`Unpacking ${PACKAGE} failed: ${result.stderr.trim() || `exit ${result.status}`}`);
+  if (result.status !== 0)
+    throw new Error(`Unpacking ${PACKAGE} failed: ${result.stderr.trim() || `exit ${result.status}`}`);
   return result.stdout.trim();
 }
 
@@ -42,7 +43,8 @@ export function chromiumPath() {
   const staging = mkdtempSync(path.join(cacheRoot, 'unpacking-'));
   try {
     const unpacked = unpackInto(staging);
-    if (unpacked !== path.join(staging, 'chromium')) throw new Error(`${PACKAGE} unpacked to ${unpacked}, expected ${staging}/chromium`);
+    if (unpacked !== path.join(staging, 'chromium'))
+      throw new Error(`${PACKAGE} unpacked to ${unpacked}, expected ${staging}/chromium`);
     writeFileSync(path.join(staging, '.complete'), '');
     try {
       renameSync(staging, home); // atomic; fails if another run got there first, whose copy is then used

@@ -11,13 +11,32 @@ const require = createRequire(import.meta.url);
 const ts = require('typescript');
 
 /** Table cells are one line; a pipe would end the cell. */
-const cell = (text) => String(text).replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|').trim();
-const table = (head, rows) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)].join('\n');
+const cell = (text) =>
+  String(text)
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
+const table = (head, rows) =>
+  [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ].join('\n');
 
 /** The TypeScript program of the package's sources, for reading TSDoc as the compiler sees it. */
 function sourceProgram() {
-  const program = ts.createProgram([path.join(root, 'src', 'index.ts')], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true, skipLibCheck: true });
-  return { program, checker: program.getTypeChecker(), index: program.getSourceFile(path.join(root, 'src', 'index.ts')) };
+  const program = ts.createProgram([path.join(root, 'src', 'index.ts')], {
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    esModuleInterop: true,
+    skipLibCheck: true,
+  });
+  return {
+    program,
+    checker: program.getTypeChecker(),
+    index: program.getSourceFile(path.join(root, 'src', 'index.ts')),
+  };
 }
 
 function docOf(checker, symbol) {
@@ -38,7 +57,9 @@ function interfaceMembers(source, interfaceName) {
   const type = source.checker.getDeclaredTypeOfSymbol(found.symbol);
   return type.getProperties().map((property) => {
     const declaration = property.valueDeclaration ?? property.declarations?.[0];
-    const typeText = declaration?.type ? declaration.type.getText() : source.checker.typeToString(source.checker.getTypeOfSymbolAtLocation(property, declaration));
+    const typeText = declaration?.type
+      ? declaration.type.getText()
+      : source.checker.typeToString(source.checker.getTypeOfSymbolAtLocation(property, declaration));
     const optional = (property.flags & ts.SymbolFlags.Optional) !== 0;
     return { name: property.getName(), doc: docOf(source.checker, property), typeText, optional, declaration };
   });
@@ -71,7 +92,8 @@ function publicApiSection(source) {
     const shown = ts.isFunctionDeclaration(declaration) ? `${name}${signatureOf(declaration)}` : name;
     rows.push([`\`${shown}\``, docOf(source.checker, symbol)]);
     if (name === 'createUserDefinedApis') {
-      for (const member of interfaceMembers(source, 'UserDefinedApis')) rows.push([`\`udapi.${member.name}${signatureOf(member.declaration)}\``, member.doc]);
+      for (const member of interfaceMembers(source, 'UserDefinedApis'))
+        rows.push([`\`udapi.${member.name}${signatureOf(member.declaration)}\``, member.doc]);
     }
   }
   rows.push(['types', types.join(', ')]);
@@ -99,28 +121,45 @@ function adminOperationsSection(dist) {
 
 function adminErrorsSection(dist) {
   const { ErrorReasons } = require(path.join(dist, 'errors.js'));
-  return table(['reason', 'status', 'when'], Object.entries(ErrorReasons).map(([reason, { status, description }]) => [`\`${reason}\``, status, description]));
+  return table(
+    ['reason', 'status', 'when'],
+    Object.entries(ErrorReasons).map(([reason, { status, description }]) => [`\`${reason}\``, status, description]),
+  );
 }
 
 function endpointErrorsSection(dist) {
   const { ErrorCodes } = require(path.join(dist, 'errors.js'));
-  return table(['code', 'name', 'HTTP', 'when'], Object.entries(ErrorCodes).map(([name, entry]) => [entry.code, name, entry.status, entry.when ?? entry.detail]));
+  return table(
+    ['code', 'name', 'HTTP', 'when'],
+    Object.entries(ErrorCodes).map(([name, entry]) => [entry.code, name, entry.status, entry.when ?? entry.detail]),
+  );
 }
 
 function permissionsSection(dist) {
   const { Permissions } = require(path.join(dist, 'permissions.js'));
-  return table(['constant', 'permission name'], Object.entries(Permissions).map(([key, value]) => [`\`Permissions.${key}\``, `\`${value}\``]));
+  return table(
+    ['constant', 'permission name'],
+    Object.entries(Permissions).map(([key, value]) => [`\`Permissions.${key}\``, `\`${value}\``]),
+  );
 }
 
 function metricsSection(dist) {
   const { METRIC_DEFINITIONS } = require(path.join(dist, 'metrics', 'definitions.js'));
-  return table(['metric', 'type', 'labels', 'meaning'], METRIC_DEFINITIONS.map((metric) => [
-    `\`udapi_${metric.name}\``, metric.type, metric.labels.length > 0 ? metric.labels.map((label) => `\`${label}\``).join(', ') : '', metric.help,
-  ]));
+  return table(
+    ['metric', 'type', 'labels', 'meaning'],
+    METRIC_DEFINITIONS.map((metric) => [
+      `\`udapi_${metric.name}\``,
+      metric.type,
+      metric.labels.length > 0 ? metric.labels.map((label) => `\`${label}\``).join(', ') : '',
+      metric.help,
+    ]),
+  );
 }
 
 function cliSection(dist) {
-  const usage = execFileSync(process.execPath, [path.join(dist, 'cli', 'udapi.js'), '--help'], { encoding: 'utf8' }).trimEnd();
+  const usage = execFileSync(process.execPath, [path.join(dist, 'cli', 'udapi.js'), '--help'], {
+    encoding: 'utf8',
+  }).trimEnd();
   return ['```', usage, '```'].join('\n');
 }
 
@@ -143,7 +182,12 @@ const markersOf = (name) => ({
 /** The Markdown files that may hold generated sections: README.md and docs/*.md, as paths relative to `rootDir`. */
 export function documentFiles(rootDir) {
   const docs = path.join(rootDir, 'docs');
-  const pages = existsSync(docs) ? readdirSync(docs).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`) : [];
+  const pages = existsSync(docs)
+    ? readdirSync(docs)
+        .filter((name) => name.endsWith('.md'))
+        .sort()
+        .map((name) => `docs/${name}`)
+    : [];
   return ['README.md', ...pages].filter((file) => existsSync(path.join(rootDir, file)));
 }
 
@@ -165,20 +209,32 @@ export function locateSections(texts) {
     const { start, end } = markersOf(name);
     const starts = files.flatMap((file) => Array(occurrences(texts[file], start)).fill(file));
     const ends = files.flatMap((file) => Array(occurrences(texts[file], end)).fill(file));
-    const problem = starts.length === 0 && ends.length === 0 ? 'found in none of them'
-      : starts.length !== 1 || ends.length !== 1 ? `found ${starts.length} start and ${ends.length} end markers (${[...new Set([...starts, ...ends])].join(', ')})`
-        : starts[0] !== ends[0] ? `start in ${starts[0]}, end in ${ends[0]}`
-          : texts[starts[0]].indexOf(end) < texts[starts[0]].indexOf(start) ? `end before start in ${starts[0]}`
-            : null;
+    const problem =
+      starts.length === 0 && ends.length === 0
+        ? 'found in none of them'
+        : starts.length !== 1 || ends.length !== 1
+          ? `found ${starts.length} start and ${ends.length} end markers (${[...new Set([...starts, ...ends])].join(', ')})`
+          : starts[0] !== ends[0]
+            ? `start in ${starts[0]}, end in ${ends[0]}`
+            : texts[starts[0]].indexOf(end) < texts[starts[0]].indexOf(start)
+              ? `end before start in ${starts[0]}`
+              : null;
     if (problem) {
-      throw new Error(`The markers of the generated section '${name}' must appear exactly once across ${files.join(', ')}: ${problem}.\n${start}\n${end}`);
+      throw new Error(
+        `The markers of the generated section '${name}' must appear exactly once across ${files.join(', ')}: ${problem}.\n${start}\n${end}`,
+      );
     }
     where[name] = starts[0];
   }
   for (const file of files) {
-    for (const [, opening, closing] of texts[file].matchAll(/<!-- reference:(\S+) \(generated by npm run reference|<!-- \/reference:(\S+) -->/g)) {
+    for (const [, opening, closing] of texts[file].matchAll(
+      /<!-- reference:(\S+) \(generated by npm run reference|<!-- \/reference:(\S+) -->/g,
+    )) {
       const name = opening ?? closing;
-      if (!(name in SECTIONS)) throw new Error(`${file} marks a generated section '${name}' that does not exist; the sections are ${Object.keys(SECTIONS).join(', ')}.`);
+      if (!(name in SECTIONS))
+        throw new Error(
+          `${file} marks a generated section '${name}' that does not exist; the sections are ${Object.keys(SECTIONS).join(', ')}.`,
+        );
     }
   }
   return where;
@@ -207,14 +263,23 @@ function sectionBody(text, name) {
  * before and after, and the sections whose content changed.
  */
 export function regenerateAll(rootDir, context) {
-  const texts = Object.fromEntries(documentFiles(rootDir).map((file) => [file, readFileSync(path.join(rootDir, file), 'utf8')]));
+  const texts = Object.fromEntries(
+    documentFiles(rootDir).map((file) => [file, readFileSync(path.join(rootDir, file), 'utf8')]),
+  );
   const where = locateSections(texts);
   return Object.keys(texts).flatMap((file) => {
     const names = Object.keys(SECTIONS).filter((name) => where[name] === file);
     if (names.length === 0) return [];
     const original = texts[file];
     const updated = regenerate(original, names, context);
-    return [{ file, original, updated, stale: names.filter((name) => sectionBody(original, name) !== sectionBody(updated, name)) }];
+    return [
+      {
+        file,
+        original,
+        updated,
+        stale: names.filter((name) => sectionBody(original, name) !== sectionBody(updated, name)),
+      },
+    ];
   });
 }
 
@@ -224,7 +289,12 @@ function main() {
   const rootDir = args.includes('--root') ? path.resolve(args[args.indexOf('--root') + 1]) : root;
   let source;
   // The TypeScript program takes seconds to build: only when a section needs it.
-  const context = { get source() { return (source ??= sourceProgram()); }, dist: path.join(root, 'dist') };
+  const context = {
+    get source() {
+      return (source ??= sourceProgram());
+    },
+    dist: path.join(root, 'dist'),
+  };
   const results = regenerateAll(rootDir, context);
   const changed = results.filter(({ original, updated }) => original !== updated);
   if (changed.length === 0) {

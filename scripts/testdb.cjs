@@ -40,7 +40,9 @@ function ensureBuilt({ log = () => {} } = {}) {
   }
   const [major, minor] = version.replace(/^go/, '').split('.').map(Number);
   if (!(major > 1 || (major === 1 && minor >= 24))) {
-    throw new Error(`The test database needs Go 1.24 or newer, found ${version}. Upgrade Go, or set MONGODB_URI to a running MongoDB.`);
+    throw new Error(
+      `The test database needs Go 1.24 or newer, found ${version}. Upgrade Go, or set MONGODB_URI to a running MongoDB.`,
+    );
   }
 
   fs.mkdirSync(path.dirname(bin), { recursive: true });

@@ -4,5 +4,10 @@ export interface TestDbHandle {
   pid: number;
   stop(): Promise<void>;
 }
-export function startTestDb(options?: { port?: number; dataDir?: string; attached?: boolean; log?: (line: string) => void }): Promise<TestDbHandle>;
+export function startTestDb(options?: {
+  port?: number;
+  dataDir?: string;
+  attached?: boolean;
+  log?: (line: string) => void;
+}): Promise<TestDbHandle>;
 export function ensureBuilt(options?: { log?: (line: string) => void }): string;
