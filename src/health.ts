@@ -1,7 +1,9 @@
 // Watches the database with a short ping and the view's lag, so the endpoint fails closed (503/7) within a second of an outage, and recovers.
+import { performance } from 'node:perf_hooks';
 import type { Connection } from 'mongoose';
 import type { Catalog } from './catalog/catalog';
 import { errorSummary } from './logging';
+import type { LoopWatch } from './shared/loop-watch';
 import type { Logger } from './types';
 
 /**
@@ -9,6 +11,8 @@ import type { Logger } from './types';
  * old: a poll answers in milliseconds when the database does, and one that takes longer is not waited for.
  */
 const CATCH_UP_WAIT_MS = 1000;
+/** The driver's timeout of a ping, as a multiple of the health check's own. */
+const DRIVER_PING_TIMEOUT_FACTOR = 10;
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
@@ -33,8 +37,10 @@ export class HealthMonitor {
     private readonly lag: {
       current: () => number;
       maxMs: number;
-      recentPoll: (maxAgeMs: number) => { done: Promise<void>; waitMs: number } | null;
+      recentPoll: (maxAgeMs: number, startedAfter: number) => { done: Promise<void>; waitMs: number } | null;
     },
+    /** Waits count only time the loop was free to run: an answer that came while the host held it is not late. */
+    private readonly loop: LoopWatch,
   ) {}
 
   /**
@@ -54,7 +60,8 @@ export class HealthMonitor {
    */
   catchUp(): Promise<boolean> | null {
     if (!this.reachable || !this.catalog.loaded || this.catalog.stale) return null;
-    const poll = this.lag.recentPoll(CATCH_UP_WAIT_MS);
+    // A poll that started within half the bound leaves room for its own duration.
+    const poll = this.lag.recentPoll(CATCH_UP_WAIT_MS, performance.now() - this.lag.maxMs / 2);
     if (!poll) return null;
     if (this.catchingUp?.poll !== poll.done)
       this.catchingUp = { poll: poll.done, ready: this.readyAfter(poll.done, poll.waitMs) };
@@ -62,24 +69,17 @@ export class HealthMonitor {
   }
 
   private async readyAfter(poll: Promise<void>, waitMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        poll,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, waitMs);
-        }),
-      ]);
+      await this.loop.settlesWithin(poll, waitMs);
     } catch {
       // A failed poll leaves the lag as it was: ready says so below.
-    } finally {
-      clearTimeout(timer);
     }
     return this.ready;
   }
 
   /** Runs one check now (ready() awaits the first), then keeps checking in the background. */
   async start(): Promise<void> {
+    this.loop.start();
     await this.check();
     this.timer ??= setInterval(() => void this.check(), this.intervalMs);
     this.timer.unref();
@@ -88,26 +88,18 @@ export class HealthMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.loop.stop();
   }
 
   private async ping(): Promise<void> {
     const db = this.connection.db;
     if (!db) throw new Error('The connection is not open');
     const timeoutMs = Math.max(200, this.intervalMs * 2);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        db.command({ ping: 1 }, { timeoutMS: timeoutMs }),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`The database did not answer a ping within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    // The driver's own timeout only frees the connection of a ping that hangs: its timer cannot tell a held loop
+    // from a silent database (loop-watch.ts), so it is far longer than the one that decides.
+    const ping = db.command({ ping: 1 }, { timeoutMS: timeoutMs * DRIVER_PING_TIMEOUT_FACTOR });
+    if (!(await this.loop.settlesWithin(ping, timeoutMs)))
+      throw new Error(`The database did not answer a ping within ${timeoutMs} ms`);
   }
 
   /**

@@ -15,6 +15,7 @@ import { createEndpointHandler } from './endpoint/endpoint-handler';
 import type { RateLimitStore } from './domain/rate-limit-store';
 import { MemorySlidingWindow } from './endpoint/sliding-window';
 import { HealthMonitor } from './health';
+import { LoopWatch } from './shared/loop-watch';
 import { apiDefinitionModel, type ApiDefinitionDoc, type ApiDefinitionModel } from './models/api-definition';
 import { apiTokenModel, type ApiTokenDoc, type ApiTokenModel } from './models/api-token';
 import { eventModel, type EventModel } from './models/event';
@@ -186,13 +187,27 @@ function bindModels(config: Config): Models {
 }
 
 /** The health check, which also judges the view's lag against maxViewLagMs. */
-function healthMonitor(config: Config, catalog: Catalog, feed: ChangeFeed, log: Logger): HealthMonitor {
-  return new HealthMonitor(config.connection, catalog, () => feed.reload(), config.healthCheckIntervalMs, log, {
-    // Before the poll timer runs (ready() in progress) the view is as fresh as its load: the lag rule starts with it.
-    current: () => (feed.polling ? feed.lagSeconds() * 1000 : 0),
-    maxMs: config.maxViewLagMs,
-    recentPoll: (maxAgeMs) => feed.recentPoll(maxAgeMs),
-  });
+function healthMonitor(
+  config: Config,
+  catalog: Catalog,
+  feed: ChangeFeed,
+  log: Logger,
+  loop: LoopWatch,
+): HealthMonitor {
+  return new HealthMonitor(
+    config.connection,
+    catalog,
+    () => feed.reload(),
+    config.healthCheckIntervalMs,
+    log,
+    {
+      // Before the poll timer runs (ready() in progress) the view is as fresh as its load: the lag rule starts with it.
+      current: () => (feed.polling ? feed.lagSeconds() * 1000 : 0),
+      maxMs: config.maxViewLagMs,
+      recentPoll: (maxAgeMs, startedAfter) => feed.recentPoll(maxAgeMs, startedAfter),
+    },
+    loop,
+  );
 }
 
 function buildParts(config: Config): Parts {
@@ -212,12 +227,14 @@ function buildParts(config: Config): Parts {
   const verified = new VerifiedSecrets(config.verifiedSecretCacheSize);
   const actions = new ActionRegistry();
   const catalog = new Catalog(models.tokens, models.definitions, config.basePath, managerLog);
-  const feed = new ChangeFeed(models.changes, catalog, managerLog);
+  // One watch of the event loop's holds, started and stopped with the health check, for the feed's and its waits.
+  const loop = new LoopWatch();
+  const feed = new ChangeFeed(models.changes, catalog, managerLog, loop);
   const hints = config.changeHints && new ChangeHints(config.changeHints.redis, config.changeHints.channel, managerLog);
   // Updates of token documents from this instance (admin writes, the last-use flush) never overlap.
   const writeGate = new WriteGate();
   const lastUse = new LastUseRecorder(models.tokens, catalog, config.lastUsedIntervalMs, managerLog, writeGate);
-  const health = healthMonitor(config, catalog, feed, managerLog);
+  const health = healthMonitor(config, catalog, feed, managerLog, loop);
   const view = { catalog, feed, health, managerLog };
   const pepperGuard = new PepperGuard({
     model: models.meta,

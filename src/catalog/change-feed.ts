@@ -10,6 +10,7 @@ import {
 } from '../models/change';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from '../database/mongo-errors';
+import type { LoopMark, LoopWatch } from '../shared/loop-watch';
 import type { Logger } from '../types';
 import type { Catalog, TokenRow } from './catalog';
 import type { ApiDefinitionDoc } from '../models/api-definition';
@@ -62,10 +63,12 @@ export class ChangeFeed {
   private reloadTimer: NodeJS.Timeout | undefined;
   /** The poll under way (applied and marked synced when it settles), and when it started. */
   private inFlightPoll: Promise<void> | undefined;
-  private inFlightSince = 0;
+  private inFlightSince: LoopMark = { at: 0, held: 0 };
   private idlePolls = 0;
   /** A hint came while a poll ran (it may have read the log before the hinted change): poll once more after it. */
   private pollAgain = false;
+  /** The poll that starts when the one under way ends (recentPoll), while one is awaited. */
+  private pollAfter: Promise<void> | undefined;
   /** Set by hintedBy(): called after each change this instance logs. */
   private announce: (() => void) | undefined;
   /**
@@ -78,6 +81,8 @@ export class ChangeFeed {
     private readonly model: ChangeModel,
     private readonly catalog: Catalog,
     private readonly log: Logger,
+    /** Tells how long a poll under way has really waited for the database (time the loop was held aside). */
+    private readonly loop: LoopWatch,
   ) {}
 
   get revision(): number {
@@ -171,7 +176,7 @@ export class ChangeFeed {
   async poll(): Promise<void> {
     if (this.inFlightPoll || !this.catalog.loaded) return;
     const started = performance.now();
-    this.inFlightSince = started;
+    this.inFlightSince = this.loop.mark(started);
     this.inFlightPoll = this.applyNewChanges().then(() => this.markSynced(started));
     try {
       await this.inFlightPoll;
@@ -181,14 +186,26 @@ export class ChangeFeed {
   }
 
   /**
-   * A poll whose end brings the view up to date, and how long it is worth waiting for: the one under way until it
-   * is maxAgeMs old, else a new one. Null once the one under way is older than that: the database is not answering
-   * it, and a new poll would queue behind it.
+   * A poll whose end brings the view up to date, and how long it is worth waiting for. The one under way, if it
+   * started at or after `startedAfter` (performance.now()); the one that starts when it ends, if it started before
+   * (its end proves only what the log held then); else a new one. Null once the one under way is maxAgeMs old: the
+   * database is not answering it, and a new poll would queue behind it. Age counts only time the loop was free to
+   * run: an answer that came while this process was held has not been read yet.
    */
-  recentPoll(maxAgeMs: number): { done: Promise<void>; waitMs: number } | null {
-    if (!this.inFlightPoll) return { done: this.poll(), waitMs: maxAgeMs };
-    const waitMs = maxAgeMs - (performance.now() - this.inFlightSince);
-    return waitMs > 0 ? { done: this.inFlightPoll, waitMs } : null;
+  recentPoll(maxAgeMs: number, startedAfter: number): { done: Promise<void>; waitMs: number } | null {
+    const underWay = this.inFlightPoll;
+    if (!underWay) return { done: this.poll(), waitMs: maxAgeMs };
+    const waitMs = maxAgeMs - this.loop.freeSince(this.inFlightSince);
+    if (waitMs <= 0) return null;
+    if (this.inFlightSince.at >= startedAfter) return { done: underWay, waitMs };
+    // Shared by every caller, so that a crowd of calls costs one more poll, not one each.
+    this.pollAfter ??= underWay
+      .catch(() => undefined)
+      .then(() => {
+        this.pollAfter = undefined;
+        return this.inFlightPoll ?? this.poll();
+      });
+    return { done: this.pollAfter, waitMs: maxAgeMs };
   }
 
   /**
