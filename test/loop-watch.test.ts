@@ -55,7 +55,7 @@ describe('LoopWatch', () => {
     expect(watch.freeSince(mark)).toBeLessThan(250);
   });
 
-  it('counts all the time as free while stopped', async () => {
+  it('counts all the time as free while stopped', () => {
     watch.stop();
     const mark = watch.mark();
     holdTheLoop(200);

@@ -433,6 +433,10 @@ describe('verify()', () => {
   it('refuses bad options with an OptionsError', async () => {
     await expect(t.udapi.verify('x', { scope: ['a'] } as never)).rejects.toThrow(/did you mean `verify.scopes`/);
     await expect(t.udapi.verify('x', { scopes: ['A B'] })).rejects.toThrow(OptionsError);
+    // A refused list is refused even after a valid one that a separator-joined cache key would confuse it with.
+    await t.udapi.verify('x', { scopes: ['reports:read', 'reports:write'] });
+    await expect(t.udapi.verify('x', { scopes: ['reports:read reports:write'] })).rejects.toThrow(OptionsError);
+    await expect(t.udapi.verify('x', { scopes: [['reports:read']] as never })).rejects.toThrow(OptionsError);
     await expect(t.udapi.verify('x', { address: 7 as never })).rejects.toThrow(/verify.address/);
     await expect(t.udapi.verify('x', null as never)).rejects.toThrow(/options object/);
   });

@@ -44,7 +44,10 @@ export function createVerify(
   const rules = new Map<string, HostRouteRule>();
   const ruleOf = (scopes: unknown): HostRouteRule => {
     if (scopes === undefined) return rules.get('') ?? cache('', hostRouteRule(undefined, 'verify.scopes'));
-    const key = Array.isArray(scopes) ? scopes.join(' ') : '\u0000';
+    // JSON, not a join: ['a b'] (refused) must not find the rule of ['a', 'b'].
+    const key =
+      Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string') ? JSON.stringify(scopes) : null;
+    if (key === null) return hostRouteRule(scopes, 'verify.scopes'); // refuses it
     return rules.get(key) ?? cache(key, hostRouteRule(scopes, 'verify.scopes'));
   };
   const cache = (key: string, rule: HostRouteRule): HostRouteRule => {
