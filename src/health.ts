@@ -28,6 +28,8 @@ export class HealthMonitor {
     private readonly catalog: Catalog,
     /** Reloads the whole in-memory view (the change feed's reload, which also repositions it). */
     private readonly reload: () => Promise<void>,
+    /** Applies every change logged so far (the change feed's catchUp). */
+    private readonly catchUpView: () => Promise<void>,
     private readonly intervalMs: number,
     private readonly log: Logger,
     /**
@@ -91,10 +93,14 @@ export class HealthMonitor {
     this.loop.stop();
   }
 
+  private get pingTimeoutMs(): number {
+    return Math.max(200, this.intervalMs * 2);
+  }
+
   private async ping(): Promise<void> {
     const db = this.connection.db;
     if (!db) throw new Error('The connection is not open');
-    const timeoutMs = Math.max(200, this.intervalMs * 2);
+    const timeoutMs = this.pingTimeoutMs;
     // The driver's own timeout only frees the connection of a ping that hangs: its timer cannot tell a held loop
     // from a silent database (loop-watch.ts), so it is far longer than the one that decides.
     const ping = db.command({ ping: 1 }, { timeoutMS: timeoutMs * DRIVER_PING_TIMEOUT_FACTOR });
@@ -131,11 +137,13 @@ export class HealthMonitor {
     this.checking = true;
     try {
       await this.ping();
-      // After an outage, changes may have been missed: reload the whole view before serving again.
-      if (!this.reachable || !this.catalog.loaded || this.catalog.stale) {
-        await this.reload();
-        if (!this.reachable) this.log.info({}, 'Database reachable: serving user-defined APIs');
-      }
+      if (!this.catalog.loaded || this.catalog.stale) await this.reload();
+      // After an outage the change log holds what was missed (a poll that finds its position pruned reloads
+      // everything): a poll, milliseconds, not a full reload, which takes tens of seconds at 100,000 tokens and
+      // answered 503 all that time after a single slow ping.
+      else if (!this.reachable && !(await this.loop.settlesWithin(this.catchUpView(), this.pingTimeoutMs)))
+        throw new Error(`The change log could not be read within ${this.pingTimeoutMs} ms`);
+      if (!this.reachable) this.log.info({}, 'Database reachable: serving user-defined APIs');
       this.reachable = true;
     } catch (error) {
       if (this.reachable)

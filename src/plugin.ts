@@ -198,6 +198,7 @@ function healthMonitor(
     config.connection,
     catalog,
     () => feed.reload(),
+    () => feed.catchUp(),
     config.healthCheckIntervalMs,
     log,
     {

@@ -2,12 +2,14 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
 import Redis from 'ioredis';
+import mongoose from 'mongoose';
 import request from 'supertest';
 import { revisionKey } from '../src/models/change';
 import { internalsOf } from '../src/plugin';
 import { ADMIN, createTestApp, type TestApp } from './helpers/app';
 import { itWithRedis, REDIS_URL } from './helpers/redis';
 import { openTestDb, type TestDb } from './helpers/db';
+import { stallingProxy } from './helpers/stalling-proxy';
 
 let db: TestDb;
 let writer: TestApp;
@@ -245,6 +247,63 @@ describe('a process too busy to poll', () => {
     // answer waited in the socket, and the call found a poll "1.5 s old" and gave up on it. Time the loop spends
     // held is not time the database took.
     await holdTheLoopAfterARevocation('busy-polling', (busy) => void internalsOf(busy.udapi).feed.poll());
+  });
+});
+
+describe('coming back after the database was unreachable', () => {
+  // A full reload takes tens of seconds at 100,000 tokens; the health check used to do one after any failed ping,
+  // answering 503 all that time. What was missed is in the change log.
+  it('applies what it missed with a poll of the change log, not a full reload', async () => {
+    const proxy = await stallingProxy();
+    const connection = mongoose.createConnection(proxy.uri, { dbName: db.name, serverSelectionTimeoutMS: 2000 });
+    await connection.asPromise();
+    const cutOff = await createTestApp(
+      { connection, name: db.name, drop: () => Promise.resolve() },
+      { healthCheckIntervalMs: 100, changePollIntervalMs: 100 },
+    );
+    const host = express();
+    host.use('/api/custom', cutOff.udapi.endpoint());
+    const { feed } = internalsOf(cutOff.udapi);
+    let reloads = 0;
+    const reload = feed.reload.bind(feed);
+    feed.reload = () => {
+      reloads += 1;
+      return reload();
+    };
+    try {
+      const { tokenId, secret } = await setup('unreachable/missed');
+      const call = () => request(host).get('/api/custom/unreachable/missed').set('Authorization', `Bearer ${secret}`);
+      await waitFor(async () => (await call()).status === 200, 2000);
+
+      proxy.stall();
+      await waitFor(async () => {
+        const res = await call();
+        return res.status === 503 && res.body.errors[0].errorCode === 7;
+      }, 3000);
+      expect(cutOff.logs.some((line) => line.level === 'error' && /Database unreachable/.test(line.msg ?? ''))).toBe(
+        true,
+      );
+      // Revoked while this instance cannot see the database.
+      const disabled = await request(writer.app)
+        .patch(`/admin/udapi/tokens/${tokenId}`)
+        .set(ADMIN)
+        .send({ isDisabled: true });
+      expect(disabled.status).toBe(200);
+
+      proxy.resume();
+      const statuses: number[] = [];
+      await waitFor(async () => {
+        statuses.push((await call()).status);
+        return statuses.at(-1) === 401;
+      }, 5000);
+      expect(statuses.filter((status) => status !== 503 && status !== 401)).toEqual([]);
+      expect(reloads).toBe(0);
+      expect(cutOff.logs.some((line) => line.msg === 'Database reachable: serving user-defined APIs')).toBe(true);
+    } finally {
+      await cutOff.udapi.close();
+      proxy.close();
+      await connection.close(true);
+    }
   });
 });
 

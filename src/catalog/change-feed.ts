@@ -50,9 +50,9 @@ const STOP_WAIT_MS = 2000;
  * Each instance polls for revisions above the last one it applied and re-reads those objects, so it converges
  * on the stored state whatever order the changes came in (re-reading is idempotent). A full reload takes the
  * current revision first and then reads everything, so no change made during the load is lost. It runs at
- * start, after a database outage, when the log was pruned past this instance's position, after a failed
- * refresh, and on a timer (fullReloadIntervalMs): the last one heals the one case the log cannot see, a
- * writer that died between storing an object and logging the change.
+ * start, when the log was pruned past this instance's position (the poll after an outage finds that too), after
+ * a failed refresh, and on a timer (fullReloadIntervalMs): the last one heals the one case the log cannot see,
+ * a writer that died between storing an object and logging the change.
  */
 export class ChangeFeed {
   private lastRevision = 0;
