@@ -23,6 +23,21 @@ let readyMs = null;
 const sendTrivial = (_req, res) => {
   res.type('application/json').send(JSON.stringify(trivial));
 };
+/** A logger for warnings and errors only, one JSON line each, with the time of day (to line up with the soak report). */
+function stderrLogger(bindings = {}) {
+  const write = (level) => (obj, msg) =>
+    process.stderr.write(
+      `${JSON.stringify({ level, time: new Date().toISOString().slice(11, 23), msg, ...bindings, ...obj })}\n`,
+    );
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: write('warn'),
+    error: write('error'),
+    child: (more) => stderrLogger({ ...bindings, ...more }),
+  };
+}
+
 if (mode === 'bare') {
   // The same trivial response the benchmarked handler returns, with the same Content-Type.
   app.get('/api/custom/bench/ping', sendTrivial);
@@ -33,6 +48,8 @@ if (mode === 'bare') {
     connection,
     pepper: process.env.BENCH_PEPPER,
     instanceId: process.env.INSTANCE_ID ?? 'bench',
+    // Warnings and errors to stderr (the package logs no secret): what the soak and the bench show when they fail.
+    logger: stderrLogger(),
     authenticateAdmin: (req) => (req.headers['x-bench-admin'] ? { name: 'bench', permissions: ALL_PERMISSIONS } : null),
     // The flood scenario sends only unknown secrets; the throttle would turn it into 429s, which is not what is measured.
     failedAuthThrottle: false,

@@ -61,7 +61,18 @@ const base = await new Promise((resolve, reject) => {
 async function call(method, url, { headers = {}, body } = {}) {
   const res = await fetch(base + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
+  if (res.status >= 500) lastServerError = errorCodeOf(text);
   return { status: res.status, json: () => JSON.parse(text) };
+}
+/** The endpoint's error code (or the admin API's reason) of the latest 5xx answer, for the report. */
+let lastServerError = '';
+function errorCodeOf(text) {
+  try {
+    const [error] = JSON.parse(text).errors ?? [];
+    return error?.errorCode !== undefined ? ` (code ${error.errorCode})` : error?.reason ? ` (${error.reason})` : '';
+  } catch {
+    return '';
+  }
 }
 const admin = (method, url, body) => call(method, `/admin/udapi${url}`, { headers: ADMIN, body });
 const bearer = (secret) => ({ authorization: `Bearer ${secret}` });
@@ -228,7 +239,10 @@ const client = (operations) => async () => {
     try {
       const status = await run();
       counts[name] += 1;
-      if (!expected.includes(status)) unexpected.push(`${name}: ${status}`);
+      if (!expected.includes(status))
+        unexpected.push(
+          `${name}: ${status}${status >= 500 ? lastServerError : ''} at ${new Date().toISOString().slice(11, 23)}`,
+        );
     } catch (error) {
       unexpected.push(`${name}: ${error.message}`);
     }

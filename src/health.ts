@@ -13,11 +13,23 @@ import type { Logger } from './types';
 const CATCH_UP_WAIT_MS = 1000;
 /** The driver's timeout of a ping, as a multiple of the health check's own. */
 const DRIVER_PING_TIMEOUT_FACTOR = 10;
+/**
+ * Pings in a row that must time out before the database counts as unreachable (a ping that fails counts at once).
+ * One slow answer is not an outage: FerretDB's ping lists every database's collections under the lock that any
+ * collection or index creation, or a database's drop, holds meanwhile (seen as a burst of 503s in a soak that
+ * shared its FerretDB with the test suite).
+ */
+const TIMEOUTS_TO_FAIL = 2;
+
+/** A ping that was not answered within the health check's timeout. */
+class PingTimeout extends Error {}
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private reachable = false;
+  /** Pings in a row that timed out. */
+  private timeouts = 0;
   private lagging = false;
   private notingLag = false;
   /** The wait for a poll that callers share (one timer per poll, not one per call). */
@@ -105,7 +117,7 @@ export class HealthMonitor {
     // from a silent database (loop-watch.ts), so it is far longer than the one that decides.
     const ping = db.command({ ping: 1 }, { timeoutMS: timeoutMs * DRIVER_PING_TIMEOUT_FACTOR });
     if (!(await this.loop.settlesWithin(ping, timeoutMs)))
-      throw new Error(`The database did not answer a ping within ${timeoutMs} ms`);
+      throw new PingTimeout(`The database did not answer a ping within ${timeoutMs} ms`);
   }
 
   /**
@@ -136,7 +148,16 @@ export class HealthMonitor {
     if (this.checking) return;
     this.checking = true;
     try {
-      await this.ping();
+      try {
+        await this.ping();
+        this.timeouts = 0;
+      } catch (error) {
+        if (error instanceof PingTimeout && this.reachable && ++this.timeouts < TIMEOUTS_TO_FAIL) {
+          this.log.debug({ err: errorSummary(error) }, 'A ping was answered late; once is not an outage');
+          return;
+        }
+        throw error;
+      }
       if (!this.catalog.loaded || this.catalog.stale) await this.reload();
       // After an outage the change log holds what was missed (a poll that finds its position pruned reloads
       // everything): a poll, milliseconds, not a full reload, which takes tens of seconds at 100,000 tokens and

@@ -149,7 +149,11 @@ export interface UserDefinedApisOptions {
    * longer gets 408, code 2004, and the connection is closed. Default 30000.
    */
   bodyIdleTimeoutMs?: number;
-  /** How often the database is pinged, in ms, 20-60000; an outage shows as 503, code 7 within about twice this. Default 250. */
+  /**
+   * How often the database is pinged, in ms, 20-60000. A ping that fails (the database stopped) shows as 503, code 7
+   * at once; one that is not answered within twice this counts only when the next one is not either (one slow
+   * answer is not an outage), so a database that hangs shows within about six times this. Default 250.
+   */
   healthCheckIntervalMs?: number;
   /** How often this instance applies changes made by other instances, in ms, 20-60000. Default 250 (enforced everywhere within 1 s). */
   changePollIntervalMs?: number;

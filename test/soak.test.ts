@@ -36,8 +36,14 @@ it(
     const line = /^SOAK_RESULT (.*)$/m.exec(output);
     expect({ hasResult: Boolean(line), output: line ? '' : output }).toEqual({ hasResult: true, output: '' });
     const result = JSON.parse(line![1]!) as SoakResult;
-    // The problems first: a failed soak says what went wrong, not only its exit code.
-    expect({ problems: result.problems, code }).toEqual({ problems: [], code: 0 });
+    // The problems first: a failed soak says what went wrong (with the server's warnings and errors), not only its
+    // exit code.
+    const serverLog = output.split('\n').filter((line) => /^\{"level":"(warn|error)"/.test(line));
+    expect({ problems: result.problems, code, serverLog: result.problems.length > 0 ? serverLog : [] }).toEqual({
+      problems: [],
+      code: 0,
+      serverLog: [],
+    });
     console.log(`soak: ${output.trim().split('\n').at(-1)}`);
     expect(result.problems).toEqual([]);
     expect(result.unexpected).toEqual([]);
