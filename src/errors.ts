@@ -307,6 +307,15 @@ export class RateLimitStoreError extends InternalFailure {
   }
 }
 
+/** The health check's ping was not answered in time: one is not an outage, two in a row are (503, code 7). */
+export class PingTimeout extends InternalFailure {
+  readonly code = 'PingTimeout';
+  constructor(message: string) {
+    super(message);
+    this.name = 'PingTimeout';
+  }
+}
+
 /**
  * Endpoint error codes (documented in docs/endpoint.md). Codes below 1000 and 1001-1014 keep the original's numbering.
  * `detail` is what the consumer reads in the error body; `when` says, for the operator, what causes it.

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Connection } from 'mongoose';
 import type { Catalog } from './catalog/catalog';
+import { PingTimeout } from './errors';
 import { errorSummary } from './logging';
 import type { LoopWatch } from './shared/loop-watch';
 import type { Logger } from './types';
@@ -20,9 +21,6 @@ const DRIVER_PING_TIMEOUT_FACTOR = 10;
  * shared its FerretDB with the test suite).
  */
 const TIMEOUTS_TO_FAIL = 2;
-
-/** A ping that was not answered within the health check's timeout. */
-class PingTimeout extends Error {}
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;

@@ -47,6 +47,7 @@ describe('the one error module', () => {
     PepperMismatchError: [new errors.PepperMismatchError('udapiMeta'), 'PepperMismatch'],
     TimeoutError: [new errors.TimeoutError(), 'ActionTimeout'],
     ClientGoneError: [new errors.ClientGoneError(), 'ClientGone'],
+    PingTimeout: [new errors.PingTimeout('The database did not answer a ping within 500 ms'), 'PingTimeout'],
     QueueFullError: [new errors.QueueFullError(), 'QueueFull'],
     BodyTooLargeError: [new errors.BodyTooLargeError(), 'BodyTooLarge'],
     BodyBudgetExceededError: [new errors.BodyBudgetExceededError(), 'BodyBudgetExceeded'],

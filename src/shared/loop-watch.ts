@@ -53,12 +53,18 @@ export class LoopWatch {
     const started = this.mark();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => {
-      const check = (): void => {
-        const left = ms - this.freeSince(started);
-        if (left <= 0) resolve(false);
-        else timer = setTimeout(check, left);
+      const check = (dueAt: number): void => {
+        const now = performance.now();
+        const left = ms - this.freeSince(started, now);
+        // A check that runs late runs right after a hold, before the I/O that came meanwhile has been read: never
+        // the end (the beats may not have measured that hold in full, up to one beat of it passing for free time).
+        if (left <= 0 && now - dueAt <= HELD_AFTER_MS) resolve(false);
+        else {
+          const wait = Math.max(left, BEAT_MS);
+          timer = setTimeout(() => check(now + wait), wait);
+        }
       };
-      timer = setTimeout(check, ms);
+      timer = setTimeout(() => check(started.at + ms), ms);
     });
     try {
       return await Promise.race([promise.then(() => true as const), timedOut]);
