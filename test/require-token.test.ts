@@ -331,7 +331,7 @@ describe('the failed-authentication throttle', () => {
 });
 
 describe('metrics', () => {
-  it("counts host-route refusals in udapi_auth_failures_total as the endpoint's, with insufficient_scope for a 403", async () => {
+  it("counts host-route refusals in udapi_auth_failures_total as the endpoint's, with insufficient_scope for a 403 (a scope or allow())", async () => {
     const measured = await createTestApp(db, { metrics: { promClient, registry: new promClient.Registry() } });
     try {
       const app = hostApp(measured.udapi);
@@ -348,9 +348,13 @@ describe('metrics', () => {
       const token = await request(measured.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'measured' });
       expect((await get(app, '/reports', 'x'.repeat(44))).status).toBe(401);
       expect((await get(app, '/scoped', token.body.secret as string)).status).toBe(403);
+      // allow() saying no, synchronously and through a promise: the same 403, counted the same way.
+      expect((await get(app, '/next-named?prefix=other', token.body.secret as string)).status).toBe(403);
+      expect((await get(app, '/named?prefix=other', token.body.secret as string)).status).toBe(403);
+      expect((await get(app, '/named?prefix=meas', token.body.secret as string)).status).toBe(200);
       expect({ unknown: await failures('unknown_secret'), scope: await failures('insufficient_scope') }).toEqual({
         unknown: before.unknown + 1,
-        scope: 1,
+        scope: 3,
       });
     } finally {
       await measured.udapi.close();

@@ -81,6 +81,12 @@ export class Authorization {
     return this.check(address, secret, null, trace, rule) as MaybePromise<AllowedToken>;
   }
 
+  /** A host route's `allow` said no to a token authorizeToken() admitted: counted as the 403 it answers. */
+  refusedByHost(trace: CallTrace): void {
+    trace.authFailure = 'insufficient_scope';
+    if (this.deps.metrics) this.deps.metrics.authFailed('insufficient_scope');
+  }
+
   private check(
     address: Address,
     secret: string | null,

@@ -110,16 +110,20 @@ export function createRequireToken(deps: RequireTokenDeps, options?: RequireToke
       next();
     };
     if (!allow) return pass();
+    const forbid = (): void => {
+      authorization.refusedByHost(trace);
+      refuse(req, res, next, trace, rule.refusal);
+    };
     let allowed: boolean | Promise<boolean>;
     try {
       allowed = allow(token, req);
     } catch (error) {
       return next(error);
     }
-    if (!isThenable(allowed)) return allowed === true ? pass() : refuse(req, res, next, trace, rule.refusal);
+    if (!isThenable(allowed)) return allowed === true ? pass() : forbid();
     allowed
       .then(
-        (settled) => (settled === true ? pass() : refuse(req, res, next, trace, rule.refusal)),
+        (settled) => (settled === true ? pass() : forbid()),
         (error: unknown) => next(error),
       )
       .catch(next);
