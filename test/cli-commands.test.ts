@@ -288,6 +288,69 @@ describe('udapi tokens with scopes and metadata', () => {
 });
 
 describe('udapi definitions create, update and delete', () => {
+  it('sets the scopes a definition requires, keeping its allowed tokens when only those change', async () => {
+    const db = await database();
+    const app = await appOn(db);
+    const token = JSON.parse(
+      (await udapi(db, ['tokens', 'create', '--name', 'reader', '--scope', 'reports:read', '--json'])).stdout,
+    );
+    const call = async () =>
+      (await request(app).get('/api/custom/cli/scoped').set('Authorization', `Bearer ${token.secret}`)).status;
+    const created = await udapi(db, [
+      'definitions',
+      'create',
+      '--route',
+      'cli/scoped',
+      '--action',
+      'test.echo',
+      '--tokens',
+      token.id,
+      '--required-scope',
+      'reports:read',
+      '--required-scope',
+      'reports:write',
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const definition = JSON.parse(created.stdout);
+    expect(definition.securitySettings).toEqual({
+      allowedTokens: [token.id],
+      requiredScopes: ['reports:read', 'reports:write'],
+    });
+    // The token lacks reports:write: refused like a token not allowed.
+    expect(await eventually(async () => (await call()) === 401)).toBe(true);
+
+    const relaxed = await udapi(db, [
+      'definitions',
+      'update',
+      definition.id,
+      '--required-scope',
+      'reports:read',
+      '--json',
+    ]);
+    expect(JSON.parse(relaxed.stdout).securitySettings).toEqual({
+      allowedTokens: [token.id],
+      requiredScopes: ['reports:read'],
+    });
+    expect(await eventually(async () => (await call()) === 200)).toBe(true);
+    const none = await udapi(db, ['definitions', 'update', definition.id, '--no-required-scopes', '--json']);
+    expect(JSON.parse(none.stdout).securitySettings).toEqual({ allowedTokens: [token.id], requiredScopes: [] });
+
+    const both = await udapi(db, [
+      'definitions',
+      'update',
+      definition.id,
+      '--required-scope',
+      'a',
+      '--no-required-scopes',
+    ]);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('not both')]);
+    const bad = await udapi(db, ['definitions', 'update', definition.id, '--required-scope', 'Not A Scope']);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringMatching(/^Invalid/)]);
+    const stored = (await request(app).get(`/admin/udapi/definitions/${definition.id}`).set(ADMIN)).body;
+    expect(stored.securitySettings).toEqual({ allowedTokens: [token.id], requiredScopes: [] });
+  }, 120_000);
+
   it('creates a definition the app serves, changes it, deletes it, with tables or --json', async () => {
     const db = await database();
     const app = await appOn(db);

@@ -29,6 +29,8 @@ const OPTION_TYPES = {
   limit: { type: 'string' },
   scope: { type: 'string', multiple: true },
   'no-scopes': { type: 'boolean' },
+  'required-scope': { type: 'string', multiple: true },
+  'no-required-scopes': { type: 'boolean' },
   metadata: { type: 'string' },
 } as const;
 

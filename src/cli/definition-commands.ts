@@ -7,7 +7,7 @@ import type { DefinitionCreateInput, DefinitionPatch } from '../services/definit
 import { definitionOperations } from '../http/definition-routes';
 import { bodyValidator, queryValidator } from '../http/validate';
 import type { ActionMeta, ApiDefinition } from '../types';
-import { stringOption, requiredOption, type CommandDef, type Invocation } from './command-line';
+import { listOption, stringOption, requiredOption, type CommandDef, type Invocation } from './command-line';
 import { all, creating, DEFINITION_COLUMNS, definitionRow, table } from './output';
 import { printable } from './printable';
 
@@ -19,6 +19,8 @@ const FIELD_OPTIONS = {
   name: 'a name for people ("" removes it)',
   description: 'a description for people ("" removes it)',
   tokens: 'the ids of the tokens allowed to call it, comma-separated ("" allows none)',
+  'required-scope': 'a scope an allowed token must carry too (a-z 0-9 : . _ -); repeat for more',
+  'no-required-scopes': 'requires no scope',
 } as const;
 
 /**
@@ -35,7 +37,8 @@ function checkActionName(name: string | undefined, id?: string): void {
 }
 
 const FIELDS_NOTE = `FIELDS of a definition: [--route ROUTE] [--action NAME] [--action-type handler|procedure]
-  [--input-type rawBody|parameters] [--name NAME] [--description TEXT] [--tokens ID,ID,...]`;
+  [--input-type rawBody|parameters] [--name NAME] [--description TEXT] [--tokens ID,ID,...]
+  [--required-scope SCOPE... | --no-required-scopes]`;
 
 /** `--tokens a,b`: the ids, without blanks; "" is none. */
 function tokenIds(text: string): string[] {
@@ -45,16 +48,36 @@ function tokenIds(text: string): string[] {
     .filter((id) => id !== '');
 }
 
-/** The fields every definition command may set, as the admin API's body names them. */
-function fieldsOf(invocation: Invocation): Record<string, unknown> {
-  const option = (name: keyof typeof FIELD_OPTIONS) => stringOption(invocation.values, name);
+/** `--required-scope A --required-scope B` or `--no-required-scopes`; undefined when neither is given. */
+function requiredScopesOf(invocation: Invocation): string[] | undefined {
+  const given = listOption(invocation.values, 'required-scope');
+  if (given !== undefined && invocation.values['no-required-scopes'] === true)
+    invocation.fail('Give --required-scope or --no-required-scopes, not both.');
+  return invocation.values['no-required-scopes'] === true ? [] : given;
+}
+
+/**
+ * The fields every definition command may set, as the admin API's body names them. The admin API takes the
+ * allowed tokens with any change of the security settings: `currentTokens` stands in when only scopes are given.
+ */
+function fieldsOf(invocation: Invocation, currentTokens: string[] = []): Record<string, unknown> {
+  const option = (name: 'route' | 'name' | 'description' | 'action-type' | 'tokens') =>
+    stringOption(invocation.values, name);
   const tokens = option('tokens');
+  const requiredScopes = requiredScopesOf(invocation);
+  const securitySettings =
+    tokens === undefined && requiredScopes === undefined
+      ? undefined
+      : {
+          allowedTokens: tokens === undefined ? currentTokens : tokenIds(tokens),
+          ...(requiredScopes !== undefined && { requiredScopes }),
+        };
   return {
     ...(option('route') !== undefined && { route: option('route') }),
     ...(option('name') !== undefined && { name: option('name') }),
     ...(option('description') !== undefined && { description: option('description') }),
     ...(option('action-type') !== undefined && { actionType: option('action-type') }),
-    ...(tokens !== undefined && { securitySettings: { allowedTokens: tokenIds(tokens) } }),
+    ...(securitySettings && { securitySettings }),
   };
 }
 
@@ -130,12 +153,21 @@ const update: CommandDef = {
       invocation.fail('`udapi definitions update` needs at least one option to change.');
     checkActionName(stringOption(invocation.values, 'action'), id);
     const changesAction = ['action', 'action-type', 'input-type'].some((name) => name in invocation.values);
+    // Scopes without --tokens keep the allowed tokens, which the admin API takes with them.
+    const keepsTokens = !('tokens' in invocation.values) && requiredScopesOf(invocation) !== undefined;
     // The body as far as the command line says; the action's other parts come from the definition once connected.
     const validate = bodyValidator<DefinitionPatch>(definitionOperations.update.body);
     const fields = validate(fieldsOf(invocation), id);
     return async ({ internals, ctx, show }) => {
-      const patch = changesAction
-        ? validate({ ...fields, ...actionOf(invocation, await internals.definitions.get(id)) }, id)
+      const current = changesAction || keepsTokens ? await internals.definitions.get(id) : null;
+      const patch = current
+        ? validate(
+            {
+              ...fieldsOf(invocation, current.securitySettings.allowedTokens),
+              ...(changesAction && actionOf(invocation, current)),
+            },
+            id,
+          )
         : fields;
       const definition = await internals.definitions.update(id, patch, ctx, { checkActions: false });
       show(definition, () => `Updated definition ${printable(definition.route)} (${definition.id}).`);
