@@ -503,6 +503,44 @@ describe('admin web UI', () => {
     }
   });
 
+  it('edits the scopes an API requires, refusing bad ones before sending', async () => {
+    const token = await createTokenThroughApi('ui-scope-holder');
+    const define = await request(app!.baseUrl)
+      .post('/admin/udapi/definitions')
+      .auth('admin', 'admin')
+      .send({
+        route: 'ui-required-scopes',
+        actionMeta: { name: 'debug.echo' },
+        securitySettings: { allowedTokens: [token.id], requiredScopes: ['orders:read'] },
+      });
+    expect(define.status).toBe(201);
+    const { context, page } = await openUi('admin');
+    try {
+      await page.click('#tab-apis');
+      await row(page, 'apis', 'ui-required-scopes')
+        .getByRole('button', { name: 'Edit API ui-required-scopes' })
+        .click();
+      expect(await page.inputValue('#api-form [name=requiredScopes]')).toBe('orders:read');
+      await page.fill('#api-form [name=requiredScopes]', 'orders:read orders:read');
+      await page.click('#api-form button[type=submit]');
+      await expectText(page.locator('#api-problems'), 'Each scope may be listed once.');
+      await page.fill('#api-form [name=requiredScopes]', 'orders:read  orders:write');
+      await page.click('#api-form button[type=submit]');
+      await page.locator('#api-dialog').waitFor({ state: 'hidden' });
+      const stored = await request(app!.baseUrl)
+        .get(`/admin/udapi/definitions/${define.body.id}`)
+        .auth('admin', 'admin');
+      expect(stored.body.securitySettings).toEqual({
+        allowedTokens: [token.id],
+        requiredScopes: ['orders:read', 'orders:write'],
+      });
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');
+      await request(app!.baseUrl).delete(`/admin/udapi/tokens/${token.id}`).auth('admin', 'admin');
+    }
+  });
+
   it('searches and pages on the server', async () => {
     const created = [];
     for (let i = 0; i < 55; i += 1) created.push(await createTokenThroughApi(`ui-page-${String(i).padStart(2, '0')}`));

@@ -3,7 +3,7 @@ import { api, apiLabel, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, fill, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
 import { routeProblem } from './route-rules.js';
-import { descriptionProblem, optionalNameProblem } from './text-rules.js';
+import { descriptionProblem, optionalNameProblem, scopesOf, scopesProblem } from './text-rules.js';
 
 const PERMISSION = {
   write: ['UserDefinableApiDefinitionCreateUpdate', 'UserDefinableApiActionExecute'],
@@ -146,6 +146,7 @@ export class ApisView {
     fields.name.value = definition?.name ?? '';
     fields.description.value = definition?.description ?? '';
     fields.inputType.value = definition?.actionMeta.inputType ?? 'rawBody';
+    fields.requiredScopes.value = (definition?.securitySettings.requiredScopes ?? []).join(' ');
     showProblems(problems, []);
 
     const routeHint = byId('api-route-hint');
@@ -177,6 +178,9 @@ export class ApisView {
       for (const issue of [optionalNameProblem(fields.name.value), descriptionProblem(fields.description.value)])
         if (issue) found.push(issue);
       if (!fields.action.value) found.push('Choose the action this API runs.');
+      const requiredScopes = scopesOf(fields.requiredScopes.value);
+      const scopesIssue = scopesProblem(requiredScopes, 'An API');
+      if (scopesIssue) found.push(scopesIssue);
       showProblems(problems, found);
       if (found.length > 0) return;
       const [actionType, ...rest] = fields.action.value.split(':');
@@ -189,7 +193,7 @@ export class ApisView {
           actionType === 'handler'
             ? { name: rest.join(':'), inputType: fields.inputType.value }
             : { name: rest.join(':') },
-        securitySettings: { allowedTokens: picker.ids() },
+        securitySettings: { allowedTokens: picker.ids(), requiredScopes },
       };
       try {
         if (definition) await api('PATCH', `definitions/${encodeURIComponent(definition.id)}`, body);

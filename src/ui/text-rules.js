@@ -38,3 +38,20 @@ export function optionalNameProblem(name) {
 export function descriptionProblem(description) {
   return displayTextProblem(description, 'description', true);
 }
+
+const SCOPE = /^[a-z0-9:._-]{1,64}$/;
+const SCOPES_MAX_COUNT = 50;
+
+/** A scopes field: words separated by white space. */
+export function scopesOf(text) {
+  return text.split(/\s+/).filter((scope) => scope !== '');
+}
+
+/** Why a list of scopes is unacceptable, or null; `holder` is what carries or requires them, e.g. 'A token'. */
+export function scopesProblem(scopes, holder) {
+  const bad = scopes.find((scope) => !SCOPE.test(scope));
+  if (bad !== undefined) return `The scope '${bad}' is not 1-64 characters of a-z 0-9 : . _ -.`;
+  if (new Set(scopes).size !== scopes.length) return 'Each scope may be listed once.';
+  if (scopes.length > SCOPES_MAX_COUNT) return `${holder} may have at most ${SCOPES_MAX_COUNT} scopes.`;
+  return null;
+}

@@ -2,7 +2,7 @@
 import { api, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, formatTime, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
-import { nameProblem } from './text-rules.js';
+import { nameProblem, scopesOf, scopesProblem } from './text-rules.js';
 
 const PERMISSION = { write: 'UserDefinableApiTokenCreateUpdate', remove: 'UserDefinableApiTokenDelete' };
 
@@ -39,13 +39,6 @@ function rateLimitText(rateLimit) {
   return rateLimit ? `${rateLimit.limit} per ${rateLimit.windowSeconds} s` : 'Unlimited';
 }
 
-const SCOPE = /^[a-z0-9:._-]{1,64}$/;
-
-/** The scopes field: words separated by white space. */
-function scopesOf(text) {
-  return text.split(/\s+/).filter((scope) => scope !== '');
-}
-
 /** The metadata field: empty is none (null); anything else must parse as JSON (the server checks the rest). */
 function metadataOf(text) {
   if (text.trim() === '') return { value: null };
@@ -61,10 +54,8 @@ function tokenFormProblems({ name, rateLimit, scopes }) {
   const problems = [];
   const nameIssue = nameProblem(name);
   if (nameIssue) problems.push(nameIssue);
-  const badScope = scopes.find((scope) => !SCOPE.test(scope));
-  if (badScope !== undefined) problems.push(`The scope '${badScope}' is not 1-64 characters of a-z 0-9 : . _ -.`);
-  else if (new Set(scopes).size !== scopes.length) problems.push('Each scope may be listed once.');
-  if (scopes.length > 50) problems.push('A token may have at most 50 scopes.');
+  const scopesIssue = scopesProblem(scopes, 'A token');
+  if (scopesIssue) problems.push(scopesIssue);
   if (rateLimit) {
     if (!Number.isInteger(rateLimit.limit) || rateLimit.limit < 1 || rateLimit.limit > 100)
       problems.push('The limit must be a whole number from 1 to 100 requests.');
