@@ -111,6 +111,9 @@ function load(config) {
   });
 }
 
+/** Load generators still running, stopped in the end whatever ends the bench (a phase that throws included). */
+const backgrounds = [];
+
 /** A load generator left running (revocation under load) until stop() kills it; its figures are not used. */
 function backgroundLoad(config) {
   const child = spawn(
@@ -118,14 +121,16 @@ function backgroundLoad(config) {
     [path.join(here, 'load.mjs'), JSON.stringify({ duration: 1200, connections: 4, ...config })],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  return {
+  const background = {
     stop: () =>
       new Promise((done) => {
-        if (child.exitCode !== null) return done();
+        if (child.exitCode !== null || child.signalCode !== null) return done();
         child.once('exit', done);
         child.kill('SIGTERM');
       }),
   };
+  backgrounds.push(background);
+  return background;
 }
 
 async function http(method, url, body, headers = ADMIN) {
@@ -215,8 +220,13 @@ async function revocationTimes(a, b, trials) {
   const call = async () =>
     (await fetch(`${b.url}/api/custom/${route}`, { headers: { authorization: `Bearer ${token.body.secret}` } })).status;
   const until = async (status, t0 = performance.now()) => {
-    while ((await call()) !== status) {
-      if (performance.now() - t0 > 10_000) throw new Error(`instance B never answered ${status}`);
+    const seen = new Map();
+    for (let answer = await call(); answer !== status; answer = await call()) {
+      seen.set(answer, (seen.get(answer) ?? 0) + 1);
+      if (performance.now() - t0 > 10_000)
+        throw new Error(
+          `instance B never answered ${status} within 10 s (answers seen: ${JSON.stringify(Object.fromEntries(seen))})`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     return performance.now() - t0;
@@ -567,6 +577,7 @@ try {
   await connection.dropDatabase();
   await connection.close();
 } finally {
+  await Promise.all(backgrounds.map((background) => background.stop()));
   await Promise.all(servers.map((server) => server.stop().catch(() => undefined)));
   await database?.stop();
 }
