@@ -1,9 +1,9 @@
 // lastUsedAt: written coalesced off the request path, shown in lists, filterable by unusedSince, never an admin change.
 import { randomUUID } from 'node:crypto';
-import type { Express } from 'express';
+import express, { type Express } from 'express';
 import request from 'supertest';
 import { internalsOf } from '../src/plugin';
-import { ADMIN, openTestHost, type TestApp, type TestHost } from './helpers/app';
+import { ADMIN, createTestApp, openTestHost, type TestApp, type TestHost } from './helpers/app';
 import type { TestDb } from './helpers/db';
 
 // Long enough that the timer never runs during a test: each test flushes when it means to.
@@ -48,6 +48,15 @@ async function tokenWithRoute(): Promise<{ id: string; secret: string; call: (se
   };
 }
 
+/** Calls until the answer has `status` (another instance sees a new definition at its next poll). */
+async function waitForStatus(call: () => request.Test, status: number): Promise<void> {
+  const started = Date.now();
+  while ((await call()).status !== status) {
+    if (Date.now() - started > 3000) throw new Error(`never answered ${status} within 3 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('lastUsedAt', () => {
   it('is null until the first successful call, then shown in lists within an interval', async () => {
     const { id, call } = await tokenWithRoute();
@@ -67,6 +76,31 @@ describe('lastUsedAt', () => {
     } finally {
       catalog.stale = false;
     }
+  });
+
+  it('is stored at close() for the calls noted since the last write, without reading back the others', async () => {
+    const closing = await createTestApp(db, { lastUsedIntervalMs: INTERVAL_MS });
+    const closingHost = express();
+    closingHost.use('/api/custom', closing.udapi.endpoint());
+    const { id, secret } = await tokenWithRoute();
+    const route = (await admin.get(`/definitions?allowedToken=${id}`)).body.items[0].route as string;
+    const lastUse = internalsOf(closing.udapi).lastUse as unknown as { readBack: () => Promise<void> };
+    let readBacks = 0;
+    const readBack = lastUse.readBack.bind(lastUse);
+    lastUse.readBack = () => {
+      readBacks += 1;
+      return readBack();
+    };
+    await waitForStatus(
+      () => request(closingHost).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`),
+      200,
+    );
+    const before = await tokens().findOne({ _id: id as never });
+    expect(before!.lastUsedAt ?? null).toBeNull();
+    await closing.udapi.close();
+    const after = await tokens().findOne({ _id: id as never });
+    expect(after!.lastUsedAt).toBeInstanceOf(Date);
+    expect(readBacks).toBe(0);
   });
 
   it('does not count refused calls', async () => {

@@ -31,6 +31,8 @@ export class LastUseRecorder {
   private dropped = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Set by stop(): a last write, no more read-backs. */
+  private stopping = false;
   private busy = false;
   private lastReadAt: number | null = null;
 
@@ -54,6 +56,7 @@ export class LastUseRecorder {
 
   /** Call after the view's full load: uses written from now on are read back (earlier ones came with the load). */
   start(): void {
+    this.stopping = false;
     this.lastReadAt ??= Date.now();
     // A tick while a run is still under way (a slow database) is skipped rather than queued.
     this.timer ??= setInterval(() => {
@@ -66,6 +69,7 @@ export class LastUseRecorder {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.stopping = true;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, STOP_WAIT_MS);
@@ -107,13 +111,20 @@ export class LastUseRecorder {
         if ((this.pending.get(id) ?? 0) < at && this.pending.size < MAX_PENDING) this.pending.set(id, at);
       this.log.warn(
         { err: errorSummary(error), tokens: uses.size },
-        'Could not write token last-use times; retrying next interval',
+        this.stopping
+          ? 'Could not write token last-use times before close; those uses are not stored'
+          : 'Could not write token last-use times; retrying next interval',
       );
       return;
     }
+    // Closing: the others' uses are of no more use here, and reading them back (a collection scan on FerretDB)
+    // would only hold the close up.
+    if (this.stopping) return;
     try {
       await this.readBack();
     } catch (error) {
+      // A read-back under way when close() stopped waiting fails as the connection closes: nothing is lost.
+      if (this.stopping) return;
       this.log.warn({ err: errorSummary(error) }, 'Could not read token last-use times; retrying next interval');
     }
   }
