@@ -516,9 +516,7 @@ async function start(parts: Parts): Promise<void> {
   events.startPruning();
   feed.start(config.changePollIntervalMs, config.fullReloadIntervalMs);
   // A first poll now: a load that took longer than maxViewLagMs must not leave the view 'lagging' until the timer's.
-  await feed
-    .poll()
-    .catch((error: unknown) => managerLog.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+  await feed.pollOrWarn();
   if (hints) await subscribeToHints(feed, hints, managerLog);
   lastUse.start();
   managerLog.info(

@@ -1,8 +1,11 @@
 // Fast unit tests of the pure modules under the HTTP tests: route matching, allowed-token lists, token order, sliding window,
-// concurrency limiter, in-flight registry and address grouping, each against a plain reference or its contract.
+// concurrency limiter, in-flight registry, address grouping and the change hints subscription, each against a plain
+// reference or its contract.
+import { EventEmitter } from 'node:events';
 import type { Response } from 'express';
 import fc from 'fast-check';
 import { allowsToken } from '../src/catalog/catalog';
+import { ChangeHints } from '../src/catalog/change-hints';
 import { packBcryptHash, unpackBcryptHash } from '../src/domain/bcrypt-hash';
 import { digestKey, digestSecret, digestText, secretDigestKey } from '../src/domain/secrets';
 import { RouteMatcher } from '../src/catalog/route-matcher';
@@ -16,6 +19,7 @@ import { FailedAuthThrottle } from '../src/endpoint/failed-auth-throttle';
 import { MemorySlidingWindow } from '../src/endpoint/sliding-window';
 import { parseRoute, type RouteSegment } from '../src/domain/route-grammar';
 import { WriteGate } from '../src/database/write-gate';
+import { captureLogger } from './helpers/capture';
 import { propertySeed } from './helpers/seed';
 
 describe('RouteMatcher', () => {
@@ -389,5 +393,31 @@ describe('WriteGate', () => {
     const results = await Promise.allSettled([gate.run(write('a')), gate.run(write('b', true)), gate.run(write('c'))]);
     expect(log).toEqual(['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  });
+});
+
+describe('ChangeHints', () => {
+  /** A stand-in Redis client: hints are a unit; the real Redis runs in change-feed.test.ts and multi-instance.test.ts. */
+  function fakeRedis() {
+    const subscriber = Object.assign(new EventEmitter(), {
+      subscriptions: 0,
+      subscribe: async () => {
+        subscriber.subscriptions += 1;
+        return Promise.resolve();
+      },
+      disconnect: () => undefined,
+    });
+    return { subscriber, client: { publish: () => Promise.resolve(0), duplicate: () => subscriber } };
+  }
+
+  it('subscribes again when started again, but calls back once per hint', async () => {
+    const { subscriber, client } = fakeRedis();
+    const hints = new ChangeHints(client, 'udapi:changes', captureLogger());
+    let calls = 0;
+    await hints.start(() => (calls += 1));
+    await hints.start(() => (calls += 1)); // a retried subscription
+    subscriber.emit('message', 'udapi:changes', '');
+    subscriber.emit('message', 'other:channel', '');
+    expect([subscriber.subscriptions, calls]).toEqual([2, 1]);
   });
 });

@@ -217,6 +217,13 @@ export class ChangeFeed {
     return hints.start(() => this.pollForHint());
   }
 
+  /** A poll whose failure is logged, not thrown: for the timer, hints and the first poll, where none awaits it. */
+  pollOrWarn(): Promise<void> {
+    return this.poll().catch((error: unknown) =>
+      this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'),
+    );
+  }
+
   private pollForHint(): void {
     if (this.inFlightPoll) {
       if (this.pollAgain) return;
@@ -225,12 +232,11 @@ export class ChangeFeed {
         .catch(() => undefined)
         .then(() => {
           this.pollAgain = false;
-          return this.poll();
-        })
-        .catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+          return this.pollOrWarn();
+        });
       return;
     }
-    this.poll().catch((error: unknown) => this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'));
+    void this.pollOrWarn();
   }
 
   private async applyNewChanges(): Promise<void> {
@@ -291,11 +297,7 @@ export class ChangeFeed {
   }
 
   start(pollIntervalMs: number, fullReloadIntervalMs: number): void {
-    this.pollTimer ??= setInterval(() => {
-      this.poll().catch((error: unknown) =>
-        this.log.warn({ err: errorSummary(error) }, 'Polling the change log failed'),
-      );
-    }, pollIntervalMs);
+    this.pollTimer ??= setInterval(() => void this.pollOrWarn(), pollIntervalMs);
     this.pollTimer.unref();
     this.reloadTimer ??= setInterval(() => {
       this.reload()

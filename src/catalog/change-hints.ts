@@ -16,12 +16,17 @@ export class ChangeHints {
     private readonly log: Logger,
   ) {}
 
-  /** Subscribes on a duplicate connection; `onHint` runs for every hint (this instance's own ones too). */
+  /**
+   * Subscribes on a duplicate connection; `onHint` runs for every hint (this instance's own ones too). Called again
+   * before stop() (a retried subscription), it subscribes again but adds no second listener.
+   */
   async start(onHint: () => void): Promise<void> {
-    this.subscriber ??= this.client.duplicate();
-    this.subscriber.on('message', (channel) => {
-      if (channel === this.channel) onHint();
-    });
+    if (!this.subscriber) {
+      this.subscriber = this.client.duplicate();
+      this.subscriber.on('message', (channel) => {
+        if (channel === this.channel) onHint();
+      });
+    }
     await this.subscriber.subscribe(this.channel);
   }
 
