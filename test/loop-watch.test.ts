@@ -42,6 +42,17 @@ describe('LoopWatch', () => {
     expect(waitedMs).toBeLessThan(300 + 150 + 200);
   });
 
+  it('still times out in a process whose loop is held most of the time, within ten times the wait', async () => {
+    const started = performance.now();
+    const holds = setInterval(() => holdTheLoop(150), 10); // every check and beat runs late
+    try {
+      expect(await watch.settlesWithin(new Promise<void>(() => undefined), 100)).toBe(false);
+    } finally {
+      clearInterval(holds);
+    }
+    expect(performance.now() - started).toBeLessThan(100 * 10 + 400);
+  });
+
   it('passes a rejection on', async () => {
     await expect(watch.settlesWithin(Promise.reject(new Error('refused')), 1000)).rejects.toThrow('refused');
   });

@@ -4,6 +4,11 @@ import { performance } from 'node:perf_hooks';
 const BEAT_MS = 50;
 /** A beat this much later than due means the loop was held for that long (less jitter than this is not counted). */
 const HELD_AFTER_MS = 100;
+/**
+ * A wait never lasts longer than this many times its length in real time: in a process whose loop is held most of
+ * the time, checks run late again and again, and a silent database must still be noticed.
+ */
+const MAX_STRETCH = 10;
 
 /** A moment, with the held time counted up to it: what freeSince() measures from. */
 export interface LoopMark {
@@ -58,7 +63,7 @@ export class LoopWatch {
         const left = ms - this.freeSince(started, now);
         // A check that runs late runs right after a hold, before the I/O that came meanwhile has been read: never
         // the end (the beats may not have measured that hold in full, up to one beat of it passing for free time).
-        if (left <= 0 && now - dueAt <= HELD_AFTER_MS) resolve(false);
+        if ((left <= 0 && now - dueAt <= HELD_AFTER_MS) || now - started.at >= ms * MAX_STRETCH) resolve(false);
         else {
           const wait = Math.max(left, BEAT_MS);
           timer = setTimeout(() => check(now + wait), wait);
