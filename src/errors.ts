@@ -56,6 +56,11 @@ export const ErrorReasons = {
     description:
       'Not JSON, not an object, an unknown or read-only field, a wrong type, a bad or repeated query parameter, a forged cursor, a description with a control character other than line feed and tab, or a path that is not valid percent-encoding.',
   },
+  InvalidInputSchema: {
+    status: 400,
+    description:
+      "A definition's input is not an object of body, query and route JSON Schemas (draft 2020-12) that ajv's strict mode accepts, is over 64 KB as JSON or nests over 32 deep, has a $ref outside itself, a $id, a pattern or format without maxLength, a pattern that could backtrack exponentially, uniqueItems without maxItems, or a route schema naming a parameter the route lacks; `field` says where, such as input.body/properties/name/pattern.",
+  },
   InvalidBackup: {
     status: 400,
     description:
@@ -371,6 +376,12 @@ export const ErrorCodes = {
     detail: 'The request body is missing script parameters.',
     when: "A procedure's declared parameters are missing from the body (`missingScriptParameters`).",
   },
+  InvalidInput: {
+    code: 18,
+    status: 400,
+    detail: 'The request does not match the input this API describes.',
+    when: "The route parameters, query or body break the definition's input schemas (`inputErrors` lists each problem).",
+  },
   ResponseBodyTooLarge: {
     code: 17,
     status: 500,
@@ -455,6 +466,12 @@ export const ErrorCodes = {
     detail: 'The token does not grant access to this resource.',
     when: "Host routes only (requireToken): the token lacks a scope the route requires, or the host's `allow` predicate refused it.",
   },
+  InputSchemaUnusable: {
+    code: 2006,
+    status: 500,
+    detail: 'The input description of this API cannot be used.',
+    when: "The definition's stored input schema does not compile on this instance (the manager log says why); save the definition again.",
+  },
   BodyTimeout: {
     code: 2004,
     status: 408,
@@ -470,9 +487,18 @@ export type ErrorCodeName = keyof typeof ErrorCodes;
 export const ENDPOINT_ERROR_TITLE =
   'Error occurred while handling the request, contact your admin with the provided errorCode and faultingNode ID.';
 
+/** One problem of a call's input (code 18): which part, where in it (a JSON Pointer), and what is wrong. */
+export interface InputProblem {
+  in: 'body' | 'query' | 'route';
+  instancePath: string;
+  message: string;
+}
+
 /** Extra fields of one endpoint error body, and the Retry-After of 429 and 503 answers. */
 export interface EndpointErrorExtra {
   missingScriptParameters?: string[];
+  /** Code 18: the problems of the call's input, at most 20. */
+  inputErrors?: InputProblem[];
   /** Seconds, for 429 and 503 answers. */
   retryAfterSeconds?: number;
   /** For 403 InsufficientScope: the scopes the route requires, space-separated (WWW-Authenticate's `scope`). */

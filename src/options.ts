@@ -32,6 +32,10 @@ const KNOWN_OPTIONS: ReadonlySet<string> = new Set(
     verifiedSecretCacheSize: true,
     secretPrefix: true,
     eventRetentionDays: true,
+    usage: true,
+    usageIntervalMs: true,
+    usageMinuteRetentionDays: true,
+    usageHourRetentionDays: true,
     adminBodyLimitBytes: true,
     basePath: true,
     maxBodyBytes: true,
@@ -80,6 +84,9 @@ export const INTEGER_OPTIONS = {
   bcryptQueueLimit: { min: 1, max: 100_000, fallback: 1000 },
   verifiedSecretCacheSize: { min: 0, max: 10_000_000, fallback: 100_000 },
   eventRetentionDays: { min: 1, max: 3650, fallback: 90 },
+  usageIntervalMs: { min: 100, max: 3_600_000, fallback: 15_000 },
+  usageMinuteRetentionDays: { min: 1, max: 90, fallback: 7 },
+  usageHourRetentionDays: { min: 1, max: 3650, fallback: 90 },
   maxBodyBytes: { min: 0, max: 1024 * MIB, fallback: 29 * MIB },
   maxResponseBodyBytes: { min: 0, max: 1024 * MIB, fallback: 29 * MIB },
   actionTimeoutMs: { min: 1, max: 3_600_000, fallback: 90_000 },
@@ -90,7 +97,7 @@ export const INTEGER_OPTIONS = {
   fullReloadIntervalMs: { min: 1000, max: 86_400_000, fallback: 300_000 },
   lastUsedIntervalMs: { min: 100, max: 3_600_000, fallback: 60_000 },
   healthCheckIntervalMs: { min: 20, max: 60_000, fallback: 250 },
-  adminBodyLimitBytes: { min: 1024, max: 10 * MIB, fallback: 64 * 1024 },
+  adminBodyLimitBytes: { min: 1024, max: 10 * MIB, fallback: 128 * 1024 },
   importBodyLimitBytes: { min: 1024, max: 1024 * MIB, fallback: 64 * MIB },
 } as const satisfies Record<ConstantIntegerOption, IntegerRule>;
 
@@ -249,6 +256,13 @@ export function parseOptions(options: UserDefinedApisOptions): Config {
     rateLimitStore,
     changeHints: changeHintsOption(options.changeHints),
     adminUi,
+    usage: usageOption(options.usage)
+      ? {
+          intervalMs: integer('usageIntervalMs'),
+          minuteRetentionDays: integer('usageMinuteRetentionDays'),
+          hourRetentionDays: integer('usageHourRetentionDays'),
+        }
+      : null,
     metrics: metricsOption(options.metrics),
     healthCheckIntervalMs: integer('healthCheckIntervalMs'),
     adminBodyLimitBytes: integer('adminBodyLimitBytes'),
@@ -408,16 +422,17 @@ function collectionsOption(value: UserDefinedApisOptions['collections']): Config
   if (typeof collections !== 'object' || collections === null) {
     throw new OptionsError('`collections` must be an object such as { tokens: "apiTokens" }.');
   }
-  checkKeys(collections, ['tokens', 'definitions', 'events', 'changes', 'meta'], 'collections.');
+  checkKeys(collections, ['tokens', 'definitions', 'events', 'changes', 'meta', 'usage'], 'collections.');
   const resolved = {
     tokens: collectionName(collections.tokens, 'tokens', 'udapiApiTokens'),
     definitions: collectionName(collections.definitions, 'definitions', 'udapiApiDefinitions'),
     events: collectionName(collections.events, 'events', 'udapiEvents'),
     changes: collectionName(collections.changes, 'changes', 'udapiChanges'),
     meta: collectionName(collections.meta, 'meta', 'udapiMeta'),
+    usage: collectionName(collections.usage, 'usage', 'udapiUsage'),
   };
-  if (new Set(Object.values(resolved)).size !== 5) {
-    throw new OptionsError('`collections` must name five different collections.');
+  if (new Set(Object.values(resolved)).size !== 6) {
+    throw new OptionsError('`collections` must name six different collections.');
   }
   return Object.freeze(resolved);
 }
@@ -440,6 +455,13 @@ function basePathOption(value: unknown): string {
     throw new OptionsError('`basePath` must be the path the endpoint is mounted at, such as "/api/custom".');
   }
   return (value ?? '/api/custom').replace(/\/$/, '');
+}
+
+function usageOption(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new OptionsError('`usage` must be true (count calls for GET /usage, the default) or false.');
+  }
+  return value ?? true;
 }
 
 function adminUiOption(value: unknown): boolean {

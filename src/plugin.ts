@@ -5,6 +5,9 @@ import { ActionRegistry } from './actions/registry';
 import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './actions/types';
 import { Catalog, ownsDigest, type TokenRow } from './catalog/catalog';
 import { LastUseRecorder } from './catalog/last-use';
+import { usageModel, type UsageModel } from './models/usage';
+import { UsageCounter } from './usage/usage-counter';
+import { UsageReader } from './usage/usage-reader';
 import { WriteGate } from './database/write-gate';
 import { EVERYTHING } from './models/change';
 import { BackupService } from './services/backup';
@@ -59,8 +62,10 @@ export interface UserDefinedApis {
    */
   ready(): Promise<void>;
   /**
-   * Stops background timers, waiting up to 2 s for a change poll under way and up to 2 s to write pending last-use
-   * times. The host's connection stays open: it belongs to the host.
+   * Stops background timers and, at once, waits up to 2 s for a change poll under way and up to 10 s each to write
+   * pending last-use times and usage counts (a warning says when it stopped waiting: closing the connection then
+   * loses what was still being written). The host's connection stays open: it belongs to the host; close it after
+   * `close()` resolves.
    */
   close(): Promise<void>;
   /**
@@ -114,6 +119,10 @@ export interface Internals {
   catalog: Catalog;
   health: HealthMonitor;
   feed: ChangeFeed;
+  /** Null with `usage: false`. */
+  usage: UsageCounter | null;
+  /** Null with `usage: false`; `udapi usage` reads through it. */
+  usageReader: UsageReader | null;
 }
 
 const INTERNALS = new WeakMap<UserDefinedApis, Internals>();
@@ -131,6 +140,7 @@ interface Models {
   definitions: ApiDefinitionModel;
   changes: ChangeModel;
   meta: MetaModel;
+  usage: UsageModel;
 }
 
 /** Everything one plugin object is made of, wired once by {@link buildParts}. */
@@ -161,6 +171,8 @@ export function createUserDefinedApis(options: UserDefinedApisOptions): UserDefi
   const udapi = publicObject(parts);
   const { tokens, definitions, events, bcrypt, verified, verifier, catalog, health, feed, lastUse, backups } = parts;
   INTERNALS.set(udapi, {
+    usage: parts.usage,
+    usageReader: parts.usageReader,
     tokens,
     definitions,
     events,
@@ -183,6 +195,7 @@ function bindModels(config: Config): Models {
     definitions: apiDefinitionModel(config.connection, config.collections.definitions),
     changes: changeModel(config.connection, config.collections.changes),
     meta: metaModel(config.connection, config.collections.meta),
+    usage: usageModel(config.connection, config.collections.usage),
   };
 }
 
@@ -257,6 +270,7 @@ function buildParts(config: Config): Parts {
   const endpointLog = streamLogger(config.logger, 'endpoint', config.instanceId);
   const rateLimits = config.rateLimitStore ?? new MemorySlidingWindow();
   const explainer = new Explainer({ basePath: config.basePath, catalog, verifier, actions, rateLimits });
+  const { usage, usageReader } = usageParts(config, models.usage, catalog, managerLog);
   const metrics =
     config.metrics &&
     createPluginMetrics(config.metrics, {
@@ -287,6 +301,26 @@ function buildParts(config: Config): Parts {
     explainer,
     metrics,
     pepperGuard,
+    usage,
+    usageReader,
+  };
+}
+
+/** The usage counter and its reader; both null with `usage: false`. */
+function usageParts(
+  config: Config,
+  model: UsageModel,
+  catalog: Catalog,
+  log: Logger,
+): { usage: UsageCounter | null; usageReader: UsageReader | null } {
+  if (!config.usage) return { usage: null, usageReader: null };
+  return {
+    usage: new UsageCounter(model, { ...config.usage, instanceId: config.instanceId }, log),
+    usageReader: new UsageReader({
+      model,
+      labelOf: (kind, id) =>
+        (kind === 'token' ? catalog.tokenById(id)?.name : catalog.definitionById(id)?.route) ?? null,
+    }),
   };
 }
 
@@ -420,7 +454,7 @@ function tokenListing({ catalog, feed, health }: ServiceView): TokenListing {
 /** The object the host holds. */
 function publicObject(parts: Parts): UserDefinedApis {
   const { config, managerLog, emitter, actions, catalog, health, verifier, rateLimits, endpointLog, lastUse } = parts;
-  const { tokens, definitions, events, explainer, backups, metrics } = parts;
+  const { tokens, definitions, events, explainer, backups, metrics, usage, usageReader } = parts;
   // Failures only are counted, in the shared store when there is one, so instances share one budget per address;
   // the endpoint and the host routes share it too, so an attacker gets no second budget on another surface.
   const throttle = config.failedAuthThrottle
@@ -440,7 +474,11 @@ function publicObject(parts: Parts): UserDefinedApis {
   const verify = createVerify(hostRoutes);
   const udapi: UserDefinedApis = {
     adminRouter: () =>
-      createAdminRouter(config, { tokens, definitions, actions, events, explainer, backups }, managerLog),
+      createAdminRouter(
+        config,
+        { tokens, definitions, actions, events, explainer, backups, usage: usageReader },
+        managerLog,
+      ),
     endpoint: () => {
       const handler = createEndpointHandler({
         config,
@@ -453,6 +491,7 @@ function publicObject(parts: Parts): UserDefinedApis {
         recordUse: (id) => lastUse.record(id),
         metrics: metrics?.endpoint ?? null,
         throttle,
+        usage,
       });
       metrics?.watchLimiter(handler.limiter);
       return handler;
@@ -503,12 +542,13 @@ function readyOnce(parts: Parts): () => Promise<void> {
 }
 
 async function start(parts: Parts): Promise<void> {
-  const { config, models, health, events, feed, hints, lastUse, managerLog, pepperGuard } = parts;
+  const { config, models, health, events, feed, hints, lastUse, managerLog, pepperGuard, usage } = parts;
   await config.connection.asPromise();
   await models.tokens.createIndexes();
   await models.definitions.createIndexes();
   await models.changes.createIndexes();
   await models.events.createIndexes();
+  if (usage) await models.usage.createIndexes();
   // Before anything is served: a wrong pepper would refuse every stored secret and make new ones that work nowhere else.
   await pepperGuard.check();
   await health.start();
@@ -519,6 +559,7 @@ async function start(parts: Parts): Promise<void> {
   await feed.pollOrWarn();
   if (hints) await subscribeToHints(feed, hints, managerLog);
   lastUse.start();
+  usage?.start();
   managerLog.info(
     { bcryptRounds: config.bcryptRounds, bcryptConcurrency: config.bcryptConcurrency },
     'User-defined APIs ready',
@@ -545,10 +586,10 @@ async function subscribeToHints(feed: ChangeFeed, hints: ChangeHints, log: Logge
   clearTimeout(timer);
 }
 
-async function stop({ events, health, lastUse, feed, hints }: Parts): Promise<void> {
+async function stop({ events, health, lastUse, feed, hints, usage }: Parts): Promise<void> {
   events.stopPruning();
   health.stop();
   hints?.stop();
-  await lastUse.stop();
-  await feed.stop();
+  // Both writes at once: close() then takes at most the longer of their waits, not the sum.
+  await Promise.all([lastUse.stop(), usage?.stop(), feed.stop()]);
 }

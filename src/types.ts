@@ -97,8 +97,15 @@ export interface UserDefinedApisOptions {
   passErrorsToHost?: 'unexpected' | 'all' | false;
   /** Identifies this instance in endpoint errors (faultingNode) and logs. Default: hostname:pid. */
   instanceId?: string;
-  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check). */
-  collections?: { tokens?: string; definitions?: string; events?: string; changes?: string; meta?: string };
+  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check), udapiUsage. */
+  collections?: {
+    tokens?: string;
+    definitions?: string;
+    events?: string;
+    changes?: string;
+    meta?: string;
+    usage?: string;
+  };
   /** bcrypt cost factor for secret hashes, 4-15. Default 10. */
   bcryptRounds?: number;
   /** How many bcrypt operations may run at once (they run on the libuv thread pool), 1-64. Default 2. */
@@ -194,9 +201,20 @@ export interface UserDefinedApisOptions {
   changeHints?: ChangeHintsOptions;
   /** How long information events are kept, in days, 1-3650 (older ones are pruned hourly). Default 90. */
   eventRetentionDays?: number;
+  /**
+   * Count the endpoint's calls per token, API and minute, for `GET /usage` and the admin UI's charts. Default true;
+   * false counts nothing and GET /usage answers NotFound.
+   */
+  usage?: boolean;
+  /** How often this instance writes its usage counts (upserts of 50 per request), in ms, 100-3600000. Default 15000. */
+  usageIntervalMs?: number;
+  /** How long usage counts per minute are kept, in days, 1-90 (pruned hourly). Default 7. */
+  usageMinuteRetentionDays?: number;
+  /** How long usage counts per hour (and so per day) are kept, in days, 1-3650 (pruned hourly). Default 90. */
+  usageHourRetentionDays?: number;
   /** Serve the admin web UI at `/ui` of the admin router. Default true; false answers 404 there. */
   adminUi?: boolean;
-  /** Largest admin request body, in bytes, 1 KiB-10 MiB. Default 64 KiB. */
+  /** Largest admin request body, in bytes, 1 KiB-10 MiB. Default 128 KiB: a definition with 64 KiB of input schemas fits. */
   adminBodyLimitBytes?: number;
   /**
    * Prometheus metrics (see docs/operations.md, Metrics). Pass your prom-client module; then mount `udapi.metricsHandler()`
@@ -325,6 +343,20 @@ export interface ActionMeta {
   inputType?: 'rawBody' | 'parameters';
 }
 
+/** A JSON Schema (draft 2020-12): an object, or true/false. */
+export type JsonSchema = { [keyword: string]: unknown } | boolean;
+
+/**
+ * What an API takes, as JSON Schemas checked before its action runs (400, code 18 when the call breaks them).
+ * `route` describes the `{name}` values and `query` the query parameters (both text, coerced to the types the schema
+ * declares; a key given twice is a list); `body` the JSON body (for `parameters` and procedures, the flat object).
+ */
+export interface ApiInput {
+  body?: JsonSchema;
+  query?: JsonSchema;
+  route?: JsonSchema;
+}
+
 /** An API definition as the admin API returns it. */
 export interface ApiDefinition {
   /** The definition's UUID. */
@@ -346,6 +378,8 @@ export interface ApiDefinition {
   actionType: ActionType;
   /** Which registered action the API runs. */
   actionMeta: ActionMeta;
+  /** The input the API takes; absent when it does not say (any input reaches the action). */
+  input?: ApiInput;
   /** The admin user (`AdminUser.name`) who created the definition. */
   createdBy: string;
   /** ISO-8601 UTC creation time. */

@@ -66,6 +66,8 @@ export interface CachedDefinition {
   requiredScopes: readonly string[];
   actionType: ActionType;
   actionMeta: ActionMeta;
+  /** The input schemas' JSON text as stored (compiled at the first call: input-check.ts); null when none. */
+  inputSchemas: string | null;
   /** Epoch ms of the stored change this view shows (part of its fingerprint). */
   lastModified: number;
 }
@@ -229,6 +231,7 @@ function cachedDefinition(doc: ApiDefinitionDoc, basePath: string, shared?: Shar
     actionType: actionTypes.of(doc.actionType, doc.actionType),
     // A copy: the writer's document (passed to refreshDefinition) stays its own.
     actionMeta: actionMetas.of(JSON.stringify(doc.actionMeta), Object.freeze({ ...doc.actionMeta })),
+    inputSchemas: doc.inputSchemas || null,
     lastModified: new Date(doc.lastModified).getTime(),
   };
 }
@@ -311,6 +314,10 @@ export class Catalog {
 
   countTokens(matches: (token: CachedToken) => boolean): number {
     return this.tokenOrder.count(matches);
+  }
+
+  definitionById(id: string): CachedDefinition | undefined {
+    return this.definitions.get(id);
   }
 
   match(segments: readonly string[]) {

@@ -12,6 +12,7 @@ import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from '../database/mongo-errors';
 import type { LoopMark, LoopWatch } from '../shared/loop-watch';
 import type { Logger } from '../types';
+import { settledWithin } from '../shared/settled-within';
 import type { Catalog, TokenRow } from './catalog';
 import type { ApiDefinitionDoc } from '../models/api-definition';
 
@@ -320,12 +321,10 @@ export class ChangeFeed {
     this.pollTimer = undefined;
     this.reloadTimer = undefined;
     if (!this.inFlightPoll) return;
-    let timer: NodeJS.Timeout | undefined;
-    const givingUp = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, STOP_WAIT_MS);
-    });
-    await Promise.race([this.inFlightPoll.catch(() => undefined), givingUp]);
-    clearTimeout(timer);
+    await settledWithin(
+      this.inFlightPoll.catch(() => undefined),
+      STOP_WAIT_MS,
+    );
   }
 
   /** Drops all but the newest RETAINED_RECORDS records: always a prefix of the range, never the newest record. */

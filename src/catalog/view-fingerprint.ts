@@ -25,6 +25,7 @@ interface DefinitionView {
   requiredScopes: readonly string[];
   actionType: ActionType;
   actionMeta: ActionMeta;
+  inputSchemas: string | null;
 }
 
 /**
@@ -60,5 +61,6 @@ export function definitionFingerprint(definition: DefinitionView): string {
     definition.requiredScopes,
     definition.actionType,
     definition.actionMeta,
+    definition.inputSchemas,
   ]);
 }

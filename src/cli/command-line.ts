@@ -32,6 +32,15 @@ const OPTION_TYPES = {
   'required-scope': { type: 'string', multiple: true },
   'no-required-scopes': { type: 'boolean' },
   metadata: { type: 'string' },
+  'input-file': { type: 'string' },
+  'no-input': { type: 'boolean' },
+  token: { type: 'string' },
+  definition: { type: 'string' },
+  bucket: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  by: { type: 'string' },
+  sort: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTION_TYPES;
@@ -223,6 +232,17 @@ function isListOption(name: string): boolean {
 export function listOption(values: Values, name: OptionName): string[] | undefined {
   const value = values[name];
   return Array.isArray(value) ? value : undefined;
+}
+
+/**
+ * A list option that has a `--no-…` switch for the empty list (`--scope A --scope B` or `--no-scopes`): the list,
+ * [] for the switch, undefined when neither is given; both at once is a usage error.
+ */
+export function listOrNoneOption(invocation: Invocation, name: OptionName, none: OptionName): string[] | undefined {
+  const given = listOption(invocation.values, name);
+  if (given !== undefined && invocation.values[none] === true)
+    invocation.fail(`Give --${name} or --${none}, not both.`);
+  return invocation.values[none] === true ? [] : given;
 }
 
 /** A string option's value, or undefined when it was not given. */

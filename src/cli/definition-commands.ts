@@ -1,13 +1,14 @@
 // `udapi definitions ...`: list, create, update and delete, on DefinitionService. Bodies go through the admin API's
 // schema for the operation, then the service, as the admin API's do; only the registered-action check is skipped:
 // the actions live in the app's process, and the command line registers none.
+import { readFileSync } from 'node:fs';
 import { ACTION_NAME_PATTERN } from '../actions/registry';
 import { AdminError } from '../errors';
 import type { DefinitionCreateInput, DefinitionPatch } from '../services/definition-service';
 import { definitionOperations } from '../http/definition-routes';
 import { bodyValidator, queryValidator } from '../http/validate';
 import type { ActionMeta, ApiDefinition } from '../types';
-import { listOption, stringOption, requiredOption, type CommandDef, type Invocation } from './command-line';
+import { listOrNoneOption, stringOption, requiredOption, type CommandDef, type Invocation } from './command-line';
 import { all, creating, DEFINITION_COLUMNS, definitionRow, table } from './output';
 import { printable } from './printable';
 
@@ -21,6 +22,8 @@ const FIELD_OPTIONS = {
   tokens: 'the ids of the tokens allowed to call it, comma-separated ("" allows none)',
   'required-scope': 'a scope an allowed token must carry too (a-z 0-9 : . _ -); repeat for more',
   'no-required-scopes': 'requires no scope',
+  'input-file': 'a JSON file of the input schemas, {"body": …, "query": …, "route": …} (- reads standard input)',
+  'no-input': 'removes the input schemas',
 } as const;
 
 /**
@@ -38,7 +41,7 @@ function checkActionName(name: string | undefined, id?: string): void {
 
 const FIELDS_NOTE = `FIELDS of a definition: [--route ROUTE] [--action NAME] [--action-type handler|procedure]
   [--input-type rawBody|parameters] [--name NAME] [--description TEXT] [--tokens ID,ID,...]
-  [--required-scope SCOPE... | --no-required-scopes]`;
+  [--required-scope SCOPE... | --no-required-scopes] [--input-file FILE | --no-input]`;
 
 /** `--tokens a,b`: the ids, without blanks; "" is none. */
 function tokenIds(text: string): string[] {
@@ -50,17 +53,42 @@ function tokenIds(text: string): string[] {
 
 /** `--required-scope A --required-scope B` or `--no-required-scopes`; undefined when neither is given. */
 function requiredScopesOf(invocation: Invocation): string[] | undefined {
-  const given = listOption(invocation.values, 'required-scope');
-  if (given !== undefined && invocation.values['no-required-scopes'] === true)
-    invocation.fail('Give --required-scope or --no-required-scopes, not both.');
-  return invocation.values['no-required-scopes'] === true ? [] : given;
+  return listOrNoneOption(invocation, 'required-scope', 'no-required-scopes');
+}
+
+/** `--input-file FILE` (a JSON object of body, query and route schemas; - reads standard input) or `--no-input`. */
+function inputOf(invocation: Invocation): object | null | undefined {
+  const file = stringOption(invocation.values, 'input-file');
+  const none = invocation.values['no-input'] === true;
+  if (file !== undefined && none) invocation.fail('Give --input-file or --no-input, not both.');
+  if (none) return null;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    return invocation.fail(
+      `Cannot read --input-file ${printable(file)}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`,
+    );
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  } catch {
+    // reported below
+  }
+  return invocation.fail(`--input-file must hold a JSON object of body, query and route schemas (${printable(file)}).`);
 }
 
 /**
  * The fields every definition command may set, as the admin API's body names them. The admin API takes the
  * allowed tokens with any change of the security settings: `currentTokens` stands in when only scopes are given.
  */
-function fieldsOf(invocation: Invocation, currentTokens: string[] = []): Record<string, unknown> {
+function fieldsOf(
+  invocation: Invocation,
+  input: object | null | undefined,
+  currentTokens: string[] = [],
+): Record<string, unknown> {
   const option = (name: 'route' | 'name' | 'description' | 'action-type' | 'tokens') =>
     stringOption(invocation.values, name);
   const tokens = option('tokens');
@@ -78,6 +106,7 @@ function fieldsOf(invocation: Invocation, currentTokens: string[] = []): Record<
     ...(option('description') !== undefined && { description: option('description') }),
     ...(option('action-type') !== undefined && { actionType: option('action-type') }),
     ...(securitySettings && { securitySettings }),
+    ...(input !== undefined && { input }),
   };
 }
 
@@ -116,7 +145,7 @@ const create: CommandDef = {
     const inputType = stringOption(invocation.values, 'input-type');
     checkActionName(action);
     const body = bodyValidator<DefinitionCreateInput>(definitionOperations.create.body)({
-      ...fieldsOf(invocation),
+      ...fieldsOf(invocation, inputOf(invocation)),
       route,
       actionMeta: { name: action, ...(inputType !== undefined && { inputType }) },
     });
@@ -157,13 +186,14 @@ const update: CommandDef = {
     const keepsTokens = !('tokens' in invocation.values) && requiredScopesOf(invocation) !== undefined;
     // The body as far as the command line says; the action's other parts come from the definition once connected.
     const validate = bodyValidator<DefinitionPatch>(definitionOperations.update.body);
-    const fields = validate(fieldsOf(invocation), id);
+    const input = inputOf(invocation); // read once: standard input cannot be read again
+    const fields = validate(fieldsOf(invocation, input), id);
     return async ({ internals, ctx, show }) => {
       const current = changesAction || keepsTokens ? await internals.definitions.get(id) : null;
       const patch = current
         ? validate(
             {
-              ...fieldsOf(invocation, current.securitySettings.allowedTokens),
+              ...fieldsOf(invocation, input, current.securitySettings.allowedTokens),
               ...(changesAction && actionOf(invocation, current)),
             },
             id,

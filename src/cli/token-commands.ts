@@ -4,7 +4,14 @@ import type { TokenCreateInput, TokenPatch, TokenRotateInput } from '../services
 import { tokenOperations } from '../http/token-routes';
 import { bodyValidator, queryValidator } from '../http/validate';
 import type { RateLimit, TokenMetadata } from '../types';
-import { listOption, stringOption, requiredOption, type CommandDef, type Invocation } from './command-line';
+import {
+  listOption,
+  listOrNoneOption,
+  stringOption,
+  requiredOption,
+  type CommandDef,
+  type Invocation,
+} from './command-line';
 import { all, creating, table, TOKEN_COLUMNS, tokenRow } from './output';
 import { printable } from './printable';
 
@@ -132,10 +139,7 @@ const update: CommandDef = {
     const name = stringOption(invocation.values, 'name');
     const rateLimit = rateLimitOption(invocation, true);
     const expiresAt = stringOption(invocation.values, 'expires-at');
-    const given = listOption(invocation.values, 'scope');
-    if (given !== undefined && invocation.values['no-scopes'] === true)
-      invocation.fail('Give --scope or --no-scopes, not both.');
-    const scopes = invocation.values['no-scopes'] === true ? [] : given;
+    const scopes = listOrNoneOption(invocation, 'scope', 'no-scopes');
     const metadata = metadataOption(invocation, true);
     if ([name, rateLimit, expiresAt, scopes, metadata].every((value) => value === undefined))
       invocation.fail(

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `udapi` command line: tokens, definitions, events, export and import, on the app's database with the package's
-// own rules. The command line is checked in full before any connection; the commands call the services directly.
+// The `udapi` command line: tokens, definitions, events, usage, export and import, on the app's database with the
+// package's own rules. The command line is checked in full before any connection; the commands call the services
+// directly.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,10 +15,16 @@ import { parseCommandLine, type Action, type CommandDef } from './command-line';
 import { TOKEN_COMMANDS } from './token-commands';
 import { DEFINITION_COMMANDS } from './definition-commands';
 import { OTHER_COMMANDS } from './other-commands';
+import { USAGE_COMMANDS } from './usage-command';
 import { refusal } from './output';
 import { printable, printableJson } from './printable';
 
-const COMMANDS: readonly CommandDef[] = [...TOKEN_COMMANDS, ...DEFINITION_COMMANDS, ...OTHER_COMMANDS];
+const COMMANDS: readonly CommandDef[] = [
+  ...TOKEN_COMMANDS,
+  ...DEFINITION_COMMANDS,
+  ...OTHER_COMMANDS,
+  ...USAGE_COMMANDS,
+];
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 

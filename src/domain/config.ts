@@ -41,6 +41,7 @@ export interface Config {
     readonly changes: string;
     /** The store's metadata (the pepper check). */
     readonly meta: string;
+    readonly usage: string;
   };
   readonly bcryptRounds: number;
   readonly bcryptConcurrency: number;
@@ -68,6 +69,12 @@ export interface Config {
   readonly rateLimitStore: RateLimitStore | null;
   readonly changeHints: { readonly redis: ChangeHintClient; readonly channel: string } | null;
   readonly adminUi: boolean;
+  /** Null with `usage: false`. */
+  readonly usage: {
+    readonly intervalMs: number;
+    readonly minuteRetentionDays: number;
+    readonly hourRetentionDays: number;
+  } | null;
   readonly metrics: MetricsConfig | null;
   readonly callLogLevels: CallLogLevels;
   readonly requestId: RequestIdConfig | null;

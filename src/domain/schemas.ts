@@ -1,4 +1,5 @@
 // JSON schemas of every admin request body and query; ajv validates with them (and OpenAPI is generated from them).
+import { INPUT_SCHEMA_MAX_BYTES } from './input-schema';
 import { MAX_URL_PATH_LENGTH } from './route-grammar';
 import { SECRET_CHARACTERS, SECRET_MAX_LENGTH, SECRET_MIN_LENGTH } from './secrets';
 import {
@@ -253,6 +254,10 @@ export const tokenCountQuerySchema = {
   properties: tokenFilters,
 } as const;
 
+/** One part of a definition's input: a JSON Schema, checked by inputProblems (domain/input-schema.ts). */
+const inputPart = (describes: string) =>
+  ({ type: ['object', 'boolean'], description: `A JSON Schema (draft 2020-12) of ${describes}.` }) as const;
+
 const actionMetaSchema = {
   type: 'object',
   additionalProperties: false,
@@ -325,6 +330,21 @@ const definitionFields = {
   ),
   actionType: { enum: ['handler', 'procedure'] },
   actionMeta: actionMetaSchema,
+  input: ruled(
+    {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        body: inputPart('the JSON body (for parameters handlers and procedures, the flat object)'),
+        query: inputPart(
+          'the query parameters: an object of texts, a key given twice a list; types declared are coerced',
+        ),
+        route: inputPart('the route parameters ({name} values): an object of texts; types declared are coerced'),
+      },
+      description: `What the API takes, checked before its action runs (400, code 18). At most ${INPUT_SCHEMA_MAX_BYTES} bytes as JSON; $ref only inside the schema, no $id; pattern and format need maxLength, uniqueItems maxItems. null: none.`,
+    } as const,
+    { type: ['object', 'null'] },
+  ),
 } as const;
 
 export const definitionCreateSchema = {
@@ -341,6 +361,30 @@ export const definitionPatchSchema = {
   type: 'object',
   additionalProperties: false,
   properties: definitionFields,
+} as const;
+
+/** POST /definitions/input-check: input schemas checked as a save would check them, nothing stored. */
+export const inputCheckSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['input'],
+  properties: {
+    route: {
+      type: 'string',
+      maxLength: 1000,
+      description: 'The route the schemas are for: the route schema may describe only its {name}s. Left out: none.',
+    },
+    // Only the shape is checked before the handler: each broken rule is a problem in the answer, not a 400.
+    input: ruled(
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: definitionFields.input.properties,
+        description: `The input as a definition would hold it; the answer lists what a save would refuse (InvalidInputSchema). At most ${INPUT_SCHEMA_MAX_BYTES} bytes as JSON.`,
+      } as const,
+      { type: 'object' },
+    ),
+  },
 } as const;
 
 const definitionFilters = {
@@ -372,7 +416,38 @@ export const eventListQuerySchema = {
     objectType: { enum: ['ApiToken', 'ApiDefinition'] },
     objectId: { type: 'string', maxLength: 100 },
     action: { enum: ['created', 'updated', 'deleted'] },
+    user: { type: 'string', minLength: 1, maxLength: 1000, description: 'Events of changes made by this admin user.' },
+    from: { type: 'string', pattern: TIME_SHAPE, description: 'Events at or after this ISO-8601 time.' },
+    to: { type: 'string', pattern: TIME_SHAPE, description: 'Events before this ISO-8601 time.' },
     ...paging,
+  },
+} as const;
+
+export const usageQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    tokenId: { type: 'string', pattern: UUID_PATTERN, description: "This token's calls only (needs token read)." },
+    definitionId: {
+      type: 'string',
+      pattern: UUID_PATTERN,
+      description: "This API's calls only (needs definition read).",
+    },
+    bucket: {
+      enum: ['minute', 'hour', 'day'],
+      description: 'The size of each point: at most 1440 minutes, 744 hours or 366 days per request. Default hour.',
+    },
+    from: {
+      type: 'string',
+      pattern: TIME_SHAPE,
+      description: 'ISO-8601; default: 60 minutes, 24 hours or 30 days before `to`.',
+    },
+    to: { type: 'string', pattern: TIME_SHAPE, description: 'ISO-8601; default: now (its bucket included).' },
+    groupBy: {
+      enum: ['token', 'definition'],
+      description: 'Also list the tokens or APIs of the period (at most 100), busiest first.',
+    },
+    sort: { enum: ['calls', 'refusals'], description: 'How groupBy orders them. Default calls.' },
   },
 } as const;
 
@@ -386,7 +461,12 @@ export const explainSchema = {
     path: {
       type: 'string',
       maxLength: 4096,
-      description: 'With the endpoint base path (/api/custom/x) or without it (x).',
+      description: 'With the endpoint base path (/api/custom/x) or without it (x); a query string is checked too.',
+    },
+    body: {
+      type: 'string',
+      maxLength: 65_536,
+      description: "The body the call would send, as text: checked against the API's input as the endpoint would.",
     },
   },
 } as const;

@@ -1,7 +1,7 @@
 // Step 8 of a call: the action's input (the body within its limits, parameters, a procedure's required names).
 import type { Request, Response } from 'express';
-import type { RegisteredAction } from '../actions/registry';
-import type { CachedDefinition } from '../catalog/catalog';
+import type { AllowedAccess } from '../services/access-decision';
+import type { Logger } from '../types';
 import type { MaybePromise } from '../shared/maybe-promise';
 import {
   BodyBudgetExceededError,
@@ -12,7 +12,8 @@ import {
   EndpointError,
 } from '../errors';
 import { endpointError, retryAfterError } from './endpoint-error';
-import { parametersOf } from './parameters';
+import { InputChecker } from '../services/input-check';
+import { parametersOf } from '../domain/parameters';
 import { BodyBudget, hasBody, readBody } from '../shared/read-body';
 
 export interface ActionInput {
@@ -27,22 +28,31 @@ export interface ActionInputLimits {
   bodyIdleTimeoutMs: number;
 }
 
-/** Reads bodies against one shared memory budget; synchronous for a request without a body. */
+/**
+ * Reads bodies against one shared memory budget, then checks the input against what the API declares; synchronous
+ * for a request without a body.
+ */
 export class ActionInputReader {
   private readonly bodyBudget: BodyBudget;
+  private readonly checker: InputChecker;
 
-  constructor(private readonly limits: ActionInputLimits) {
+  constructor(
+    private readonly limits: ActionInputLimits,
+    log: Logger,
+    definitionExists: (id: string) => boolean,
+  ) {
     this.bodyBudget = new BodyBudget(limits.maxBufferedBodyBytes);
+    this.checker = new InputChecker(log, definitionExists);
   }
 
-  read(req: Request, res: Response, action: RegisteredAction, definition: CachedDefinition): MaybePromise<ActionInput> {
-    if (!hasBody(req)) return inputOf(action, definition, '');
+  read(req: Request, res: Response, access: AllowedAccess, rawQuery: string): MaybePromise<ActionInput> {
+    if (!hasBody(req)) return this.inputOf(req.method, access, rawQuery, '');
     // The body's bytes count against the shared budget until the response is done with them.
     const hold = this.bodyBudget.hold();
     res.once('close', () => hold.release());
     const { maxBodyBytes, bodyIdleTimeoutMs } = this.limits;
     return readBody(req, { maxBytes: maxBodyBytes, hold, idleTimeoutMs: bodyIdleTimeoutMs }).then(
-      (body) => inputOf(action, definition, body.toString('utf8')),
+      (body) => this.inputOf(req.method, access, rawQuery, body.toString('utf8')),
       (error: unknown) => {
         if (error instanceof BodyTooLargeError) throw endpointError('BodyTooLarge');
         if (error instanceof BodyBudgetExceededError) throw retryAfterError('Overloaded', 1000);
@@ -52,15 +62,18 @@ export class ActionInputReader {
       },
     );
   }
-}
 
-function inputOf(action: RegisteredAction, definition: CachedDefinition, rawBody: string): ActionInput {
-  const wantsParameters = action.kind === 'procedure' || definition.actionMeta.inputType === 'parameters';
-  const parameters = wantsParameters ? parametersOf(rawBody) : {};
-  if (!parameters) throw endpointError('BodyToParametersConversionFailed');
-  if (action.kind === 'procedure') {
-    const missing = action.parameters.filter((name) => !Object.prototype.hasOwnProperty.call(parameters, name));
-    if (missing.length > 0) throw new EndpointError('MissingScriptParameters', { missingScriptParameters: missing });
+  /** The original's checks first (codes 10 and 16), then the definition's input schemas (code 18). */
+  private inputOf(method: string, access: AllowedAccess, rawQuery: string, rawBody: string): ActionInput {
+    const { action, definition, routeParameters } = access;
+    const bodyAsParameters = action.kind === 'procedure' || definition.actionMeta.inputType === 'parameters';
+    const parameters = bodyAsParameters ? parametersOf(rawBody) : {};
+    if (!parameters) throw endpointError('BodyToParametersConversionFailed');
+    if (action.kind === 'procedure') {
+      const missing = action.parameters.filter((name) => !Object.prototype.hasOwnProperty.call(parameters, name));
+      if (missing.length > 0) throw new EndpointError('MissingScriptParameters', { missingScriptParameters: missing });
+    }
+    this.checker.check(definition, { method, routeParameters, rawQuery, rawBody, bodyAsParameters });
+    return { rawBody, parameters };
   }
-  return { rawBody, parameters };
 }

@@ -61,6 +61,7 @@ function render(error: EndpointError, faultingNode: string): Rendered {
   const { code, detail, status } = ErrorCodes[error.errorName];
   const item: Record<string, unknown> = { title: ENDPOINT_ERROR_TITLE, detail, errorCode: code, faultingNode };
   if (error.extra.missingScriptParameters) item.missingScriptParameters = error.extra.missingScriptParameters;
+  if (error.extra.inputErrors) item.inputErrors = error.extra.inputErrors;
   const body = JSON.stringify({ errors: [item] });
   const { retryAfterSeconds } = error.extra;
   return {
@@ -83,12 +84,12 @@ function authenticateHeader(error: EndpointError): string | undefined {
     : `Bearer error="insufficient_scope", scope="${error.extra.scope}"`;
 }
 
-/** Rendered once per error and node; an error with per-request extras (missing parameters) each time. */
+/** Rendered once per error and node; an error with per-request extras (missing parameters, input problems) each time. */
 function renderedOf(error: EndpointError, faultingNode: string): Rendered {
   const known = RENDERED.get(error);
   if (known && known.faultingNode === faultingNode) return known;
   const rendered = render(error, faultingNode);
-  if (!error.extra.missingScriptParameters) RENDERED.set(error, rendered);
+  if (!error.extra.missingScriptParameters && !error.extra.inputErrors) RENDERED.set(error, rendered);
   return rendered;
 }
 

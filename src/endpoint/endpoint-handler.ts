@@ -22,7 +22,8 @@ import { checkRequest } from './request-checks';
 import { actionCall } from './action-call';
 import { parseRequestPath, type RequestPath } from '../domain/request-path';
 import { requestIdOf } from '../domain/request-id';
-import { ResponseWriter } from './response-writer';
+import { ResponseWriter, type CallUsage } from './response-writer';
+import type { UsageCounter } from '../usage/usage-counter';
 
 const PROCEDURE_RESPONSE: PreparedResponse = Object.freeze({ status: 200, headers: [], body: '', bodyBytes: 0 });
 
@@ -40,13 +41,15 @@ export interface EndpointDeps {
   metrics: EndpointMetrics | null;
   /** The failed-authentication throttle, shared with the host routes (null: off). */
   throttle: FailedAuthThrottle | null;
+  /** Null with `usage: false`. */
+  usage: UsageCounter | null;
 }
 
 export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { limiter: ConcurrencyLimiter } {
-  const { config, catalog, health, verifier, actions, rateLimits, log, recordUse, metrics, throttle } = deps;
+  const { config, catalog, health, verifier, actions, rateLimits, log, recordUse, metrics, throttle, usage } = deps;
   const decider = new AccessDecider({ catalog, verifier, actions, rateLimits });
   const authorization = new Authorization({ decider, health, throttle, log, recordUse, metrics });
-  const inputs = new ActionInputReader(config);
+  const inputs = new ActionInputReader(config, log, (id) => catalog.definitionById(id) !== undefined);
   const runner = new ActionRunner(config, log);
   const writer = new ResponseWriter({
     log,
@@ -55,6 +58,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     instanceId: config.instanceId,
     levels: config.callLogLevels,
     passErrorsToHost: config.passErrorsToHost,
+    usage: usage && callUsage(usage, catalog),
   });
   const responseHeader = config.requestId?.responseHeader ?? null;
   log.info(
@@ -71,7 +75,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   ): MaybePromise<PreparedResponse> => {
     checkRequest(req, path, config.maxBodyBytes);
     return then(authorization.authorize(req, path.segments, trace), (access) =>
-      then(inputs.read(req, res, access.action, access.definition), (input) =>
+      then(inputs.read(req, res, access, path.rawQuery), (input) =>
         then(
           runner.run(res, actionCall(req, path, trace, access, input), trace.requestId, access.definition.id),
           (output): PreparedResponse =>
@@ -114,6 +118,20 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
   }) as RequestHandler & { limiter: ConcurrencyLimiter };
   middleware.limiter = runner.limiter;
   return middleware;
+}
+
+/**
+ * A call counts against its token (none for a secret that authenticated no token: an unknown secret is never
+ * anyone's) and its API: refused before the route was matched, it is matched here, so an API under a flood of
+ * bad secrets shows it. Matching costs no more than the call's own (linear in the path, not in the definitions).
+ */
+function callUsage(usage: UsageCounter, catalog: Catalog): CallUsage {
+  return (trace, status, elapsedMs, refusal) => {
+    let definitionId = trace.definitionId;
+    if (definitionId === undefined && trace.route !== '')
+      definitionId = catalog.match(parseRequestPath(`/${trace.route}`).segments)?.definition.id;
+    usage.record(trace.tokenId ?? '', definitionId ?? '', status, elapsedMs, refusal);
+  };
 }
 
 /**

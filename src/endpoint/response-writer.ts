@@ -22,7 +22,12 @@ export interface ResponseWriterDeps {
   levels: CallLogLevels;
   /** Which failures go to the host's error handler instead of an answer. */
   passErrorsToHost: 'none' | 'unexpected' | 'all';
+  /** Null with `usage: false`. */
+  usage: CallUsage | null;
 }
+
+/** Counts one finished call for GET /usage (usage-counter.ts, behind the endpoint's route matching). */
+export type CallUsage = (trace: CallTrace, status: number, elapsedMs: number, refusal: string | null) => void;
 
 export class ResponseWriter {
   constructor(private readonly deps: ResponseWriterDeps) {}
@@ -47,13 +52,13 @@ export class ResponseWriter {
       this.fail(res, trace, error);
       return;
     }
-    this.ended(trace, prepared.status, 'SUCCEEDED');
+    this.ended(trace, prepared.status, 'SUCCEEDED', null);
   }
 
   /** `next` given: a failure that passErrorsToHost names goes to the host's error handler instead. */
   fail(res: Response, trace: CallTrace, error: unknown, next?: NextFunction): void {
     if (error instanceof ClientGoneError || res.destroyed) {
-      this.ended(trace, 499, 'ABANDONED (client closed the connection)');
+      this.ended(trace, 499, 'ABANDONED (client closed the connection)', null);
       return;
     }
     let failure: EndpointError;
@@ -76,16 +81,22 @@ export class ResponseWriter {
       if (toHost) next(errorForHost(failure, this.deps.instanceId, bodyLeftUnread, error));
       else sendEndpointError(res, failure, this.deps.instanceId);
     } finally {
-      this.ended(trace, failure.status, toHost ? "FAILED (passed to the host's error handler)" : 'FAILED');
+      const outcome = toHost ? "FAILED (passed to the host's error handler)" : 'FAILED';
+      this.ended(trace, failure.status, outcome, trace.authFailure ?? failure.errorName);
     }
   }
 
-  /** Every call ends here exactly once, whatever its outcome (499: the client went away): the end log line and the metrics. */
-  private ended(trace: CallTrace, status: number, outcome: string): void {
-    const { logging, metrics, log, levels } = this.deps;
-    if (!logging && !metrics && status < 500) return;
+  /**
+   * Every call ends here exactly once, whatever its outcome (499: the client went away): the end log line, the
+   * metrics and the usage count. `refusal`: why the endpoint refused or failed it (the authentication failure's
+   * reason, else the error's name); null when the action answered.
+   */
+  private ended(trace: CallTrace, status: number, outcome: string, refusal: string | null): void {
+    const { logging, metrics, log, levels, usage } = this.deps;
+    if (!logging && !metrics && !usage && status < 500) return;
     const elapsedMs = performance.now() - trace.started;
     if (metrics) metrics.callEnded(trace.definitionId, status, elapsedMs / 1000);
+    if (usage) usage(trace, status, elapsedMs, refusal);
     if ((!logging || levels.end === null) && status < 500) return;
     const durationMs = Math.round(elapsedMs * 1000) / 1000;
     const fields = {

@@ -15,6 +15,8 @@ import { ANY_REQUEST_REASONS, PATH_DECODING_REASONS } from './operation';
 import { adminErrorHandler } from './admin-errors';
 import { definitionRoutes } from './definition-routes';
 import { eventRoutes } from './event-routes';
+import { usageRoutes } from './usage-routes';
+import type { UsageReader } from '../usage/usage-reader';
 import { explainRoute } from './explain-route';
 import type { Explainer } from '../services/explainer';
 import { bodyLimits } from './json-body';
@@ -30,6 +32,8 @@ export interface AdminServices {
   events: EventLog;
   explainer: Explainer;
   backups: BackupService;
+  /** Null with `usage: false`: GET /usage answers NotFound. */
+  usage: UsageReader | null;
 }
 
 const noRoute = (): AdminError => AdminError.of('NotFound', 'No admin route matches this method and path.');
@@ -75,6 +79,7 @@ export function createAdminRouter(config: Config, services: AdminServices, log: 
   router.use(tokenRoutes(services.tokens));
   router.use(definitionRoutes(services.definitions, services.actions));
   router.use(eventRoutes(services.events));
+  router.use(usageRoutes(services.usage));
   router.use(explainRoute(services.explainer, log));
   router.use(backupRoutes(services.backups, log));
   router.use(referenceRoutes(services.definitions, services.actions, config.basePath));

@@ -54,6 +54,7 @@ export const backupOperations = {
       'InvalidAllowedTokens',
       'InvalidScopes',
       'InvalidMetadata',
+      'InvalidInputSchema',
       'InvalidId',
     ],
   },

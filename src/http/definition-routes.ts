@@ -9,6 +9,7 @@ import type {
   DefinitionService,
 } from '../services/definition-service';
 import type { ActionType } from '../types';
+import { inputProblems, routeParameterNames } from '../domain/input-schema';
 import { adminState } from './admin-auth';
 import { register, type AdminOperation, type NoQuery } from './operation';
 import { ref } from './response-schemas';
@@ -19,6 +20,7 @@ import {
   definitionListQuerySchema,
   definitionPatchSchema,
   emptyQuerySchema,
+  inputCheckSchema,
 } from '../domain/schemas';
 
 interface DefinitionFilterQuery extends AuditQuery {
@@ -33,6 +35,11 @@ interface DefinitionFilterQuery extends AuditQuery {
 
 type DefinitionListQuery = DefinitionFilterQuery & { limit?: number; cursor?: string };
 
+interface InputCheckBody {
+  route?: string;
+  input: object;
+}
+
 // The service's reasons (InvalidRequest: a description with a control character); operationReasons() adds those of
 // the steps before the handler.
 const WRITE_ERRORS = [
@@ -41,6 +48,7 @@ const WRITE_ERRORS = [
   'InvalidActionMeta',
   'InvalidAllowedTokens',
   'InvalidScopes',
+  'InvalidInputSchema',
   'InvalidRequest',
   'RouteInUse',
 ] as const;
@@ -82,6 +90,26 @@ export const definitionOperations = {
     query: definitionCountQuerySchema,
     success: { status: 200, description: 'How many match.', schema: ref('Count') },
     errors: ['InvalidRequest'],
+  },
+  // A literal path beside /definitions/:id: no method of that path is POST, and ids are UUIDs.
+  inputCheck: {
+    method: 'post',
+    path: '/definitions/input-check',
+    operationId: 'checkDefinitionInput',
+    tag: 'Definitions',
+    summary: 'Check input schemas as a save would, storing nothing',
+    description:
+      'The problems POST /definitions and PATCH /definitions/:id would refuse with InvalidInputSchema, one item each; `route` gives the {name}s the route schema may describe. For editors that check while the user types.',
+    // It changes nothing and reveals nothing stored: reading definitions is enough.
+    permissions: read,
+    query: emptyQuerySchema,
+    body: inputCheckSchema,
+    success: {
+      status: 200,
+      description: 'The problems; an empty list when a save would accept the input.',
+      schema: ref('InputCheck'),
+    },
+    errors: [],
   },
   get: {
     method: 'get',
@@ -157,6 +185,11 @@ export function definitionRoutes(definitions: DefinitionService, actions: Action
 
   register<DefinitionFilterQuery>(router, ops.count, async (_req, res, { query }) => {
     res.json({ count: await definitions.count(filterOf(query)) });
+  });
+
+  // Before the /definitions/:id routes, so that no later route with that path ever takes it for an id.
+  register<NoQuery, InputCheckBody>(router, ops.inputCheck, (_req, res, { body }) => {
+    res.json({ problems: inputProblems(body.input, routeParameterNames(body.route ?? '')) });
   });
 
   register(router, ops.get, async (req, res) => {

@@ -32,8 +32,18 @@ interface EventListQuery {
   objectType?: ObjectType;
   objectId?: string;
   action?: ChangeAction;
+  user?: string;
+  from?: string;
+  to?: string;
   limit?: number;
   cursor?: string;
+}
+
+function timeOf(text: string, field: string): Date {
+  const time = new Date(text);
+  if (Number.isNaN(time.getTime()))
+    throw AdminError.of('InvalidRequest', `\`${field}\` must be an ISO-8601 date and time.`, { field });
+  return time;
 }
 
 export function eventRoutes(events: EventLog): Router {
@@ -52,6 +62,9 @@ export function eventRoutes(events: EventLog): Router {
       objectTypes: readable,
       ...(query.objectId ? { objectId: query.objectId } : {}),
       ...(query.action ? { action: query.action } : {}),
+      ...(query.user ? { user: query.user } : {}),
+      ...(query.from ? { from: timeOf(query.from, 'from') } : {}),
+      ...(query.to ? { to: timeOf(query.to, 'to') } : {}),
     };
     res.json(await events.list(filter, pageSize(query.limit), query.cursor));
   });

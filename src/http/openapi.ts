@@ -33,6 +33,7 @@ const TAGS = [
   { name: 'Definitions', description: 'API definitions: routes bound to registered actions.' },
   { name: 'Actions', description: 'The handlers and procedures the host registered.' },
   { name: 'Events', description: 'Information events of tokens and definitions.' },
+  { name: 'Usage', description: 'Calls per token and API over time, counted by every instance.' },
   { name: 'Explain', description: 'Why a call would be accepted or refused.' },
   { name: 'Backup', description: 'Export and import of every token and definition.' },
   { name: 'Session', description: 'The signed-in admin user.' },

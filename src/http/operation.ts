@@ -17,7 +17,7 @@ export interface AdminOperation {
   path: string;
   /** Unique, stable: the OpenAPI operationId. */
   operationId: string;
-  tag: 'Tokens' | 'Definitions' | 'Actions' | 'Events' | 'Explain' | 'Backup' | 'Session' | 'Reference';
+  tag: 'Tokens' | 'Definitions' | 'Actions' | 'Events' | 'Usage' | 'Explain' | 'Backup' | 'Session' | 'Reference';
   summary: string;
   description?: string;
   /** Every one is required (403 MissingPermission names the first one missing). */

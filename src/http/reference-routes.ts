@@ -7,6 +7,7 @@ import { adminState } from './admin-auth';
 import { backupOperations } from './backup-routes';
 import { definitionOperations } from './definition-routes';
 import { eventOperations } from './event-routes';
+import { usageOperations } from './usage-routes';
 import { explainOperations } from './explain-route';
 import { adminOpenApiDocument } from './openapi';
 import { apisOpenApiDocument } from './openapi-apis';
@@ -73,6 +74,7 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   ...Object.values(tokenOperations),
   ...Object.values(definitionOperations),
   ...Object.values(eventOperations),
+  ...Object.values(usageOperations),
   ...Object.values(explainOperations),
   ...Object.values(backupOperations),
   ...Object.values(referenceOperations),

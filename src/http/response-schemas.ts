@@ -30,6 +30,33 @@ export function ref(name: string): JsonSchema {
   return { $ref: `#/components/schemas/${name}` };
 }
 
+/** What happened in a bucket or a period, with `extra` fields (a point's time, a group's id). */
+function usageCounts(extra: Record<string, JsonSchema> = {}): JsonSchema {
+  const count = { type: 'integer', minimum: 0 } as const;
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [...Object.keys(extra), 'calls', 'ok', 'clientErrors', 'serverErrors', 'durationMs', 'refusals'],
+    properties: {
+      ...extra,
+      calls: { ...count, description: 'Every call counted.' },
+      ok: { ...count, description: 'Answered below 400.' },
+      clientErrors: { ...count, description: 'Answered 400-499 (499: the client went away).' },
+      serverErrors: { ...count, description: 'Answered 500 and over.' },
+      durationMs: { type: 'number', minimum: 0, description: "The sum of the calls' durations, in ms." },
+      refusals: {
+        type: 'object',
+        additionalProperties: count,
+        description:
+          "The endpoint's refusals and failures by reason (unknown_secret, rate_limited, InvalidInput, ...).",
+      },
+    },
+  };
+}
+
+/** A JSON Schema as a definition's input holds it: an object or a boolean. */
+const jsonSchema = { type: ['object', 'boolean'] } as const;
+
 const audit = {
   createdBy: { type: 'string' },
   createdAt: isoTime,
@@ -131,6 +158,12 @@ export const RESPONSE_SCHEMAS = {
         required: ['name'],
         properties: { name: { type: 'string' }, inputType: { enum: ['rawBody', 'parameters'] } },
       },
+      input: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { body: jsonSchema, query: jsonSchema, route: jsonSchema },
+        description: 'The JSON Schemas of what the API takes (draft 2020-12); absent: it does not say.',
+      },
       ...audit,
     },
   },
@@ -140,6 +173,26 @@ export const RESPONSE_SCHEMAS = {
     additionalProperties: false,
     required: ['count'],
     properties: { count: { type: 'integer', minimum: 0 } },
+  },
+  InputCheck: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['problems'],
+    properties: {
+      problems: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['field', 'message'],
+          properties: {
+            field: { type: 'string', description: 'Where, such as input.body/properties/name/pattern.' },
+            message: { type: 'string' },
+          },
+        },
+        description: 'What a save would refuse with InvalidInputSchema, one item per problem; empty: none.',
+      },
+    },
   },
   ActionList: {
     type: 'object',
@@ -183,6 +236,34 @@ export const RESPONSE_SCHEMAS = {
     },
   },
   ChangeEventPage: page('ChangeEvent'),
+  UsageCounts: usageCounts(),
+  UsageReport: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['bucket', 'from', 'to', 'series', 'totals'],
+    properties: {
+      bucket: { enum: ['minute', 'hour', 'day'] },
+      from: isoTime,
+      to: isoTime,
+      series: {
+        type: 'array',
+        items: usageCounts({ at: { ...isoTime, description: "The bucket's start." } }),
+        description: 'Every bucket of the period, oldest first, zeros included.',
+      },
+      totals: ref('UsageCounts'),
+      groups: {
+        type: 'array',
+        items: usageCounts({
+          id: { type: 'string', description: "The token's or definition's id; '' for calls without one." },
+          label: {
+            type: ['string', 'null'],
+            description: "The token's name or the API's route now; null when there is none (deleted).",
+          },
+        }),
+        description: 'With groupBy: at most 100, most calls (or refusals) first.',
+      },
+    },
+  },
   AdminUser: {
     type: 'object',
     additionalProperties: false,
@@ -207,6 +288,10 @@ export const RESPONSE_SCHEMAS = {
           'notAllowed',
           'missingScope',
           'actionMissing',
+          'invalidParameters',
+          'missingParameters',
+          'invalidInput',
+          'inputSchemaUnusable',
         ],
       },
       status: { type: 'integer' },
@@ -237,6 +322,25 @@ export const RESPONSE_SCHEMAS = {
       rateLimitChecked: {
         type: 'boolean',
         description: 'False when the rate-limit store cannot be read without counting.',
+      },
+      missingScriptParameters: {
+        type: 'array',
+        items: { type: 'string' },
+        description: "missingParameters: the procedure's parameters the body lacks.",
+      },
+      inputErrors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['in', 'instancePath', 'message'],
+          properties: {
+            in: { enum: ['body', 'query', 'route'] },
+            instancePath: { type: 'string' },
+            message: { type: 'string' },
+          },
+        },
+        description: 'invalidInput: the problems the endpoint would list (code 18).',
       },
     },
   },

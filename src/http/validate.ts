@@ -15,6 +15,7 @@ const FIELD_REASONS: Record<string, ErrorReason> = {
   securitySettings: 'InvalidAllowedTokens',
   scopes: 'InvalidScopes',
   metadata: 'InvalidMetadata',
+  input: 'InvalidInputSchema',
 };
 
 const READ_ONLY_FIELDS = new Set(['createdBy', 'createdAt', 'lastModifiedBy', 'lastModified']);

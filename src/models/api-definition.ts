@@ -1,5 +1,6 @@
 // The ApiDefinition mongoose model, bound to the host's connection, and its mapping to the public shape.
 import { Schema, type Connection, type Model } from 'mongoose';
+import { parseStoredInput } from '../domain/input-schema';
 import type { ActionMeta, ActionType, ApiDefinition } from '../types';
 
 export interface ApiDefinitionDoc {
@@ -15,6 +16,11 @@ export interface ApiDefinitionDoc {
   securitySettings: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType: ActionType;
   actionMeta: ActionMeta;
+  /**
+   * The input schemas as JSON text: a schema's `$ref`, `$defs` and property names with dots cannot be field names
+   * in every database. Absent: none.
+   */
+  inputSchemas?: string;
   createdBy: string;
   createdAt: Date;
   lastModifiedBy: string;
@@ -35,6 +41,7 @@ const apiDefinitionSchema = new Schema<ApiDefinitionDoc>(
     },
     actionType: { type: String, required: true },
     actionMeta: { name: { type: String, required: true }, inputType: { type: String } },
+    inputSchemas: { type: String },
     createdBy: { type: String, required: true },
     createdAt: { type: Date, required: true },
     lastModifiedBy: { type: String, required: true },
@@ -74,6 +81,8 @@ export function toApiDefinition(doc: ApiDefinitionDoc): ApiDefinition {
   };
   if (doc.name !== undefined && doc.name !== null) definition.name = doc.name;
   if (doc.description !== undefined && doc.description !== null) definition.description = doc.description;
+  const input = parseStoredInput(doc.inputSchemas);
+  if (input !== null) definition.input = input;
   return definition;
 }
 

@@ -2,10 +2,11 @@
 import { createHmac } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { AdminError, type AdminErrorItem, type ErrorReason } from '../errors';
+import { parseStoredInput } from '../domain/input-schema';
 import { securitySettingsOf, type ApiDefinitionDoc, type ApiDefinitionModel } from '../models/api-definition';
 import { isoOrNull, type ApiTokenDoc, type ApiTokenModel } from '../models/api-token';
 import { backupDefinitionSchema, backupEnvelopeSchema, backupTokenSchema, requestShape } from '../domain/schemas';
-import type { ApiToken, Logger } from '../types';
+import type { ApiInput, ApiToken, Logger } from '../types';
 import { errorSummary } from '../logging';
 import { isDuplicateKeyError } from '../database/mongo-errors';
 import { batchesOf } from '../database/batches';
@@ -42,6 +43,7 @@ const DEFINITION_FIELD_OF: Partial<Record<ErrorReason, string>> = {
   InvalidRoute: 'route',
   InvalidActionMeta: 'actionMeta',
   InvalidAllowedTokens: 'securitySettings',
+  InvalidInputSchema: 'input',
 };
 
 /**
@@ -67,6 +69,8 @@ export interface BackupDefinition {
   securitySettings: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType: 'handler' | 'procedure';
   actionMeta: { name: string; inputType?: 'rawBody' | 'parameters' };
+  /** Absent in backups of definitions without one, and in backups made before input schemas. */
+  input?: ApiInput;
   createdBy: string;
   createdAt: string;
   lastModifiedBy: string;
@@ -141,6 +145,7 @@ function backupDefinition(doc: ApiDefinitionDoc): BackupDefinition {
       doc.actionType === 'handler'
         ? { name: doc.actionMeta.name, inputType: doc.actionMeta.inputType ?? 'rawBody' }
         : { name: doc.actionMeta.name },
+    ...(doc.inputSchemas ? { input: parseStoredInput(doc.inputSchemas)! } : {}),
     createdBy: doc.createdBy,
     createdAt: doc.createdAt.toISOString(),
     lastModifiedBy: doc.lastModifiedBy,

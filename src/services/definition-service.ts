@@ -10,7 +10,8 @@ import {
 } from '../models/api-definition';
 import type { ApiTokenModel } from '../models/api-token';
 import { foldCase, parseRoute } from '../domain/route-grammar';
-import type { ActionMeta, ActionType, ApiDefinition, Logger, Page } from '../types';
+import { inputProblems, routeParameterNames } from '../domain/input-schema';
+import type { ActionMeta, ActionType, ApiDefinition, ApiInput, Logger, Page } from '../types';
 import type { ChangeContext } from './change-context';
 import type { EventLog } from './event-log';
 import { KeyedMutex } from './keyed-mutex';
@@ -31,6 +32,8 @@ export interface DefinitionCreateInput {
   securitySettings?: { allowedTokens: string[]; requiredScopes?: string[] };
   actionType?: ActionType;
   actionMeta: ActionMeta;
+  /** null or left out on a create: none; null on a patch removes it, left out keeps it. */
+  input?: ApiInput | null;
 }
 
 export type DefinitionPatch = Partial<Omit<DefinitionCreateInput, 'id'>>;
@@ -50,7 +53,7 @@ export interface DefinitionFilter extends AuditFilter, IdFilter {
 type DefinitionFields = Pick<
   ApiDefinitionDoc,
   'route' | 'routeKey' | 'routeLower' | 'securitySettings' | 'actionType' | 'actionMeta'
-> & { name?: string; description?: string };
+> & { name?: string; description?: string; inputSchemas?: string };
 
 /** What a DefinitionService works with; plugin.ts builds it. */
 export interface DefinitionServiceDeps {
@@ -178,6 +181,7 @@ export class DefinitionService {
       const unset: Record<string, ''> = {};
       if (fields.name === undefined) unset.name = '';
       if (fields.description === undefined) unset.description = '';
+      if (fields.inputSchemas === undefined) unset.inputSchemas = '';
       await this.write(key, set, unset, fields);
 
       const vanished = await missingTokenIds(this.deps.tokenModel, addedTokens);
@@ -229,23 +233,25 @@ export class DefinitionService {
    */
   checkFields(
     id: string,
-    input: DefinitionCreateInput,
+    definition: DefinitionCreateInput,
     problems: AdminErrorItem[],
     checkActions = true,
   ): DefinitionFields | null {
-    const name = input.name ?? undefined;
+    const name = definition.name ?? undefined;
     const nameIssue = name === undefined ? null : optionalNameProblem(name);
     if (nameIssue) problems.push({ reason: 'InvalidName', id, message: nameIssue });
     // A description has no reason of its own: InvalidRequest, as the schema answers one that is too long.
-    const descriptionIssue = typeof input.description === 'string' ? descriptionProblem(input.description) : null;
+    const descriptionIssue =
+      typeof definition.description === 'string' ? descriptionProblem(definition.description) : null;
     if (descriptionIssue)
       problems.push({ reason: 'InvalidRequest', id, field: 'description', message: descriptionIssue });
 
-    const parsed = parseRoute(input.route, this.deps.basePath);
-    if ('problem' in parsed) problems.push({ reason: 'InvalidRoute', id, route: input.route, message: parsed.problem });
+    const parsed = parseRoute(definition.route, this.deps.basePath);
+    if ('problem' in parsed)
+      problems.push({ reason: 'InvalidRoute', id, route: definition.route, message: parsed.problem });
 
-    const actionType = input.actionType ?? 'handler';
-    const actionMeta = input.actionMeta;
+    const actionType = definition.actionType ?? 'handler';
+    const actionMeta = definition.actionMeta;
     const action = this.deps.actions.get(actionMeta.name);
     if (checkActions && (!action || action.kind !== actionType)) {
       problems.push({
@@ -261,7 +267,7 @@ export class DefinitionService {
       });
     }
 
-    const allowedTokens = allowedTokensOf(input);
+    const allowedTokens = allowedTokensOf(definition);
     if (allowedTokens.length > MAX_ALLOWED_TOKENS) {
       problems.push({
         reason: 'InvalidAllowedTokens',
@@ -270,16 +276,22 @@ export class DefinitionService {
       });
     }
 
-    const requiredScopes = input.securitySettings?.requiredScopes ?? [];
+    const requiredScopes = definition.securitySettings?.requiredScopes ?? [];
     const scopesIssue = scopesProblem(requiredScopes, 'required scopes');
     if (scopesIssue)
       problems.push({ reason: 'InvalidScopes', id, field: 'securitySettings.requiredScopes', message: scopesIssue });
 
+    const input = definition.input ?? null;
+    if (input !== null) {
+      for (const problem of inputProblems(input, routeParameterNames(definition.route)))
+        problems.push({ reason: 'InvalidInputSchema', id, field: problem.field, message: problem.message });
+    }
+
     if ('problem' in parsed) return null;
     const fields: DefinitionFields = {
-      route: input.route,
+      route: definition.route,
       routeKey: parsed.key,
-      routeLower: foldCase(input.route),
+      routeLower: foldCase(definition.route),
       securitySettings: { allowedTokens, requiredScopes },
       actionType,
       actionMeta:
@@ -288,8 +300,9 @@ export class DefinitionService {
           : { name: actionMeta.name },
     };
     if (name) fields.name = name;
-    if (input.description !== undefined && input.description !== null && input.description !== '')
-      fields.description = input.description;
+    if (definition.description !== undefined && definition.description !== null && definition.description !== '')
+      fields.description = definition.description;
+    if (input !== null) fields.inputSchemas = JSON.stringify(input);
     return fields;
   }
 

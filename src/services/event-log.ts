@@ -15,6 +15,11 @@ export interface EventFilter {
   objectTypes: ObjectType[];
   objectId?: string;
   action?: ChangeAction;
+  /** The admin user who made the change. */
+  user?: string;
+  /** At or after; before. */
+  from?: Date;
+  to?: Date;
 }
 
 function messageOf(input: EventInput): string {
@@ -69,6 +74,14 @@ export class EventLog {
     const query: Record<string, unknown> = { objectType: { $in: filter.objectTypes }, ...afterCursor('at', cursor) };
     if (filter.objectId !== undefined) query.objectId = filter.objectId;
     if (filter.action !== undefined) query.action = filter.action;
+    if (filter.user !== undefined) query.user = filter.user;
+    if (filter.from !== undefined || filter.to !== undefined) {
+      // The cursor's condition on `at` stays: the period narrows it.
+      const at: Record<string, unknown> = { ...(query.at as Record<string, unknown> | undefined) };
+      if (filter.from !== undefined) at.$gte = filter.from;
+      if (filter.to !== undefined) at.$lt = filter.to;
+      query.at = at;
+    }
     return pageOf(
       (n) => this.deps.model.find(query).sort({ at: -1, _id: -1 }).limit(n).lean<EventDoc[]>().exec(),
       limit,

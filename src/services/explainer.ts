@@ -4,9 +4,12 @@ import type { CachedDefinition, CachedToken, Catalog } from '../catalog/catalog'
 import { ENDPOINT_METHODS } from '../domain/endpoint-methods';
 import { parseRequestPath } from '../domain/request-path';
 import type { RateLimitStore } from '../domain/rate-limit-store';
-import { ErrorCodes, RateLimitStoreError, type ErrorCodeName } from '../errors';
+import { ErrorCodes, RateLimitStoreError, type ErrorCodeName, type InputProblem } from '../errors';
+import { InputChecker } from './input-check';
+import { parametersOf } from '../domain/parameters';
+import { NOOP_LOGGER } from '../logging';
 import type { SecretVerifier } from '../security/secret-verifier';
-import { AccessDecider, type AccessDecision } from './access-decision';
+import { AccessDecider, isAllowed, type AccessDecision, type AllowedAccess } from './access-decision';
 
 /** What would happen, in the endpoint's order of checks. */
 export type ExplainVerdict =
@@ -20,7 +23,12 @@ export type ExplainVerdict =
   | 'noDefinition'
   | 'notAllowed'
   | 'missingScope'
-  | 'actionMissing';
+  | 'actionMissing'
+  /** The action would be reached, but its input breaks what the API takes (codes 10, 16, 18, 2006). */
+  | 'invalidParameters'
+  | 'missingParameters'
+  | 'invalidInput'
+  | 'inputSchemaUnusable';
 
 export interface Explanation {
   verdict: ExplainVerdict;
@@ -34,13 +42,19 @@ export interface Explanation {
   definition: { id: string; route: string } | null;
   /** False when the rate-limit store cannot be read without counting (a custom store without peek). */
   rateLimitChecked: boolean;
+  /** missingParameters: the procedure's parameters the body lacks. */
+  missingScriptParameters?: string[];
+  /** invalidInput: the problems the endpoint would list (inputErrors of code 18). */
+  inputErrors?: InputProblem[];
 }
 
 export interface ExplainRequest {
   secret: string;
   method: string;
-  /** The request path: with the endpoint's base path (`/api/custom/x/1`) or without it (`x/1`). */
+  /** The request path, with its query: with the endpoint's base path (`/api/custom/x/1?a=1`) or without it (`x/1`). */
   path: string;
+  /** The body the call would send, as text; left out: none. Checked against the API's input as the endpoint would. */
+  body?: string;
 }
 
 export interface ExplainerDeps {
@@ -53,14 +67,18 @@ export interface ExplainerDeps {
 
 export class Explainer {
   private readonly decider: AccessDecider;
+  // Its own compiled validators: explain is rare, and a schema that does not compile is logged by the endpoint's.
+  private readonly inputs: InputChecker;
 
   constructor(private readonly deps: ExplainerDeps) {
     this.decider = new AccessDecider(deps);
+    this.inputs = new InputChecker(NOOP_LOGGER, (id) => deps.catalog.definitionById(id) !== undefined);
   }
 
   async explain(request: ExplainRequest, canReadDefinitions: boolean): Promise<Explanation> {
     const method = request.method.toUpperCase();
-    const segments = parseRequestPath(this.withoutBasePath(request.path)).segments;
+    const path = parseRequestPath(this.withoutBasePath(request.path));
+    const segments = path.segments;
     // Reported whatever the verdict, so that an administrator sees which API the path names.
     const matched = segments.length > 0 ? this.deps.catalog.match(segments) : null;
     const shown = matched && canReadDefinitions ? definitionOf(matched.definition) : null;
@@ -91,6 +109,11 @@ export class Explainer {
       decision.verdict === 'wrongSecret' || decision.verdict === 'insufficientScope'
         ? 'unknownSecret'
         : decision.verdict;
+    if (isAllowed(decision)) {
+      const refused = this.inputVerdict(decision, method, path.rawQuery, request.body ?? '');
+      if (refused)
+        return { ...explanation(refused.verdict, refused.text, decision.token, shown, true), ...refused.extra };
+    }
     return explanation(
       verdict,
       describe(decision, canReadDefinitions),
@@ -98,6 +121,42 @@ export class Explainer {
       shown,
       decision.rateLimitChecked,
     );
+  }
+
+  /** What the endpoint's input checks (step 8) would say of an allowed call, in its order; null when they pass. */
+  private inputVerdict(
+    access: AllowedAccess,
+    method: string,
+    rawQuery: string,
+    rawBody: string,
+  ): { verdict: ExplainVerdict; text: string; extra: Partial<Explanation> } | null {
+    const { action, definition, routeParameters } = access;
+    const bodyAsParameters = action.kind === 'procedure' || definition.actionMeta.inputType === 'parameters';
+    const parameters = bodyAsParameters ? parametersOf(rawBody) : {};
+    if (!parameters)
+      return { verdict: 'invalidParameters', text: 'The body is not a flat JSON object of parameters.', extra: {} };
+    if (action.kind === 'procedure') {
+      const missing = action.parameters.filter((name) => !Object.prototype.hasOwnProperty.call(parameters, name));
+      if (missing.length > 0)
+        return {
+          verdict: 'missingParameters',
+          text: `The body lacks the procedure's parameter${missing.length > 1 ? 's' : ''} ${missing.map((name) => `'${name}'`).join(', ')}.`,
+          extra: { missingScriptParameters: missing },
+        };
+    }
+    const problems = this.inputs.problems(definition, { method, routeParameters, rawQuery, rawBody, bodyAsParameters });
+    if (problems === null) return null;
+    if (problems === 'unusable')
+      return {
+        verdict: 'inputSchemaUnusable',
+        text: "The API's stored input schema does not compile on this instance; save the definition again.",
+        extra: {},
+      };
+    return {
+      verdict: 'invalidInput',
+      text: `The call breaks the API's input description: ${problems.length} problem${problems.length > 1 ? 's' : ''} (inputErrors).`,
+      extra: { inputErrors: problems },
+    };
   }
 
   private withoutBasePath(path: string): string {
@@ -121,6 +180,10 @@ const VERDICT_ERRORS: Record<ExplainVerdict, ErrorCodeName | null> = {
   notAllowed: 'AuthenticationFailed',
   missingScope: 'AuthenticationFailed',
   actionMissing: 'ActionNotFound',
+  invalidParameters: 'BodyToParametersConversionFailed',
+  missingParameters: 'MissingScriptParameters',
+  invalidInput: 'InvalidInput',
+  inputSchemaUnusable: 'InputSchemaUnusable',
 };
 
 function explanation(

@@ -78,6 +78,9 @@ async function describeItem(item) {
       const labels = page ? page.items.map(apiLabel) : ids;
       return `The token is still allowed by ${ids.length === 1 ? 'the API' : `${ids.length} APIs:`} ${labels.join(', ')}. Remove it from ${ids.length === 1 ? 'that API' : 'them'}, or disable the token instead.`;
     }
+    case 'InvalidInputSchema':
+      // The field says which schema and where in it (input.body/properties/name/pattern).
+      return item.field ? `${item.field}: ${item.message}` : item.message;
     case 'InvalidAllowedTokens':
       return `Some allowed tokens no longer exist (${(item.unknownTokenIds ?? []).join(', ')}); remove them and save again.`;
     case 'MissingPermission':

@@ -1,9 +1,13 @@
-// The APIs tab: the definition table with allowed token names, the create/edit dialog with live route checks, copy URL, delete.
+// The APIs tab: the definition table with allowed token names, the create/edit dialog with live route and input checks
+// (read-only for viewers), copy URL, usage, try it, delete.
 import { api, apiLabel, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, fill, notify, showModal, showProblems } from './dom.js';
+import { InputEditor } from './input-editor.js';
 import { PagedTable } from './paged-table.js';
 import { routeProblem } from './route-rules.js';
 import { descriptionProblem, optionalNameProblem, scopesOf, scopesProblem } from './text-rules.js';
+import { openTryIt } from './try-it.js';
+import { showUsageDialog } from './usage-panel.js';
 
 const PERMISSION = {
   write: ['UserDefinableApiDefinitionCreateUpdate', 'UserDefinableApiActionExecute'],
@@ -16,6 +20,7 @@ const PICKER_RESULTS = 10;
 export class ApisView {
   constructor(container, permissions, settings) {
     this.settings = settings;
+    this.permissions = permissions;
     this.canWrite = PERMISSION.write.every((permission) => permissions.includes(permission));
     this.canDelete = permissions.includes(PERMISSION.remove);
     this.canReadTokens = permissions.includes(PERMISSION.readTokens);
@@ -61,6 +66,19 @@ export class ApisView {
       },
       count: (params) => api('GET', `definitions/count${query(params)}`).then((answer) => answer.count),
     });
+    const form = byId('api-form');
+    this.inputEditor = new InputEditor({
+      details: byId('api-input'),
+      areas: { body: form.elements.inputBody, query: form.elements.inputQuery, route: form.elements.inputRoute },
+      lists: {
+        body: byId('api-input-body-problems'),
+        query: byId('api-input-query-problems'),
+        route: byId('api-input-route-problems'),
+        other: byId('api-input-problems'),
+      },
+      status: byId('api-input-status'),
+      routeOf: () => form.elements.route.value,
+    });
     if (this.canWrite) {
       this.table.toolbar.append(
         el('button', { type: 'button', class: 'primary', id: 'api-create', onclick: () => this.edit(null) }, 'New API'),
@@ -101,8 +119,35 @@ export class ApisView {
         { type: 'button', 'aria-label': `Copy the URL of ${label}`, onclick: () => this.copyUrl(definition) },
         'Copy URL',
       ),
+      // Anyone who sees the API may try it: the call needs a consumer's secret, not an admin permission.
+      el(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `Try ${label}`,
+          onclick: () =>
+            openTryIt(definition, { basePath: this.settings.endpointBasePath, permissions: this.permissions }),
+        },
+        'Try it',
+      ),
+      el(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `Usage of ${label}`,
+          onclick: () => showUsageDialog(`Usage of ${label}`, { definitionId: definition.id }),
+        },
+        'Usage',
+      ),
       this.canWrite &&
         el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(definition) }, 'Edit'),
+      // Users who may not change it still see all of it, its input schemas included.
+      !this.canWrite &&
+        el(
+          'button',
+          { type: 'button', 'aria-label': `View ${label}`, onclick: () => this.edit(definition, { readOnly: true }) },
+          'View',
+        ),
       this.canDelete &&
         el(
           'button',
@@ -135,13 +180,18 @@ export class ApisView {
     await this.refresh();
   }
 
-  /** Opens the create (definition null) or edit dialog and saves it. */
-  async edit(definition) {
+  /** Opens the create (definition null) or edit dialog and saves it; `readOnly` only shows the definition. */
+  async edit(definition, { readOnly = false } = {}) {
     const dialog = byId('api-dialog');
     const form = byId('api-form');
     const problems = byId('api-problems');
-    byId('api-dialog-title').textContent = definition ? `Edit API ${definition.route}` : 'New API';
+    byId('api-dialog-title').textContent = readOnly
+      ? `API ${definition.route}`
+      : definition
+        ? `Edit API ${definition.route}`
+        : 'New API';
     const fields = form.elements;
+    setReadOnly(form, readOnly);
     fields.route.value = definition?.route ?? '';
     fields.name.value = definition?.name ?? '';
     fields.description.value = definition?.description ?? '';
@@ -157,8 +207,14 @@ export class ApisView {
       fields.route.setAttribute('aria-invalid', problem ? 'true' : 'false');
       return problem;
     };
-    fields.route.oninput = checkRoute;
+    const inputs = this.inputEditor;
+    fields.route.oninput = () => {
+      checkRoute();
+      // The route schema may name only the route's {parameters}: a new route can make it right or wrong.
+      inputs.schedule();
+    };
     checkRoute();
+    inputs.set(definition?.input, { readOnly, live: !readOnly });
 
     await this.fillActions(fields.action, definition);
     const syncInputType = () => {
@@ -167,11 +223,13 @@ export class ApisView {
     fields.action.onchange = syncInputType;
     syncInputType();
 
-    const picker = new TokenPicker(byId('api-tokens'), this.tokenNames, this.canReadTokens);
+    const picker = new TokenPicker(byId('api-tokens'), this.tokenNames, this.canReadTokens, readOnly);
     picker.set(definition?.securitySettings.allowedTokens ?? []);
 
     form.onsubmit = async (event) => {
       event.preventDefault();
+      // Enter in a field submits even with Save hidden.
+      if (readOnly) return;
       const found = [];
       const routeIssue = checkRoute();
       if (routeIssue) found.push(routeIssue);
@@ -181,6 +239,8 @@ export class ApisView {
       const requiredScopes = scopesOf(fields.requiredScopes.value);
       const scopesIssue = scopesProblem(requiredScopes, 'An API');
       if (scopesIssue) found.push(scopesIssue);
+      // Text that is not JSON cannot be sent; the server's own rules are its to apply when saving.
+      found.push(...inputs.parseProblems());
       showProblems(problems, found);
       if (found.length > 0) return;
       const [actionType, ...rest] = fields.action.value.split(':');
@@ -195,6 +255,10 @@ export class ApisView {
             : { name: rest.join(':') },
         securitySettings: { allowedTokens: picker.ids(), requiredScopes },
       };
+      // Empty textareas: no input. Left out, an update would keep the stored one, so then it is removed with null.
+      const { input } = inputs.read();
+      if (input !== null) body.input = input;
+      else if (definition?.input !== undefined) body.input = null;
       try {
         if (definition) await api('PATCH', `definitions/${encodeURIComponent(definition.id)}`, body);
         else {
@@ -211,6 +275,7 @@ export class ApisView {
     };
     await showModal(dialog);
     form.onsubmit = null;
+    inputs.close();
     picker.close();
   }
 
@@ -255,12 +320,29 @@ function actionText(definition) {
     ' ',
     el('code', {}, actionMeta.name),
     actionType === 'handler' && actionMeta.inputType === 'parameters' ? ' (parameters)' : '',
+    inputBadge(definition),
   );
+}
+
+/** Read-only: the form's fields can be read and copied but not changed, and it has no Save (Cancel reads Close). */
+function setReadOnly(form, readOnly) {
+  for (const field of form.querySelectorAll('input, textarea')) field.readOnly = readOnly;
+  for (const select of form.querySelectorAll('select')) select.disabled = readOnly;
+  form.querySelector('button[type=submit]').hidden = readOnly;
+  form.querySelector('button[data-close]').textContent = readOnly ? 'Close' : 'Cancel';
+}
+
+function inputBadge(definition) {
+  const parts = Object.keys(definition.input ?? {});
+  if (parts.length === 0) return null;
+  const what = `Calls are checked against JSON Schemas of their ${parts.join(', ')}`;
+  return el('span', { class: 'badge input', title: what, 'aria-label': what }, 'input');
 }
 
 /** Chooses allowed tokens by searching their names: workable with 10,000 tokens, where a checkbox list is not. */
 class TokenPicker {
-  constructor(container, names, canSearch) {
+  constructor(container, names, canSearch, readOnly) {
+    this.readOnly = readOnly;
     this.names = names;
     this.selected = new Map();
     this.chips = el('div', { class: 'chips', 'aria-label': 'Allowed tokens' });
@@ -269,7 +351,8 @@ class TokenPicker {
       type: 'search',
       id: 'api-token-search',
       placeholder: canSearch ? 'Search tokens by name to allow them' : 'You cannot read tokens',
-      disabled: !canSearch,
+      disabled: !canSearch || readOnly,
+      hidden: readOnly,
       'aria-label': 'Search tokens to allow',
       maxlength: 200,
     });
@@ -339,7 +422,12 @@ class TokenPicker {
           'span',
           { class: 'chip', 'data-token-id': id },
           name,
-          el('button', { type: 'button', 'aria-label': `Do not allow ${name}`, onclick: () => this.removeId(id) }, '×'),
+          !this.readOnly &&
+            el(
+              'button',
+              { type: 'button', 'aria-label': `Do not allow ${name}`, onclick: () => this.removeId(id) },
+              '×',
+            ),
         ),
       ),
       this.selected.size === 0

@@ -1,8 +1,12 @@
-// Entry point of the admin web UI: who the user is, the two tabs, and the dialogs' close buttons.
+// Entry point of the admin web UI: who the user is, the tabs, and the dialogs' close buttons.
+import { ActivityView } from './activity-view.js';
 import { api, describeError } from './api-client.js';
 import { ApisView } from './apis-view.js';
 import { byId, notify } from './dom.js';
 import { TokensView } from './tokens-view.js';
+import { UsageView } from './usage-view.js';
+
+const TABS = ['apis', 'tokens', 'usage', 'activity'];
 
 function meta(name) {
   return document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
@@ -16,7 +20,7 @@ function setUpDialogs() {
 }
 
 function setUpTabs(views) {
-  const tabs = { apis: byId('tab-apis'), tokens: byId('tab-tokens') };
+  const tabs = Object.fromEntries(TABS.map((name) => [name, byId(`tab-${name}`)]));
   const show = (name) => {
     for (const [key, tab] of Object.entries(tabs)) {
       const selected = key === name;
@@ -27,7 +31,8 @@ function setUpTabs(views) {
     void views[name].refresh();
   };
   for (const [name, tab] of Object.entries(tabs)) tab.addEventListener('click', () => show(name));
-  show(window.location.hash === '#tokens' ? 'tokens' : 'apis');
+  const linked = window.location.hash.slice(1);
+  show(TABS.includes(linked) ? linked : 'apis');
 }
 
 async function start() {
@@ -47,6 +52,8 @@ async function start() {
   const views = {
     apis: new ApisView(byId('apis-panel'), me.permissions, settings),
     tokens: new TokensView(byId('tokens-panel'), me.permissions),
+    usage: new UsageView(byId('usage-panel'), me.permissions),
+    activity: new ActivityView(byId('activity-panel')),
   };
   document.body.dataset.ready = 'true';
   setUpTabs(views);

@@ -20,6 +20,16 @@ export function fill(node, ...children) {
   return node;
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Like el, for SVG elements, which only render when made in the SVG namespace; attributes only, no listeners. */
+export function svgEl(tag, attributes = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes))
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(name, String(value));
+  return fill(node, ...children);
+}
+
 export function byId(id) {
   const node = document.getElementById(id);
   if (!node) throw new Error(`The page has no #${id}`);

@@ -8,11 +8,13 @@ const SEARCH_DELAY_MS = 250;
 /**
  * `load({ search, cursor, limit })` resolves with `{ items, nextCursor }`, `count({ search })` with a number;
  * `columns` are `{ title, cell(item) }`; `noun` is `{ one, many }`. Only the newest request's answer is shown, so fast typing never
- * leaves an older result on screen.
+ * leaves an older result on screen. Lists without a search or a count (the events) leave out `label` or `count`;
+ * `emptyText()` then says why a page is empty (their own filters).
  */
 export class PagedTable {
-  constructor({ container, label, noun, columns, load, count, afterRender }) {
+  constructor({ container, label, noun, columns, load, count, afterRender, emptyText }) {
     this.columns = columns;
+    this.emptyText = emptyText;
     this.load = load;
     this.count = count;
     this.noun = noun;
@@ -24,6 +26,7 @@ export class PagedTable {
     this.sequence = 0;
 
     this.searchBox = el('input', {
+      hidden: !label,
       type: 'search',
       placeholder: `Search ${label}`,
       'aria-label': `Search ${label}`,
@@ -87,7 +90,7 @@ export class PagedTable {
     try {
       const [page, total] = await Promise.all([
         this.load({ search, cursor: this.cursors[this.pageIndex], limit: PAGE_SIZE }),
-        this.count({ search }),
+        this.count ? this.count({ search }) : null,
       ]);
       if (sequence !== this.sequence) return;
       if (page.items.length === 0 && this.pageIndex > 0) {
@@ -122,14 +125,20 @@ export class PagedTable {
               el(
                 'td',
                 { colspan: this.columns.length, class: 'empty' },
-                this.search ? `No ${this.noun.many} match "${this.search}".` : `No ${this.noun.many} yet.`,
+                this.emptyText?.() ??
+                  (this.search ? `No ${this.noun.many} match "${this.search}".` : `No ${this.noun.many} yet.`),
               ),
             ),
           ]),
     );
-    this.countLabel.textContent = `${total} ${total === 1 ? this.noun.one : this.noun.many}`;
     const first = this.pageIndex * PAGE_SIZE + (items.length > 0 ? 1 : 0);
-    this.pageLabel.textContent = total === 0 ? '' : `${first}–${this.pageIndex * PAGE_SIZE + items.length} of ${total}`;
+    const last = this.pageIndex * PAGE_SIZE + items.length;
+    if (total === null) {
+      this.pageLabel.textContent = items.length === 0 ? '' : `${first}–${last}`;
+    } else {
+      this.countLabel.textContent = `${total} ${total === 1 ? this.noun.one : this.noun.many}`;
+      this.pageLabel.textContent = total === 0 ? '' : `${first}–${last} of ${total}`;
+    }
     this.previous.disabled = this.pageIndex === 0;
     this.next.disabled = !this.nextCursor;
   }

@@ -1,8 +1,9 @@
-// The Tokens tab: the token table, the create/edit dialog with rate-limit editing, enable/disable, rotate and delete.
+// The Tokens tab: the token table, the create/edit dialog with rate-limit editing, enable/disable, rotate, delete, usage.
 import { api, describeError, query } from './api-client.js';
 import { auditCell, byId, confirmAction, copyText, el, formatTime, notify, showModal, showProblems } from './dom.js';
 import { PagedTable } from './paged-table.js';
 import { nameProblem, scopesOf, scopesProblem } from './text-rules.js';
+import { showUsageDialog } from './usage-panel.js';
 
 const PERMISSION = { write: 'UserDefinableApiTokenCreateUpdate', remove: 'UserDefinableApiTokenDelete' };
 
@@ -91,7 +92,8 @@ export class TokensView {
       { title: 'Created', cell: (token) => auditCell(token.createdBy, token.createdAt) },
       { title: 'Modified', cell: (token) => auditCell(token.lastModifiedBy, token.lastModified) },
     ];
-    if (this.canWrite || this.canDelete) columns.push({ title: 'Actions', cell: (token) => this.actions(token) });
+    // Usage is read-only, so every user has the column.
+    columns.push({ title: 'Actions', cell: (token) => this.actions(token) });
     this.table = new PagedTable({
       container,
       label: 'tokens by name',
@@ -133,6 +135,15 @@ export class TokensView {
     return el(
       'span',
       { class: 'actions' },
+      el(
+        'button',
+        {
+          type: 'button',
+          'aria-label': `Usage of ${label}`,
+          onclick: () => showUsageDialog(`Usage of ${label}`, { tokenId: token.id }),
+        },
+        'Usage',
+      ),
       this.canWrite &&
         el('button', { type: 'button', 'aria-label': `Edit ${label}`, onclick: () => this.edit(token) }, 'Edit'),
       this.canWrite &&
