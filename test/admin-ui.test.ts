@@ -12,6 +12,9 @@ import { propertySeed } from './helpers/seed';
 
 // The test project has no DOM library; these are the browser globals the page functions below use.
 declare const navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
+declare const localStorage: object;
+declare const sessionStorage: object;
+declare const document: { querySelector(selector: string): unknown };
 
 const SCREENSHOTS = path.join(__dirname, '..', 'test-output', 'ui');
 const BASE_PATH = '/api/custom';
@@ -87,6 +90,41 @@ async function screenshot(page: Page, name: string, mask: string[] = []): Promis
     path: path.join(SCREENSHOTS, `${name}.png`),
     mask: mask.map((selector) => page.locator(selector)),
   });
+}
+
+/** Waits until the locator matches `count` elements; fails with the last count seen. */
+async function expectCount(locator: Locator, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = await locator.count();
+  while (seen !== count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    seen = await locator.count();
+  }
+  expect(seen).toBe(count);
+}
+
+/**
+ * Waits until GET /usage shows at least `calls` calls: the example app writes its counts every 15 s (the default
+ * usageIntervalMs), and a process cannot be told from here to write them sooner.
+ */
+async function usageWritten(filter: Record<string, string>, calls: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await request(app!.baseUrl)
+      .get('/admin/udapi/usage')
+      .query({ ...filter, bucket: 'minute' })
+      .auth('admin', 'admin');
+    expect(res.status).toBe(200);
+    if ((res.body.totals.calls as number) >= calls) return;
+    if (Date.now() > deadline) throw new Error(`usage of ${JSON.stringify(filter)}: ${res.body.totals.calls} calls`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The calls the chart's bars say they hold, summed from their titles ("2026-12-01 10:05:00 UTC: 3 calls: …"). */
+async function callsInBars(chart: Locator): Promise<number> {
+  const titles = await chart.locator('svg g.bucket title').allTextContents();
+  return titles.reduce((sum, title) => sum + Number(/UTC: (\d+) calls?:/.exec(title)![1]), 0);
 }
 
 async function clipboard(page: Page): Promise<string> {
@@ -541,6 +579,136 @@ describe('admin web UI', () => {
     }
   });
 
+  it("edits an API's input schemas, with the server's problems shown while typing; clearing them removes input", async () => {
+    const stored = async (id: string) =>
+      (await request(app!.baseUrl).get(`/admin/udapi/definitions/${id}`).auth('admin', 'admin')).body as {
+        input?: object;
+      };
+    const body = {
+      type: 'object',
+      required: ['name'],
+      properties: { name: { type: 'string', pattern: '^[a-z]+$' } },
+    };
+    const route = { type: 'object', properties: { id: { type: 'string', maxLength: 36 } } };
+    let id: string | undefined;
+    const { context, page } = await openUi('admin');
+    try {
+      await page.click('#api-create');
+      expect(await page.locator('#api-input').getAttribute('open')).toBeNull();
+      await page.fill('#api-form [name=route]', 'ui-input/{id}');
+      await page.selectOption('#api-form [name=action]', 'handler:debug.echo');
+      await page.click('#api-input summary');
+      const checks: string[] = [];
+      const recordCheck = (sent: { method(): string; url(): string }): void => {
+        if (sent.url().endsWith('/definitions/input-check')) checks.push(sent.method());
+      };
+      page.on('request', recordCheck);
+
+      // Text that is not JSON is said so at once, without asking the server.
+      await page.fill('#api-form [name=inputBody]', '{"type": "object",');
+      await expectText(page.locator('#api-input-body-problems'), 'Not valid JSON', { contains: true });
+      expect(await page.getAttribute('#api-form [name=inputBody]', 'aria-invalid')).toBe('true');
+      expect(checks).toEqual([]);
+
+      // The server's own rules, while typing: a pattern needs a maxLength; the route schema names only {id}.
+      await page.fill('#api-form [name=inputBody]', JSON.stringify(body, null, 2));
+      await expectText(
+        page.locator('#api-input-body-problems'),
+        'input.body/properties/name/pattern: A pattern needs a maxLength beside it, to bound its work.',
+      );
+      await page.fill('#api-form [name=inputRoute]', JSON.stringify({ properties: { slug: { type: 'string' } } }));
+      await expectText(
+        page.locator('#api-input-route-problems'),
+        'input.route/properties/slug: The route has no parameter {slug}; it has {id}.',
+      );
+      await expectText(page.locator('#api-input-status'), '2 problems: a save would be refused.');
+      // A route with {slug} makes the route schema right: the route field rechecks the schemas too.
+      await page.fill('#api-form [name=route]', 'ui-input/{slug}');
+      await expectText(page.locator('#api-input-route-problems'), '');
+      await page.fill('#api-form [name=route]', 'ui-input/{id}');
+      await page.fill('#api-form [name=inputRoute]', JSON.stringify(route));
+      await expectText(page.locator('#api-input-route-problems'), '');
+      expect(checks.length).toBeGreaterThan(0);
+      expect(new Set(checks)).toEqual(new Set(['POST']));
+      page.off('request', recordCheck);
+      await screenshot(page, 'api-input');
+
+      // Save stays possible; the server refuses, and the dialog says where.
+      await page.click('#api-form button[type=submit]');
+      await expectText(
+        page.locator('#api-problems'),
+        'input.body/properties/name/pattern: A pattern needs a maxLength beside it, to bound its work.',
+      );
+      const fixed = { ...body, properties: { name: { ...body.properties.name, maxLength: 40 } } };
+      await page.fill('#api-form [name=inputBody]', JSON.stringify(fixed));
+      await expectText(page.locator('#api-input-status'), 'Body, Route: the server accepts these schemas.');
+      await expectText(page.locator('#api-input-body-problems'), '');
+      await page.click('#api-form button[type=submit]');
+      await page.locator('#api-dialog').waitFor({ state: 'hidden' });
+      const apiRow = row(page, 'apis', 'ui-input/{id}');
+      id = (await apiRow.getAttribute('data-id'))!;
+      expect((await stored(id)).input).toEqual({ body: fixed, route });
+      await expectText(apiRow.locator('[data-column="Action"] .badge.input'), 'input');
+
+      // Editing shows the schemas as stored; clearing them all removes the input.
+      await apiRow.getByRole('button', { name: 'Edit API ui-input/{id}' }).click();
+      expect(await page.locator('#api-input').getAttribute('open')).not.toBeNull();
+      expect(JSON.parse(await page.inputValue('#api-form [name=inputBody]'))).toEqual(fixed);
+      expect(JSON.parse(await page.inputValue('#api-form [name=inputRoute]'))).toEqual(route);
+      expect(await page.inputValue('#api-form [name=inputQuery]')).toBe('');
+      await page.fill('#api-form [name=inputBody]', '');
+      await page.fill('#api-form [name=inputRoute]', '  ');
+      await expectText(page.locator('#api-input-status'), '');
+      await page.click('#api-form button[type=submit]');
+      await page.locator('#api-dialog').waitFor({ state: 'hidden' });
+      expect(await stored(id)).not.toHaveProperty('input');
+      await apiRow.locator('.badge.input').waitFor({ state: 'detached' });
+
+      // Only the query now: an update adds it, and leaves the rest of the API as it was.
+      await apiRow.getByRole('button', { name: 'Edit API ui-input/{id}' }).click();
+      expect(await page.locator('#api-input').getAttribute('open')).toBeNull();
+      await page.click('#api-input summary');
+      const query = { type: 'object', properties: { limit: { type: 'integer', minimum: 1 } } };
+      await page.fill('#api-form [name=inputQuery]', JSON.stringify(query));
+      await expectText(page.locator('#api-input-status'), 'Query: the server accepts this schema.');
+      await page.click('#api-form button[type=submit]');
+      await page.locator('#api-dialog').waitFor({ state: 'hidden' });
+      expect(await stored(id)).toMatchObject({ route: 'ui-input/{id}', input: { query } });
+    } finally {
+      await context.close();
+      if (id) await request(app!.baseUrl).delete(`/admin/udapi/definitions/${id}`).auth('admin', 'admin');
+    }
+  });
+
+  it('shows the viewer the input schemas read-only', async () => {
+    const input = { body: { type: 'object', required: ['name'] }, query: { type: 'object' } };
+    const define = await request(app!.baseUrl)
+      .post('/admin/udapi/definitions')
+      .auth('admin', 'admin')
+      .send({ route: 'ui-viewer-input', actionMeta: { name: 'debug.echo' }, input });
+    expect(define.status).toBe(201);
+    const { context, page } = await openUi('viewer');
+    try {
+      const apiRow = row(page, 'apis', 'ui-viewer-input');
+      await expectText(apiRow.locator('[data-column="Action"] .badge.input'), 'input');
+      await apiRow.getByRole('button', { name: 'View API ui-viewer-input' }).click();
+      await expectText(page.locator('#api-dialog-title'), 'API ui-viewer-input');
+      expect(await page.locator('#api-input').getAttribute('open')).not.toBeNull();
+      const bodyArea = page.locator('#api-form [name=inputBody]');
+      expect(JSON.parse(await bodyArea.inputValue())).toEqual(input.body);
+      expect(JSON.parse(await page.inputValue('#api-form [name=inputQuery]'))).toEqual(input.query);
+      expect(await bodyArea.evaluate((area) => (area as unknown as { readOnly: boolean }).readOnly)).toBe(true);
+      expect(await page.locator('#api-form [name=route]').isEditable()).toBe(false);
+      expect(await page.locator('#api-form button[type=submit]').isVisible()).toBe(false);
+      await screenshot(page, 'viewer-api');
+      await page.click('#api-form button[data-close]');
+      await page.locator('#api-dialog').waitFor({ state: 'hidden' });
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');
+    }
+  });
+
   it('searches and pages on the server', async () => {
     const created = [];
     for (let i = 0; i < 55; i += 1) created.push(await createTokenThroughApi(`ui-page-${String(i).padStart(2, '0')}`));
@@ -591,9 +759,15 @@ describe('admin web UI', () => {
       await page.click('#tab-tokens');
       await row(page, 'tokens', 'ui-viewer-sees').waitFor();
       expect(await page.locator('#token-create').count()).toBe(0);
-      expect(await page.locator('#tokens-panel tbody button').count()).toBe(0);
-      expect(await page.locator('#tokens-panel th', { hasText: 'Actions' }).count()).toBe(0);
+      // Usage is the one action a viewer has.
+      expect(await page.locator('#tokens-panel tbody button:not([aria-label^="Usage of"])').count()).toBe(0);
       await screenshot(page, 'viewer-tokens');
+      await row(page, 'tokens', 'ui-viewer-sees')
+        .getByRole('button', { name: 'Usage of token ui-viewer-sees' })
+        .click();
+      await expectText(page.locator('#usage-dialog .usage-summary'), 'Last hour', { contains: true });
+      await page.click('#usage-dialog button[data-close]');
+      await page.locator('#usage-dialog').waitFor({ state: 'hidden' });
       const attempt = await page.evaluate(async () => {
         const response = await fetch('../tokens', {
           method: 'POST',
@@ -610,6 +784,242 @@ describe('admin web UI', () => {
           ],
         },
       });
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');
+      await request(app!.baseUrl).delete(`/admin/udapi/tokens/${token.id}`).auth('admin', 'admin');
+    }
+  });
+
+  it('tries an API with a secret, explains a refusal, and charts the calls per API, per token and overall', async () => {
+    const token = await createTokenThroughApi('ui-usage-token');
+    const define = await request(app!.baseUrl)
+      .post('/admin/udapi/definitions')
+      .auth('admin', 'admin')
+      .send({
+        route: 'ui-usage/{id}',
+        name: 'Usage <i>chart</i>',
+        actionMeta: { name: 'debug.echo' },
+        securitySettings: { allowedTokens: [token.id] },
+      });
+    expect(define.status).toBe(201);
+    const definitionId = define.body.id as string;
+    const { context, page } = await openUi('admin');
+    try {
+      // Try it: nothing is sent before the route parameter and the secret are filled in.
+      const apiRow = row(page, 'apis', 'ui-usage/{id}');
+      await apiRow.getByRole('button', { name: 'Try API ui-usage/{id}' }).click();
+      await expectText(page.locator('#try-title'), 'Try API ui-usage/{id}');
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-problems'), 'Fill the route parameter {id}.', { contains: true });
+      await page.fill('#try-parameters [data-parameter=id]', 'a b');
+      await page.fill('#try-form [name=query]', 'x=1');
+      await page.fill('#try-form [name=secret]', token.secret);
+      await expectText(page.locator('#try-url'), `GET ${app!.baseUrl}${BASE_PATH}/ui-usage/a%20b?x=1`);
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-status'), '200 OK');
+      expect(JSON.parse((await page.locator('#try-body').textContent())!)).toMatchObject({
+        requestMethod: 'GET',
+        routeParameters: { id: 'a b' },
+        query: { x: ['1'] },
+        tokenName: 'ui-usage-token',
+      });
+      await expectText(page.locator('#try-headers'), 'content-type: application/json', { contains: true });
+      expect(await page.locator('#try-explain').textContent()).toBe('');
+      // A body, with its content type.
+      await page.selectOption('#try-form [name=method]', 'POST');
+      await page.fill('#try-form [name=body]', '{"a": 1}');
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-body'), '"rawBody": "{\\"a\\": 1}"', { contains: true });
+      await expectText(page.locator('#try-status'), '200 OK');
+
+      // A wrong secret: the endpoint's refusal as it came, and why, from POST /explain.
+      await page.fill('#try-form [name=secret]', 'not-the-secret-of-any-token');
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-status'), '401 Unauthorized');
+      await expectText(page.locator('#try-body'), '"errorCode": 1010', { contains: true });
+      await expectText(page.locator('#try-verdict'), 'unknownSecret');
+      expect(await page.locator('#try-explanation').textContent()).not.toBe('');
+      await screenshot(page, 'try-it');
+      // The secret was only in the field: not in storage, not in the page's markup, not in the logs.
+      const stored = await page.evaluate(() =>
+        JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]),
+      );
+      expect(stored).not.toContain(token.secret);
+      expect(await page.content()).not.toContain(token.secret);
+      await page.click('#try-form button[data-close]');
+      await page.locator('#try-dialog').waitFor({ state: 'hidden' });
+      // The dialog's close event clears the panel, a moment after the dialog hides.
+      await page.waitForFunction(() => {
+        const field = document.querySelector('#try-form [name=secret]') as { value: string };
+        return field.value === '';
+      });
+      expect(await page.locator('#try-body').textContent()).toBe('');
+      expect(app!.output()).not.toContain(token.secret);
+
+      // One more call from outside: 4 calls of the API (3 ok, the refusal), 3 of the token (a wrong secret is no one's).
+      const ok = await request(app!.baseUrl)
+        .get(`${BASE_PATH}/ui-usage/7`)
+        .set('Authorization', `Bearer ${token.secret}`);
+      expect(ok.status).toBe(200);
+      await usageWritten({ definitionId }, 4);
+      await usageWritten({ tokenId: token.id }, 3);
+
+      await apiRow.getByRole('button', { name: 'Usage of API ui-usage/{id}' }).click();
+      const dialog = page.locator('#usage-dialog');
+      await expectText(dialog.locator('#usage-title'), 'Usage of API ui-usage/{id}');
+      await expectText(
+        dialog.locator('.usage-summary'),
+        'Last hour, per minute: 4 calls: 3 ok, 1 client error, 0 server errors;',
+        { contains: true },
+      );
+      expect(await callsInBars(dialog)).toBe(4);
+      // The same buckets in the table that screen readers read.
+      expect(await dialog.locator('table.visually-hidden tbody tr').count()).toBe(
+        await dialog.locator('svg g.bucket').count(),
+      );
+      await expectText(dialog.locator('[data-reason="unknown_secret"]'), 'unknown_secret: 1');
+      await screenshot(page, 'usage-dialog');
+      await expectText(dialog.locator('.usage-totals'), 'Errors1 (1 4xx, 0 5xx)', { contains: true });
+      await dialog.locator('[data-period=week]').click();
+      await expectText(dialog.locator('.usage-summary'), 'Last week, per hour: 4 calls', { contains: true });
+      expect(await callsInBars(dialog)).toBe(4);
+      expect(await dialog.locator('[data-period=week]').getAttribute('aria-pressed')).toBe('true');
+      await page.click('#usage-dialog button[data-close]');
+      await dialog.waitFor({ state: 'hidden' });
+
+      await page.click('#tab-tokens');
+      await row(page, 'tokens', 'ui-usage-token')
+        .getByRole('button', { name: 'Usage of token ui-usage-token' })
+        .click();
+      await expectText(dialog.locator('.usage-summary'), 'Last hour, per minute: 3 calls: 3 ok, 0 client errors', {
+        contains: true,
+      });
+      await page.click('#usage-dialog button[data-close]');
+      await dialog.waitFor({ state: 'hidden' });
+
+      // The overview: the API and the token among the busiest, the API among the most refused; labels are text.
+      await page.click('#tab-usage');
+      const busiestApi = page.locator(`#busiest-apis tr[data-id="${definitionId}"]`);
+      await expectText(busiestApi.locator('td').first(), 'ui-usage/{id}');
+      await expectText(busiestApi.locator('[data-column=Calls]'), '4');
+      await expectText(page.locator(`#busiest-tokens tr[data-id="${token.id}"] [data-column=Calls]`), '3');
+      await expectText(page.locator(`#refused-apis tr[data-id="${definitionId}"] [data-column=Refusals]`), '1');
+      await expectText(
+        page.locator('#refused-tokens tr[data-id=""] td').first(),
+        'No token (unknown or missing secret)',
+      );
+      expect(await callsInBars(page.locator('#usage-panel'))).toBeGreaterThanOrEqual(4);
+      await screenshot(page, 'usage');
+    } finally {
+      await context.close();
+      await request(app!.baseUrl).delete(`/admin/udapi/definitions/${definitionId}`).auth('admin', 'admin');
+      await request(app!.baseUrl).delete(`/admin/udapi/tokens/${token.id}`).auth('admin', 'admin');
+    }
+  }, 120_000);
+
+  it('lists who changed what in the Activity tab, filtered by object, user and time', async () => {
+    const { context, page } = await openUi('admin');
+    let tokenId: string | undefined;
+    try {
+      await page.click('#tab-tokens');
+      await page.click('#token-create');
+      await page.fill('#token-form [name=name]', 'ui-activity');
+      await page.click('#token-form button[type=submit]');
+      await page.waitForSelector('#secret-dialog[open]');
+      await page.click('#secret-dialog button[value=done]');
+      const tokenRow = row(page, 'tokens', 'ui-activity');
+      tokenId = (await tokenRow.getAttribute('data-id'))!;
+      await tokenRow.getByRole('button', { name: 'Edit token ui-activity' }).click();
+      await page.fill('#token-form [name=scopes]', 'activity:read');
+      await page.click('#token-form button[type=submit]');
+      await expectText(tokenRow.locator('[data-column="Scopes"]'), 'activity:read');
+
+      await page.click('#tab-activity');
+      const rows = page.locator('#activity-panel tbody tr');
+      const changes = () => page.locator('#activity-panel tbody [data-column=Change]').allTextContents();
+      // Newest first: this test's own changes lead the list.
+      await expectText(rows.first().locator('[data-column=Object]'), `Token ui-activity${tokenId}`);
+      await expectText(rows.first().locator('[data-column=User]'), 'admin');
+      await page.fill('#activity-object', tokenId);
+      await expectCount(rows, 2);
+      expect(await changes()).toEqual(['updated', 'created']);
+      await page.selectOption('#activity-action', 'created');
+      await expectCount(rows, 1);
+      await page.selectOption('#activity-action', '');
+      await expectCount(rows, 2);
+      // By user: the viewer changed nothing.
+      await page.fill('#activity-user', 'viewer');
+      await expectText(page.locator('#activity-panel td.empty'), 'No events match these filters.');
+      await page.fill('#activity-user', 'admin');
+      await expectCount(rows, 2);
+      // By time (UTC) and by type.
+      await page.fill('#activity-from', '2099-01-01T00:00');
+      await expectText(page.locator('#activity-panel td.empty'), 'No events match these filters.');
+      await page.fill('#activity-from', '');
+      await expectCount(rows, 2);
+      await page.selectOption('#activity-type', 'ApiDefinition');
+      await expectText(page.locator('#activity-panel td.empty'), 'No events match these filters.');
+      await page.selectOption('#activity-type', 'ApiToken');
+      await expectCount(rows, 2);
+      await page.fill('#activity-object', '');
+      await expectText(rows.first().locator('[data-column=Object]'), `Token ui-activity${tokenId}`);
+      await screenshot(page, 'activity');
+    } finally {
+      await context.close();
+      if (tokenId) await request(app!.baseUrl).delete(`/admin/udapi/tokens/${tokenId}`).auth('admin', 'admin');
+    }
+  });
+
+  it('shows the viewer usage and activity, and tries an API without the explanation the viewer may not ask for', async () => {
+    const token = await createTokenThroughApi('ui-viewer-usage');
+    const define = await request(app!.baseUrl)
+      .post('/admin/udapi/definitions')
+      .auth('admin', 'admin')
+      .send({
+        route: 'ui-viewer-usage',
+        actionMeta: { name: 'debug.echo' },
+        securitySettings: { allowedTokens: [token.id] },
+      });
+    expect(define.status).toBe(201);
+    const { context, page } = await openUi('viewer');
+    try {
+      const apiRow = row(page, 'apis', 'ui-viewer-usage');
+      await apiRow.getByRole('button', { name: 'Usage of API ui-viewer-usage' }).click();
+      await expectText(page.locator('#usage-dialog .usage-summary'), 'Last hour', { contains: true });
+      await page.click('#usage-dialog button[data-close]');
+      await page.locator('#usage-dialog').waitFor({ state: 'hidden' });
+
+      const explains: string[] = [];
+      page.on('request', (sent) => {
+        if (sent.url().endsWith('/explain')) explains.push(sent.method());
+      });
+      await apiRow.getByRole('button', { name: 'Try API ui-viewer-usage' }).click();
+      await page.fill('#try-form [name=secret]', token.secret);
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-status'), '200 OK');
+      await page.fill('#try-form [name=secret]', 'wrong');
+      await page.click('#try-form button[type=submit]');
+      await expectText(page.locator('#try-status'), '401 Unauthorized');
+      await expectText(
+        page.locator('#try-explain'),
+        'Explaining a refusal needs the UserDefinableApiTokenCreateUpdate permission.',
+      );
+      expect(explains).toEqual([]);
+      await page.click('#try-form button[data-close]');
+
+      await page.click('#tab-usage');
+      await page.locator('#busiest-apis tbody tr').first().waitFor();
+      expect(await page.locator('#usage-panel .bad').count()).toBe(0);
+      await page.click('#tab-activity');
+      await expectText(
+        page.locator('#activity-panel tbody tr').first().locator('[data-column=Object]'),
+        'API ui-viewer-usage',
+        {
+          contains: true,
+        },
+      );
+      expect(await page.locator('#activity-panel tbody button').count()).toBe(0);
     } finally {
       await context.close();
       await request(app!.baseUrl).delete(`/admin/udapi/definitions/${define.body.id}`).auth('admin', 'admin');

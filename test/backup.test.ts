@@ -67,9 +67,16 @@ async function populate(h: Host, count: number): Promise<Installation> {
     const definition = await api.post('/definitions', {
       route,
       name: `API ${i}`,
-      ...(i % 2 === 0 && { description: 'with a description' }),
+      ...(i % 2 === 0 && { description: 'with a description'.padEnd(400, '.') }),
       actionMeta: { name: i % 4 === 0 ? 'test.echo' : 'test.other' },
       securitySettings: { allowedTokens: [token.body.id] },
+      // Input schemas travel too; GET calls without a query or body pass these.
+      ...(i % 10 === 0 && {
+        input: {
+          query: { type: 'object', properties: { n: { type: 'integer' } } },
+          body: { $defs: {}, type: 'object' },
+        },
+      }),
     });
     expect(definition.status).toBe(201);
     secrets.push({ secret: token.body.secret as string, route: `backup/${i}/x` });
@@ -145,8 +152,9 @@ describe('export and import', () => {
   it('restores into an empty database under the same pepper: same objects, every secret working', async () => {
     const target = await host();
     const body = JSON.parse(backupText);
-    // Bigger than the ordinary admin body limit (64 KiB): imports have their own.
-    expect(Buffer.byteLength(backupText)).toBeGreaterThan(64 * 1024);
+    // Bigger than the ordinary admin body limit (128 KiB): imports have their own.
+    expect(Buffer.byteLength(backupText)).toBeGreaterThan(128 * 1024);
+    expect(body.definitions.filter((definition: { input?: object }) => definition.input)).toHaveLength(12);
     const imported = await admin(target).post('/import', body);
     expect([imported.status, imported.body]).toEqual([200, { tokens: 122, definitions: 122 }]);
     expect(await everything(target)).toEqual(await everything(source));
@@ -377,6 +385,13 @@ describe('export and import', () => {
         (b) => (b.definitions[22]!.name = ' \t '),
         'InvalidName',
         'definitions[22].name',
+      ],
+      // Input schemas go through the API's schema rules: the place of the problem inside the schema is named.
+      [
+        'an input schema with a pattern that could backtrack for ever',
+        (b) => (b.definitions[24]!.input = { body: { type: 'string', maxLength: 9, pattern: '^(a+)+$' } }),
+        'InvalidInputSchema',
+        'definitions[24].input.body/pattern',
       ],
       [
         'a definition name over 200 characters',

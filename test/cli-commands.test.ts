@@ -1,15 +1,19 @@
 // The `udapi` command line's usage checks, --version, the commands added for issue 19 (tokens update, definitions
-// create/update/delete, events list), their --json output, and failed creates, as real processes on the built package.
+// create/update/delete, events list) and `udapi usage` (issue 22), their --json output, and failed creates, as real
+// processes on the built package.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import type express from 'express';
 import request from 'supertest';
-import { ADMIN, TEST_PEPPER } from './helpers/app';
+import { ADMIN, createTestApp, TEST_PEPPER } from './helpers/app';
 import { CLI, cliEnv, CliFixtures } from './helpers/cli';
 import type { TestDb } from './helpers/db';
 import { ensureBuilt } from './helpers/instances';
+import { internalsOf } from '../src/plugin';
+import { sparkline } from '../src/cli/usage-command';
 
 const root = path.join(__dirname, '..');
 const fixtures = new CliFixtures();
@@ -113,6 +117,7 @@ describe('udapi usage errors', () => {
       'definitions update',
     ],
     ['a malformed limit', ['events', 'list', '--limit', '0'], '--limit takes a whole number', 'events list'],
+    ['--sort without --by', ['usage', '--sort', 'refusals'], 'give --by token or --by definition', 'usage'],
   ])(
     'reports %s before connecting, with the command’s own usage (%j)',
     async (_label, args, message, command) => {
@@ -123,6 +128,22 @@ describe('udapi usage errors', () => {
       expect(run.stderr).toContain(`\nUsage: udapi ${command} `);
       // Its own usage, not all of it: no other command's line.
       expect(run.stderr).not.toContain('import FILE');
+      expect(connections).toBe(0);
+    },
+    30_000,
+  );
+
+  it.each([
+    ['an unknown bucket', ['usage', '--bucket', 'year'], 'InvalidRequest (bucket): '],
+    ['a malformed time', ['usage', '--from', 'nope'], "InvalidRequest (from): Query parameter 'from' must match"],
+    ['a malformed id', ['usage', '--token', 'x'], 'InvalidRequest (tokenId): '],
+  ])(
+    'refuses %s as GET /usage does, before connecting (%j)',
+    async (_label, args, message) => {
+      connections = 0;
+      const run = await udapi(null, args, env());
+      expect([run.code, run.stdout]).toEqual([1, '']);
+      expect(run.stderr.slice(0, message.length)).toBe(message);
       expect(connections).toBe(0);
     },
     30_000,
@@ -351,6 +372,55 @@ describe('udapi definitions create, update and delete', () => {
     expect(stored.securitySettings).toEqual({ allowedTokens: [token.id], requiredScopes: [] });
   }, 120_000);
 
+  it('sets input schemas from a file, refuses bad ones with their place, and removes them', async () => {
+    const db = await database();
+    const app = await appOn(db);
+    const token = JSON.parse((await udapi(db, ['tokens', 'create', '--name', 'typed', '--json'])).stdout);
+    const dir = mkdtempSync(path.join(tmpdir(), 'udapi-input-'));
+    const good = path.join(dir, 'input.json');
+    const input = { body: { type: 'object', required: ['a'] } };
+    writeFileSync(good, JSON.stringify(input));
+    const created = await udapi(db, [
+      'definitions',
+      'create',
+      '--route',
+      'cli/typed',
+      '--action',
+      'test.echo',
+      '--tokens',
+      token.id,
+      '--input-file',
+      good,
+      '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const definition = JSON.parse(created.stdout);
+    expect(definition.input).toEqual(input);
+    const post = async (body: object) =>
+      (await request(app).post('/api/custom/cli/typed').set('Authorization', `Bearer ${token.secret}`).send(body))
+        .status;
+    expect(await eventually(async () => (await post({ b: 1 })) === 400)).toBe(true);
+    expect(await post({ a: 1 })).toBe(200);
+
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ body: { type: 'string', pattern: '^(a+)+$' } }));
+    const refused = await udapi(db, ['definitions', 'update', definition.id, '--input-file', bad]);
+    expect([refused.code, refused.stderr]).toEqual([1, expect.stringContaining('input.body/pattern')]);
+    const notJson = path.join(dir, 'not.json');
+    writeFileSync(notJson, '{nope');
+    const unreadable = await udapi(db, ['definitions', 'update', definition.id, '--input-file', notJson]);
+    expect([unreadable.code, unreadable.stderr]).toEqual([2, expect.stringContaining('JSON object')]);
+    const missing = await udapi(db, ['definitions', 'update', definition.id, '--input-file', path.join(dir, 'none')]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('ENOENT')]);
+    const both = await udapi(db, ['definitions', 'update', definition.id, '--input-file', good, '--no-input']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('not both')]);
+
+    const removed = await udapi(db, ['definitions', 'update', definition.id, '--no-input', '--json']);
+    expect(removed.code).toBe(0);
+    expect(JSON.parse(removed.stdout)).not.toHaveProperty('input');
+    expect(await eventually(async () => (await post({ b: 1 })) === 200)).toBe(true);
+  }, 120_000);
+
   it('creates a definition the app serves, changes it, deletes it, with tables or --json', async () => {
     const db = await database();
     const app = await appOn(db);
@@ -560,5 +630,115 @@ describe('udapi events list', () => {
     // The admin API's query rules: the same refusal.
     const refused = await udapi(db, ['events', 'list', '--object-type', 'Token']);
     expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/^InvalidRequest \(objectType\): /)]);
+  }, 120_000);
+});
+
+describe('udapi usage', () => {
+  it('scales the sparkline to the largest bucket; an empty one is a space, one call at least ▁', () => {
+    expect(sparkline([0, 1, 4, 8])).toBe(' ▁▄█');
+    expect(sparkline([0, 0])).toBe('  ');
+    expect(sparkline([1, 1000])).toBe('▁█');
+  });
+
+  it('prints a token’s counts as JSON, as a sparkline with totals, and per API with --by', async () => {
+    const db = await database();
+    // Its own app, not appOn's: the test flushes its counts (a long interval, so they arrive only then).
+    const t = await createTestApp(db, { usageIntervalMs: 3_600_000 });
+    try {
+      t.app.use('/api/custom', t.udapi.endpoint());
+      const admin = (route: string, body: object) => request(t.app).post(`/admin/udapi${route}`).set(ADMIN).send(body);
+      // Made through the app: its view knows them at once, so no call of the test misses the API.
+      const token = (await admin('/tokens', { name: 'metered', rateLimit: { limit: 3, windowSeconds: 60 } })).body;
+      const stranger = (await admin('/tokens', { name: 'stranger' })).body;
+      const definition = (
+        await admin('/definitions', {
+          route: 'cli/usage/{n}',
+          actionMeta: { name: 'test.echo' },
+          securitySettings: { allowedTokens: [token.id] },
+        })
+      ).body;
+      const call = async (secret: string) =>
+        (await request(t.app).get('/api/custom/cli/usage/1').set('Authorization', `Bearer ${secret}`)).status;
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push(await call(token.secret));
+      statuses.push(await call(stranger.secret));
+      expect(statuses).toEqual([200, 200, 200, 429, 401]);
+      await internalsOf(t.udapi).usage!.flush();
+
+      const json = await udapi(db, ['usage', '--token', token.id, '--bucket', 'minute', '--json']);
+      expect(json.code).toBe(0);
+      const report = JSON.parse(json.stdout);
+      expect(report).toMatchObject({
+        bucket: 'minute',
+        totals: { calls: 4, ok: 3, clientErrors: 1, serverErrors: 0, refusals: { RateLimitExceeded: 1 } },
+      });
+      expect(report.series).toHaveLength(60);
+      expect(report).not.toHaveProperty('groups');
+
+      const text = await udapi(db, ['usage', '--token', token.id, '--bucket', 'minute']);
+      expect(text.code).toBe(0);
+      const lines = text.stdout.trimEnd().split('\n');
+      // The period's ends, not compared with the JSON run's: a minute may have begun in between.
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^Calls per minute of token ${token.id} \\(metered\\), [0-9T:.-]+Z to [0-9T:.-]+Z \\(60 minutes\\)$`,
+        ),
+      );
+      // 60 marks between the bars: the busiest minute full, the quiet ones blank.
+      expect(lines[1]).toMatch(/^│[ ▁▂▃▄▅▆▇█]{60}│ max [1-4] per minute$/);
+      expect(lines[1]).toContain('█');
+      expect(lines[2]).toMatch(
+        /^calls 4 {2}ok 3 {2}4xx 1 {2}5xx 0 {2}mean \d+\.\d ms {2}refusals: RateLimitExceeded 1$/,
+      );
+      expect(lines).toHaveLength(3);
+
+      const byApi = await udapi(db, ['usage', '--definition', definition.id, '--bucket', 'minute', '--by', 'token']);
+      expect(byApi.code).toBe(0);
+      const rows = byApi.stdout.trimEnd().split('\n');
+      expect(rows[2]).toMatch(/^calls 5 {2}ok 3 {2}4xx 2 .*refusals: not_allowed 1, RateLimitExceeded 1$/);
+      expect(rows[4]).toMatch(/^name +id +calls +ok +4xx +5xx +refusals$/);
+      expect(rows[6]).toMatch(new RegExp(`^metered +${token.id} +4 +3 +1 +0 +RateLimitExceeded 1$`));
+      expect(rows[7]).toMatch(new RegExp(`^stranger +${stranger.id} +1 +0 +1 +0 +not_allowed 1$`));
+      // Sorted by refusals: a tie (one each), broken by id.
+      const byRefusals = JSON.parse(
+        (
+          await udapi(db, [
+            'usage',
+            '--definition',
+            definition.id,
+            '--by',
+            'token',
+            '--sort',
+            'refusals',
+            '--bucket',
+            'minute',
+            '--json',
+          ])
+        ).stdout,
+      );
+      expect(byRefusals.groups.map((group: { id: string }) => group.id)).toEqual([token.id, stranger.id].sort());
+
+      const byDefinition = await udapi(db, ['usage', '--token', token.id, '--bucket', 'minute', '--by', 'definition']);
+      expect(byDefinition.stdout).toMatch(/\nroute +id +calls +ok +4xx +5xx +refusals\n/);
+      expect(byDefinition.stdout).toMatch(
+        new RegExp(`\ncli/usage/\\{n\\} +${definition.id} +4 +3 +1 +0 +RateLimitExceeded 1\n`),
+      );
+
+      // The reader's own refusals (after connecting) as GET /usage answers them.
+      const backwards = await udapi(db, [
+        'usage',
+        '--bucket',
+        'minute',
+        '--from',
+        '2026-01-02T00:00:00Z',
+        '--to',
+        '2026-01-01T00:00:00Z',
+      ]);
+      expect([backwards.code, backwards.stderr]).toEqual([1, 'InvalidRequest (from): `from` must be before `to`.\n']);
+      const tooLong = await udapi(db, ['usage', '--bucket', 'minute', '--from', '2026-01-01', '--to', '2026-01-03']);
+      expect([tooLong.code, tooLong.stderr]).toEqual([1, expect.stringContaining('At most 1440 minute buckets')]);
+    } finally {
+      await t.udapi.close();
+    }
   }, 120_000);
 });

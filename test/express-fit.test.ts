@@ -382,7 +382,8 @@ describe.each(VARIANTS)('$name', (variant) => {
         expect({ link, status: res.status }).toEqual({ link, status: 200 });
         if (url.pathname.endsWith('.js')) {
           scripts.push(res.text);
-          for (const [, specifier] of res.text.matchAll(/\b(?:from|import)\s*\(?\s*'([^']+)'/g))
+          // `from` or `import` as a word of its own, not inside a string such as 'activity-from'.
+          for (const [, specifier] of res.text.matchAll(/(?<![\w'-])(?:from|import)\s*\(?\s*'([^']+)'/g))
             await fetchRelative(specifier!, url.href);
         }
       };

@@ -23,7 +23,7 @@ const FLOORS: Floor[] = [
   },
   { name: 'database', level: 1, paths: ['models/', 'database/'] },
   { name: 'in-memory view', level: 2, paths: ['catalog/'] },
-  { name: 'services', level: 3, paths: ['services/', 'security/', 'metrics/', 'health.ts'] },
+  { name: 'services', level: 3, paths: ['services/', 'security/', 'metrics/', 'usage/', 'health.ts'] },
   { name: 'endpoint', level: 4, paths: ['endpoint/', 'host-routes/'] },
   { name: 'admin HTTP', level: 4, paths: ['http/'] },
   { name: 'plugin', level: 5, paths: ['plugin.ts', 'options.ts', 'index.ts', 'cli/'] },

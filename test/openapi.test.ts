@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import express, { type Express, type Router } from 'express';
 import request from 'supertest';
 import { tokenCreateSchema, definitionListQuerySchema } from '../src/domain/schemas';
@@ -20,7 +21,8 @@ interface OpenApiDocument {
 
 interface OperationObject {
   operationId: string;
-  parameters?: { name: string; in: string; required: boolean; schema: object }[];
+  summary?: string;
+  parameters?: { name: string; in: string; required: boolean; schema: object; style?: string; explode?: boolean }[];
   requestBody?: { required: boolean; content: Record<string, { schema?: object }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: object }>; $ref?: string }>;
 }
@@ -232,7 +234,12 @@ describe('GET /openapi.json (the admin REST API)', () => {
     await call('get', '/definitions/count');
     await call('get', `/definitions/${definition.id}`);
     await call('patch', `/definitions/${definition.id}`, { name: 'The openapi test', description: 'Echoes.' });
+    await call('post', '/definitions/input-check', {
+      route: 'openapi/{id}',
+      input: { route: { type: 'object', properties: { id: { type: 'integer' } } } },
+    });
     await call('get', '/events?limit=5');
+    await call('get', `/usage?definitionId=${definition.id}&bucket=minute`);
     await call('post', '/explain', { secret: generated.secret, method: 'GET', path: '/api/custom/openapi/1' });
     const backup = (await call('get', '/export')).body as object;
 
@@ -266,6 +273,72 @@ describe('GET /openapi.json (the admin REST API)', () => {
 /** Moves a schema taken out of the document under the `admin` schema, so its `#/components/...` references resolve. */
 function rebase(schema: object): object {
   return JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"admin#/components/')) as object;
+}
+
+/**
+ * An API's input as an admin would write it: a body using $defs, $ref and formats (with a top-level $schema), a query
+ * with an integer and a list, and an integer route parameter.
+ */
+const ORDER_INPUT = {
+  body: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    required: ['contact'],
+    properties: {
+      contact: { $ref: '#/$defs/contact' },
+      tags: { type: 'array', maxItems: 5, items: { $ref: '#/$defs/tag' } },
+    },
+    additionalProperties: false,
+    $defs: {
+      contact: {
+        type: 'object',
+        required: ['email'],
+        properties: {
+          email: { type: 'string', format: 'email', maxLength: 254 },
+          since: { type: 'string', format: 'date', maxLength: 10 },
+        },
+      },
+      tag: { type: 'string', minLength: 1, maxLength: 20 },
+    },
+  },
+  query: {
+    type: 'object',
+    required: ['limit'],
+    properties: {
+      limit: { type: 'integer', minimum: 1, maximum: 100 },
+      tag: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 20 } },
+    },
+  },
+  route: { type: 'object', properties: { orderId: { type: 'integer', minimum: 1 } } },
+};
+
+/** A procedure's input: its declared parameter must also look like an encoder id. */
+const RESTART_INPUT = {
+  body: { type: 'object', properties: { encoderId: { type: 'string', pattern: '^enc-[0-9]+$', maxLength: 12 } } },
+};
+
+/** The `$ref`s of a document that point nowhere in it (every one should point inside it). */
+function unresolvedRefs(document: unknown): string[] {
+  const unresolved: string[] = [];
+  const resolve = (ref: string): boolean => {
+    if (!ref.startsWith('#/')) return false;
+    let node: unknown = document;
+    for (const token of ref.slice(2).split('/')) {
+      const key = decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~');
+      if (typeof node !== 'object' || node === null || !Object.prototype.hasOwnProperty.call(node, key)) return false;
+      node = (node as Record<string, unknown>)[key];
+    }
+    return true;
+  };
+  const walk = (node: unknown): void => {
+    if (typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node))
+      if (key === '$ref' && typeof value === 'string') {
+        if (!resolve(value)) unresolved.push(value);
+      } else walk(value);
+  };
+  walk(document);
+  return unresolved;
 }
 
 describe('GET /openapi/apis.json (the user-defined APIs)', () => {
@@ -356,6 +429,162 @@ describe('GET /openapi/apis.json (the user-defined APIs)', () => {
     await admin('delete', `/tokens/${token.id}`);
   });
 
+  it("publishes the APIs' input schemas: parameters, request bodies, $defs as components whose refs resolve, and the endpoint agrees", async () => {
+    const token = (await admin('post', '/tokens', { name: 'apis-input' })).body as { id: string; secret: string };
+    const created: string[] = [];
+    for (const body of [
+      { route: 'apidoc-input/orders/{orderId}', actionMeta: { name: 'test.echo' }, input: ORDER_INPUT },
+      {
+        route: 'apidoc-input/restart',
+        actionType: 'procedure',
+        actionMeta: { name: 'test.restart' },
+        input: RESTART_INPUT,
+      },
+      { route: 'apidoc-input/plain', actionMeta: { name: 'test.echo' } },
+    ]) {
+      const res = await admin('post', '/definitions', { ...body, securitySettings: { allowedTokens: [token.id] } });
+      expect(res.status).toBe(201);
+      created.push(res.body.id as string);
+    }
+    const document = (await admin('get', '/openapi/apis.json')).body as OpenApiDocument;
+    expect(validateWithNpmValidator(document)).toEqual({ valid: true, version: '3.1', errors: null });
+    expect(unresolvedRefs(document)).toEqual([]);
+    const schemas = document.components.schemas!;
+    const orderBody = `input-${created[0]}-body`;
+
+    // The route parameter has its schema, each query property is a parameter (a list one exploded), and so on.
+    const orders = document.paths['/apidoc-input/orders/{orderId}']!;
+    expect((orders as unknown as { summary: string }).summary).toBe('apidoc-input/orders/{orderId}');
+    expect(orders.get!.summary).toBe('GET apidoc-input/orders/{orderId}');
+    expect(orders.parameters).toEqual([
+      { name: 'orderId', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } },
+      { name: 'limit', in: 'query', required: true, schema: { type: 'integer', minimum: 1, maximum: 100 } },
+      {
+        name: 'tag',
+        in: 'query',
+        required: false,
+        style: 'form',
+        explode: true,
+        schema: { type: 'array', maxItems: 5, items: { type: 'string', maxLength: 20 } },
+      },
+    ]);
+    // The body's schema is a component; an empty body is refused only where a call has one (POST, PUT, PATCH).
+    for (const method of ['post', 'put', 'patch', 'get', 'delete'])
+      expect([method, orders[method]!.requestBody]).toEqual([
+        method,
+        {
+          required: ['post', 'put', 'patch'].includes(method),
+          description: expect.any(String),
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${orderBody}` } } },
+        },
+      ]);
+    // Its $defs are components of their own, its refs point at them, and the $schema is gone.
+    expect(schemas[orderBody]).toEqual({
+      type: 'object',
+      required: ['contact'],
+      properties: {
+        contact: { $ref: `#/components/schemas/${orderBody}-contact` },
+        tags: { type: 'array', maxItems: 5, items: { $ref: `#/components/schemas/${orderBody}-tag` } },
+      },
+      additionalProperties: false,
+    });
+    expect(schemas[`${orderBody}-contact`]).toEqual(ORDER_INPUT.body.$defs.contact);
+    expect(schemas[`${orderBody}-tag`]).toEqual(ORDER_INPUT.body.$defs.tag);
+
+    // A procedure's body must have its declared parameters and match its input schema, both.
+    const restart = document.paths['/apidoc-input/restart']!.post!;
+    expect(restart.requestBody).toEqual({
+      required: true,
+      description: expect.any(String),
+      content: {
+        'application/json': {
+          schema: {
+            allOf: [
+              expect.objectContaining({ type: 'object', required: ['encoderId'] }),
+              { $ref: `#/components/schemas/input-${created[1]}-body` },
+            ],
+          },
+        },
+      },
+    });
+
+    // The 400 lists the codes that can answer each API; a handler's own statuses go to default; 2006 is among the 500s.
+    const description = (operation: OperationObject, status: string) => operation.responses[status]?.description;
+    expect(description(orders.post!, '400')).toMatch(/^The endpoint refused[^]*\n18: [^]*handler may answer 400/);
+    expect(description(orders.post!, '400')).not.toMatch(/\n(1|10|16): /);
+    expect(description(restart, '400')).toMatch(/\n10: [^]*\n16: [^]*\n18: /);
+    expect(document.paths['/apidoc-input/plain']!.post!.responses['400']).toBeUndefined();
+    expect(orders.post!.responses.default!.description).toContain("the body is still the handler's");
+    expect(orders.post!.responses['500']).toEqual({ $ref: '#/components/responses/Error500' });
+    expect((document.components.responses!.Error500 as { description: string }).description).toContain('2006: ');
+    expect(Object.keys(document.components.responses!)).not.toContain('Error400');
+
+    // The documented schemas, compiled as a client would (formats too), say what the endpoint says.
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema({ $id: 'apis', components: document.components });
+    const documentedBody = ajv.compile({ $ref: `apis#/components/schemas/${orderBody}` });
+    const call = (where: string, body: unknown) =>
+      request(host.app)
+        .post(`/api/custom/${where}`)
+        .set('Authorization', `Bearer ${token.secret}`)
+        .send(body as object);
+    const bodies: unknown[] = [
+      { contact: { email: 'a@example.com' } },
+      { contact: { email: 'a@example.com', since: '2024-02-29' }, tags: ['x', 'y'] },
+      { contact: { email: 'not an address' } },
+      { contact: { email: 'a@example.com', since: '2023-02-29' } },
+      { contact: {} },
+      { contact: { email: 'a@example.com' }, tags: [''] },
+      { contact: { email: 'a@example.com' }, extra: 1 },
+      {},
+      [],
+    ];
+    const statuses = new Set<number>();
+    for (const body of bodies) {
+      const res = await call('apidoc-input/orders/7?limit=5&tag=a&tag=b', body);
+      expect({ body, status: res.status }).toEqual({ body, status: documentedBody(body) ? 200 : 400 });
+      statuses.add(res.status);
+    }
+    expect([...statuses].sort()).toEqual([200, 400]);
+    // A refusal carries inputErrors, in the documented error body, as do refused route and query values.
+    const validateError = ajv.compile({ $ref: 'apis#/components/schemas/EndpointErrorBody' });
+    for (const [where, part] of [
+      ['apidoc-input/orders/7?limit=5', 'body'],
+      ['apidoc-input/orders/0?limit=5', 'route'],
+      ['apidoc-input/orders/abc?limit=5', 'route'],
+      ['apidoc-input/orders/7?limit=500', 'query'],
+      ['apidoc-input/orders/7', 'query'],
+    ] as const) {
+      const res = await call(where, part === 'body' ? { contact: 1 } : { contact: { email: 'a@example.com' } });
+      expect([where, res.status, res.body.errors[0].errorCode, res.body.errors[0].inputErrors[0].in]).toEqual([
+        where,
+        400,
+        18,
+        part,
+      ]);
+      expect(validateError(res.body)).toBe(true);
+    }
+    expect(
+      validateError({
+        errors: [{ title: 'x', detail: 'x', errorCode: 18, faultingNode: 'n', inputErrors: [{ in: 'header' }] }],
+      }),
+    ).toBe(false);
+    const documentedRestart = ajv.compile({
+      $id: 'restart',
+      ...(JSON.parse(
+        JSON.stringify(restart.requestBody!.content['application/json']!.schema).replace(/"#\//g, '"apis#/'),
+      ) as object),
+    });
+    for (const body of [{ encoderId: 'enc-1' }, { encoderId: 'x' }, { other: 'enc-1' }]) {
+      const res = await call('apidoc-input/restart', body);
+      expect({ body, documented: documentedRestart(body) }).toEqual({ body, documented: res.status === 200 });
+    }
+
+    for (const id of created) await admin('delete', `/definitions/${id}`);
+    await admin('delete', `/tokens/${token.id}`);
+  });
+
   it('needs the definition-read permission', async () => {
     const res = await request(host.app)
       .get('/admin/udapi/openapi/apis.json')
@@ -378,17 +607,47 @@ function lint(
   return JSON.parse(output.toString('utf8')) as Record<string, { rule: string; severity: string; message: string }[]>;
 }
 
-describe('conformance: the documents, linted, and the answers they promise', () => {
-  it("passes Redocly's recommended rules (both documents: no error, no warning but the APIs' license), and the linter finds a broken one", async () => {
-    const token = (await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'lint' })).body as {
-      id: string;
-    };
-    const ids: string[] = [];
-    for (const body of [
-      { route: 'lint/{id}', name: 'Lint', description: 'A *handler*.', actionMeta: { name: 'test.echo' } },
-      { route: 'lint/run', actionType: 'procedure', actionMeta: { name: 'test.restart' } },
-      { route: 'lint/params', actionMeta: { name: 'test.echo', inputType: 'parameters' } },
-    ]) {
+/** Lints documents with Spectral's `spectral:oas` ruleset (@stoplight/spectral-core) in a process of its own. */
+function spectral(
+  documents: Record<string, unknown>,
+): Record<string, { rule: string; severity: string; message: string; where: string }[]> {
+  const output = execFileSync(process.execPath, [path.join(__dirname, 'helpers', 'spectral-openapi.mjs')], {
+    input: JSON.stringify(documents),
+  });
+  return JSON.parse(output.toString('utf8')) as Record<
+    string,
+    { rule: string; severity: string; message: string; where: string }[]
+  >;
+}
+
+/** Definitions of every kind, input schemas included, for the APIs' document the linters read. */
+const LINTED_DEFINITIONS = [
+  { route: 'lint/{id}', name: 'Lint', description: 'A *handler*.', actionMeta: { name: 'test.echo' } },
+  { route: 'lint/run', actionType: 'procedure', actionMeta: { name: 'test.restart' } },
+  { route: 'lint/params', actionMeta: { name: 'test.echo', inputType: 'parameters' } },
+  { route: 'lint/input/{orderId}', actionMeta: { name: 'test.echo' }, input: ORDER_INPUT },
+  { route: 'lint/input-run', actionType: 'procedure', actionMeta: { name: 'test.restart' }, input: RESTART_INPUT },
+  {
+    route: 'lint/input-params',
+    actionMeta: { name: 'test.echo', inputType: 'parameters' },
+    input: { body: { type: 'object', properties: { count: { type: 'integer' } } } },
+  },
+  // Boolean schemas: any body, no query parameter at all.
+  {
+    route: 'lint/input-any',
+    actionMeta: { name: 'test.echo' },
+    input: { body: true, query: { type: 'object', additionalProperties: false } },
+  },
+];
+
+/** The APIs' document while LINTED_DEFINITIONS are defined; they are gone again afterwards. */
+async function lintedApisDocument(): Promise<OpenApiDocument> {
+  const token = (await request(host.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'lint' })).body as {
+    id: string;
+  };
+  const ids: string[] = [];
+  try {
+    for (const body of LINTED_DEFINITIONS) {
       const res = await request(host.app)
         .post('/admin/udapi/definitions')
         .set(ADMIN)
@@ -396,8 +655,18 @@ describe('conformance: the documents, linted, and the answers they promise', () 
       expect(res.status).toBe(201);
       ids.push(res.body.id as string);
     }
+    return (await request(host.app).get('/admin/udapi/openapi/apis.json').set(ADMIN)).body as OpenApiDocument;
+  } finally {
+    for (const id of ids) await request(host.app).delete(`/admin/udapi/definitions/${id}`).set(ADMIN);
+    await request(host.app).delete(`/admin/udapi/tokens/${token.id}`).set(ADMIN);
+  }
+}
+
+describe('conformance: the documents, linted, and the answers they promise', () => {
+  it("passes Redocly's recommended rules (both documents: no error, no warning but the APIs' license), and the linter finds a broken one", async () => {
+    const apis = await lintedApisDocument();
+    expect(Object.keys(apis.components.schemas!).filter((name) => name.startsWith('input-'))).toHaveLength(6);
     const admin = await adminDocument();
-    const apis = (await request(host.app).get('/admin/udapi/openapi/apis.json').set(ADMIN)).body as OpenApiDocument;
     const broken = structuredClone(admin);
     delete broken.security;
     const report = lint({ admin, apis, broken });
@@ -409,8 +678,24 @@ describe('conformance: the documents, linted, and the answers they promise', () 
     expect(report.broken!.filter((problem) => problem.severity === 'error').map((problem) => problem.rule)).toContain(
       'security-defined',
     );
-    for (const id of ids) await request(host.app).delete(`/admin/udapi/definitions/${id}`).set(ADMIN);
-    await request(host.app).delete(`/admin/udapi/tokens/${token.id}`).set(ADMIN);
+    expect(validateWithNpmValidator(apis)).toEqual({ valid: true, version: '3.1', errors: null });
+    expect(unresolvedRefs(apis)).toEqual([]);
+  });
+
+  it("passes Spectral's spectral:oas rules (both documents: no error; the APIs' warnings printed), and Spectral finds a broken one", async () => {
+    const apis = await lintedApisDocument();
+    const broken = structuredClone(apis);
+    const [first, second] = Object.values(broken.paths);
+    first!.get!.operationId = second!.get!.operationId;
+    const report = spectral({ admin: await adminDocument(), apis, broken });
+    const errors = (name: string) => report[name]!.filter((problem) => problem.severity === 'error');
+    expect({ admin: errors('admin'), apis: errors('apis') }).toEqual({ admin: [], apis: [] });
+    expect(errors('broken').map((problem) => problem.rule)).toContain('operation-operationId-unique');
+    // Warnings are advice (operations without tags or descriptions, a handler's answers documented as `default`).
+    const warnings = new Map<string, number>();
+    for (const { rule, severity } of report.apis!)
+      warnings.set(`${severity} ${rule}`, (warnings.get(`${severity} ${rule}`) ?? 0) + 1);
+    console.info(`Spectral's findings on the APIs' document: ${JSON.stringify(Object.fromEntries(warnings))}`);
   });
 
   it('documents the host authentication as a security scheme, the license, and the document endpoints as documents', async () => {

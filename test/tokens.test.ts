@@ -383,7 +383,7 @@ describe('bad requests', () => {
     const array = await api.post('/tokens', [{ name: 'x' }], ADMIN);
     expect(array.status).toBe(400);
     expect(array.body.errors[0].message).toBe('The body must be a JSON object.');
-    const large = await api.post('/tokens', { name: 'x'.repeat(70_000) }, ADMIN);
+    const large = await api.post('/tokens', { name: 'x'.repeat(140_000) }, ADMIN);
     expect(large.status).toBe(413);
     expect(reasons(large)).toEqual(['PayloadTooLarge']);
     const form = await api.post('/tokens', 'name=x', { ...ADMIN, 'content-type': 'application/x-www-form-urlencoded' });

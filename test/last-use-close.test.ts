@@ -1,0 +1,48 @@
+// close() and the last-use writer: waits for the last write up to its bound, then says it stopped waiting.
+import type { Catalog } from '../src/catalog/catalog';
+import { LAST_USE_STOP_WAIT_MS, LastUseRecorder } from '../src/catalog/last-use';
+import { WriteGate } from '../src/database/write-gate';
+import type { ApiTokenModel } from '../src/models/api-token';
+import { captureLogger } from './helpers/capture';
+
+// A stand-in model and catalog: the wait's bound is the unit under test (test/last-used.test.ts writes for real).
+function recorderWith(bulkWrite: (operations: unknown[]) => Promise<unknown>) {
+  const logs = captureLogger();
+  const model = { collection: { bulkWrite } } as unknown as ApiTokenModel;
+  const catalog = { noteUse: () => undefined } as unknown as Catalog;
+  return { logs, recorder: new LastUseRecorder(model, catalog, 3_600_000, logs, new WriteGate()) };
+}
+
+afterEach(() => jest.useRealTimers());
+
+it('waits up to LAST_USE_STOP_WAIT_MS for a write that hangs, says so, and lets the write go on', async () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  let release = (): void => undefined;
+  const written: unknown[] = [];
+  const { logs, recorder } = recorderWith(
+    (operations) =>
+      new Promise((resolve) => {
+        release = () => resolve(written.push(...operations));
+      }),
+  );
+  recorder.record('token-a');
+  let stopped = false;
+  const stopping = recorder.stop().then(() => (stopped = true));
+  await jest.advanceTimersByTimeAsync(LAST_USE_STOP_WAIT_MS - 1);
+  expect({ stopped, lines: logs.lines.length }).toEqual({ stopped: false, lines: 0 });
+  await jest.advanceTimersByTimeAsync(1);
+  await stopping;
+  expect(logs.lines.map((line) => [line.level, line.obj])).toEqual([['warn', { waitedMs: LAST_USE_STOP_WAIT_MS }]]);
+  release();
+  await recorder.flush();
+  expect(written).toHaveLength(1);
+});
+
+it('resolves with a write that finishes in time, and says nothing', async () => {
+  const written: unknown[] = [];
+  const { logs, recorder } = recorderWith((operations) => Promise.resolve(written.push(...operations)));
+  recorder.record('token-a');
+  recorder.record('token-b');
+  await recorder.stop();
+  expect({ written: written.length, lines: logs.lines }).toEqual({ written: 2, lines: [] });
+});
