@@ -12,6 +12,8 @@ const result = await autocannon({
   connections: config.connections ?? 32,
   duration: config.duration ?? 8,
   headers: config.headers ?? {},
+  method: config.method ?? 'GET',
+  ...(config.body !== undefined && { body: config.body }),
   requests: pool
     ? [
         {

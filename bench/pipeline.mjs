@@ -15,6 +15,8 @@ const EXTRA_TOKENS = Number(process.env.PIPELINE_TOKENS ?? 0);
 const EXTRA_DEFINITIONS = Number(process.env.PIPELINE_DEFINITIONS ?? 0);
 /** PIPELINE_METRICS=1: with Prometheus metrics on, to see what they add per call. */
 const promClient = process.env.PIPELINE_METRICS === '1' ? (await import('prom-client')).default : null;
+/** PIPELINE_USAGE=off: without usage counting, to see what counting adds per call. */
+const usage = process.env.PIPELINE_USAGE !== 'off';
 
 const database = process.env.MONGODB_URI ? null : await startTestDb({});
 const connection = await mongoose
@@ -25,6 +27,7 @@ const udapi = createUserDefinedApis({
   pepper: 'bench-pepper-0123456789-abcdefghijklmnopqrstuvwxyz',
   failedAuthThrottle: false,
   metrics: promClient ? { promClient } : undefined,
+  usage,
   authenticateAdmin: () => ({ name: 'bench', permissions: ALL_PERMISSIONS }),
 });
 udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: '{"ok":true}' }));
@@ -112,7 +115,7 @@ try {
     res.end('{"ok":true}');
   });
   console.log(
-    `endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions, metrics ${promClient ? 'on' : 'off'} (${CALLS} calls, response object cost subtracted)`,
+    `endpoint pipeline: ${(full - baseline).toFixed(1)} µs per authorized call with ${EXTRA_TOKENS + 1} tokens and ${EXTRA_DEFINITIONS + 1} definitions, metrics ${promClient ? 'on' : 'off'}, usage counting ${usage ? 'on' : 'off'} (${CALLS} calls, response object cost subtracted)`,
   );
 } finally {
   await udapi.close();

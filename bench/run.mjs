@@ -24,6 +24,32 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TIMING_SAMPLES = Number(process.env.BENCH_TIMING_SAMPLES ?? (quick ? 300 : 1500));
 /** Revocation trials per variant (without and with Redis change hints). */
 const REVOCATION_TRIALS = Number(process.env.BENCH_REVOCATION_TRIALS ?? (quick ? 5 : 20));
+/** A realistic input schema and a body that passes it (bench/typed vs bench/untyped). */
+const ORDER_SCHEMA = {
+  type: 'object',
+  required: ['item', 'quantity', 'email'],
+  additionalProperties: false,
+  properties: {
+    item: { type: 'string', minLength: 1, maxLength: 40, pattern: '^[a-z][a-z0-9-]*$' },
+    quantity: { type: 'integer', minimum: 1, maximum: 100 },
+    email: { type: 'string', format: 'email', maxLength: 254 },
+    tags: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 20 } },
+    gift: { type: 'boolean' },
+    address: {
+      type: 'object',
+      required: ['street', 'zip'],
+      properties: { street: { type: 'string', maxLength: 100 }, zip: { type: 'string', maxLength: 10 } },
+    },
+  },
+};
+const ORDER = {
+  item: 'green-tea',
+  quantity: 3,
+  email: 'ada@example.com',
+  tags: ['gift', 'tea'],
+  gift: true,
+  address: { street: 'Main Street 1', zip: '1000' },
+};
 const pepper = randomBytes(32).toString('base64');
 const dbName = `udapi_bench_${randomBytes(3).toString('hex')}`;
 const ADMIN = { 'x-bench-admin': '1', 'content-type': 'application/json' };
@@ -371,15 +397,43 @@ try {
     securitySettings: { allowedTokens: [token.body.id] },
   });
   const auth = { authorization: `Bearer ${token.body.secret}` };
+  // The same order posted to an API that describes its input and to one that does not: the cost of the check.
+  for (const [route, input] of [
+    ['bench/untyped', undefined],
+    ['bench/typed', { body: ORDER_SCHEMA }],
+  ])
+    await http('POST', `${small.url}/admin/udapi/definitions`, {
+      route,
+      actionMeta: { name: 'bench.ping' },
+      securitySettings: { allowedTokens: [token.body.id] },
+      ...(input && { input }),
+    });
+  const posted = (route) => ({
+    url: `${small.url}/api/custom/${route}`,
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(ORDER),
+  });
   await load({ url: pingUrl(bare), headers: sameHeader, duration: 2 }); // warm-up
   await load({ url: pingUrl(small), headers: auth, duration: 2 });
   await load({ url: `${small.url}/host/ping`, headers: auth, duration: 2 });
-  log(`authorized call and requireToken() with 1 token vs bare Express, ${ROUNDS} rounds`);
+  await load({ ...posted('bench/typed'), duration: 2 });
+  // The same database, the same token and API, without usage counting.
+  const uncounted = await startServer('udapi', { BENCH_USAGE: 'off', INSTANCE_ID: 'bench-uncounted' });
+  await load({ url: pingUrl(uncounted), headers: auth, duration: 2 });
+  log(`authorized call, requireToken() and input schema with 1 token vs bare Express, ${ROUNDS} rounds`);
   const smallRuns = await rounds({
     bare: bareLoad,
     authorized: { server: small, config: { url: pingUrl(small), headers: auth } },
     host: { server: small, config: { url: `${small.url}/host/ping`, headers: auth } },
+    untyped: { server: small, config: posted('bench/untyped') },
+    typed: { server: small, config: posted('bench/typed') },
+    uncounted: { server: uncounted, config: { url: pingUrl(uncounted), headers: auth } },
   });
+  await uncounted.stop();
+  for (const run of [...smallRuns.untyped, ...smallRuns.typed])
+    if (run.statuses['2xx'] !== run.total)
+      throw new Error(`posted orders were refused: ${JSON.stringify(run.statuses)}`);
   const memorySmall = (await http('GET', `${small.url}/__bench/stats`)).body.memory;
   log('token create time at 1 token');
   const createSmall = await createTimes(small, 20);
@@ -444,6 +498,8 @@ try {
     perRound(ROUNDS, (round) => runs[name][round].rps / runs[base][round].rps);
   const authorizedRatio = ratio(smallRuns, 'authorized');
   const hostRatio = ratio(smallRuns, 'host');
+  const inputRatio = ratio(smallRuns, 'typed', 'untyped');
+  const usageRatio = ratio(smallRuns, 'authorized', 'uncounted');
   const addedP99 = perRound(ROUNDS, (round) => smallRuns.authorized[round].p99 - smallRuns.bare[round].p99);
   // Both sizes against the bare Express of their own rounds, which cancels drift between the two phases.
   const largeRatio = ratio(bigRuns, 'authorized') / authorizedRatio;
@@ -460,6 +516,20 @@ try {
       ratio: authorizedRatio,
       target: '≥ 0.95',
       pass: authorizedRatio >= 0.95,
+    },
+    {
+      scenario: 'Authorized call with usage counting vs without (throughput)',
+      measured: `${rps(smallRuns.authorized)} vs ${rps(smallRuns.uncounted)} req/s; server CPU ${cpu(smallRuns.authorized)} vs ${cpu(smallRuns.uncounted)} µs/req`,
+      ratio: usageRatio,
+      target: '≥ 0.97',
+      pass: usageRatio >= 0.97,
+    },
+    {
+      scenario: 'Authorized POST with a 6-field input schema vs the same API without one (throughput)',
+      measured: `${rps(smallRuns.typed)} vs ${rps(smallRuns.untyped)} req/s; server CPU ${cpu(smallRuns.typed)} vs ${cpu(smallRuns.untyped)} µs/req`,
+      ratio: inputRatio,
+      target: '≥ 0.90',
+      pass: inputRatio >= 0.9,
     },
     {
       scenario: 'requireToken() on a host route vs bare Express (throughput)',

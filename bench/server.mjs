@@ -57,6 +57,8 @@ if (mode === 'bare') {
     lastUsedIntervalMs: process.env.BENCH_LAST_USED_INTERVAL_MS
       ? Number(process.env.BENCH_LAST_USED_INTERVAL_MS)
       : undefined,
+    // BENCH_USAGE=off: no usage counting, to measure what counting costs the authorized call.
+    usage: process.env.BENCH_USAGE !== 'off',
     // BENCH_CHANGE_HINTS: a Redis URL; instances then nudge each other to poll the change log at once.
     changeHints: process.env.BENCH_CHANGE_HINTS
       ? {
