@@ -5,6 +5,7 @@ import type { Catalog } from './catalog/catalog';
 import { PingTimeout } from './errors';
 import { errorSummary } from './logging';
 import type { LoopWatch } from './shared/loop-watch';
+import type { ServerPresence } from './database/server-presence';
 import type { Logger } from './types';
 
 /**
@@ -15,19 +16,18 @@ const CATCH_UP_WAIT_MS = 1000;
 /** The driver's timeout of a ping, as a multiple of the health check's own. */
 const DRIVER_PING_TIMEOUT_FACTOR = 10;
 /**
- * Pings in a row that must time out before the database counts as unreachable (a ping that fails counts at once).
- * One slow answer is not an outage: FerretDB's ping lists every database's collections under the lock that any
- * collection or index creation, or a database's drop, holds meanwhile (seen as a burst of 503s in a soak that
- * shared its FerretDB with the test suite).
+ * How many ping timeouts a ping that is late may take, while the driver still sees the server, before the database
+ * counts as unreachable (a ping that fails, or a server the driver's monitor has lost, counts at once). One slow
+ * answer is not an outage: FerretDB's ping lists every database's collections under the lock that any collection
+ * or index creation, or a database's drop, holds meanwhile (seen as a burst of 503s in a soak that shared its
+ * FerretDB with the test suite).
  */
-const TIMEOUTS_TO_FAIL = 2;
+const LATE_PING_TIMEOUTS = 2;
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private reachable = false;
-  /** Pings in a row that timed out. */
-  private timeouts = 0;
   private lagging = false;
   private notingLag = false;
   /** The wait for a poll that callers share (one timer per poll, not one per call). */
@@ -53,6 +53,8 @@ export class HealthMonitor {
     },
     /** Waits count only time the loop was free to run: an answer that came while the host held it is not late. */
     private readonly loop: LoopWatch,
+    /** Whether the driver's monitor sees the server: a late ping to a server it has lost is an outage at once. */
+    private readonly presence: ServerPresence,
   ) {}
 
   /**
@@ -92,6 +94,7 @@ export class HealthMonitor {
   /** Runs one check now (ready() awaits the first), then keeps checking in the background. */
   async start(): Promise<void> {
     this.loop.start();
+    this.presence.start();
     await this.check();
     this.timer ??= setInterval(() => void this.check(), this.intervalMs);
     this.timer.unref();
@@ -101,12 +104,17 @@ export class HealthMonitor {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.loop.stop();
+    this.presence.stop();
   }
 
   private get pingTimeoutMs(): number {
     return Math.max(200, this.intervalMs * 2);
   }
 
+  /**
+   * Resolves when the database answers a ping. Rejects when the ping fails, when it is late and the driver has lost
+   * the server (or the database was not reachable before), or when it is LATE_PING_TIMEOUTS timeouts late.
+   */
   private async ping(): Promise<void> {
     const db = this.connection.db;
     if (!db) throw new Error('The connection is not open');
@@ -114,8 +122,17 @@ export class HealthMonitor {
     // The driver's own timeout only frees the connection of a ping that hangs: its timer cannot tell a held loop
     // from a silent database (loop-watch.ts), so it is far longer than the one that decides.
     const ping = db.command({ ping: 1 }, { timeoutMS: timeoutMs * DRIVER_PING_TIMEOUT_FACTOR });
-    if (!(await this.loop.settlesWithin(ping, timeoutMs)))
-      throw new PingTimeout(`The database did not answer a ping within ${timeoutMs} ms`);
+    // Rejects as soon as the driver's monitor has lost the server: a stopped database, not a slow one.
+    const answer = this.presence.whileSeen(
+      ping,
+      () => new PingTimeout('The database did not answer a ping, and the driver no longer sees its server'),
+    );
+    for (let late = 0; !(await this.loop.settlesWithin(answer, timeoutMs));) {
+      late += 1;
+      if (!this.reachable || late >= LATE_PING_TIMEOUTS)
+        throw new PingTimeout(`The database did not answer a ping within ${late * timeoutMs} ms`);
+      this.log.debug({ timeoutMs }, 'A ping is late; one late answer is not an outage');
+    }
   }
 
   /**
@@ -146,16 +163,7 @@ export class HealthMonitor {
     if (this.checking) return;
     this.checking = true;
     try {
-      try {
-        await this.ping();
-        this.timeouts = 0;
-      } catch (error) {
-        if (error instanceof PingTimeout && this.reachable && ++this.timeouts < TIMEOUTS_TO_FAIL) {
-          this.log.debug({ err: errorSummary(error) }, 'A ping was answered late; once is not an outage');
-          return;
-        }
-        throw error;
-      }
+      await this.ping();
       if (!this.catalog.loaded || this.catalog.stale) await this.reload();
       // After an outage the change log holds what was missed (a poll that finds its position pruned reloads
       // everything): a poll, milliseconds, not a full reload, which takes tens of seconds at 100,000 tokens and

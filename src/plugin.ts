@@ -18,6 +18,7 @@ import { createEndpointHandler } from './endpoint/endpoint-handler';
 import type { RateLimitStore } from './domain/rate-limit-store';
 import { MemorySlidingWindow } from './endpoint/sliding-window';
 import { HealthMonitor } from './health';
+import { ServerPresence } from './database/server-presence';
 import { LoopWatch } from './shared/loop-watch';
 import { apiDefinitionModel, type ApiDefinitionDoc, type ApiDefinitionModel } from './models/api-definition';
 import { apiTokenModel, type ApiTokenDoc, type ApiTokenModel } from './models/api-token';
@@ -221,6 +222,7 @@ function healthMonitor(
       recentPoll: (maxAgeMs, startedAfter) => feed.recentPoll(maxAgeMs, startedAfter),
     },
     loop,
+    new ServerPresence(config.connection),
   );
 }
 

@@ -157,9 +157,10 @@ export interface UserDefinedApisOptions {
    */
   bodyIdleTimeoutMs?: number;
   /**
-   * How often the database is pinged, in ms, 20-60000. A ping that fails (the database stopped) shows as 503, code 7
-   * at once; one that is not answered within twice this counts only when the next one is not either (one slow
-   * answer is not an outage), so a database that hangs shows within about six times this. Default 250.
+   * How often the database is pinged, in ms, 20-60000. A ping that fails, or that is not answered within twice this
+   * while the driver's monitor has lost the server (the database stopped), shows as 503, code 7 at once; otherwise a
+   * ping may take up to four times this (one slow answer is not an outage), so a database that hangs shows within
+   * about five times this. Default 250.
    */
   healthCheckIntervalMs?: number;
   /** How often this instance applies changes made by other instances, in ms, 20-60000. Default 250 (enforced everywhere within 1 s). */

@@ -271,7 +271,7 @@ describe('a database that stops answering', () => {
       proxy.close();
       await connection.close(true);
     };
-    return { proxy, app, tokenId, call, close };
+    return { proxy, app, tokenId, call, close, connection };
   }
 
   // A full reload takes tens of seconds at 100,000 tokens; the health check used to do one after any failed ping,
@@ -328,9 +328,32 @@ describe('a database that stops answering', () => {
       proxy.resume();
       await callFor(500);
       expect(statuses.filter((status) => status !== 200)).toEqual([]);
-      expect(app.logs.some((line) => line.msg === 'A ping was answered late; once is not an outage')).toBe(true);
+      expect(app.logs.some((line) => line.msg === 'A ping is late; one late answer is not an outage')).toBe(true);
       expect(app.logs.filter((line) => line.level === 'error')).toEqual([]);
     } finally {
+      await close();
+    }
+  });
+  // A stopped database: when the driver's monitor notices first, every ping waits for server selection (seconds)
+  // exactly as a slow answer would (seen in CI: 503 only after two late pings, past the one-second bound). A late ping
+  // while the driver sees no server is an outage at once. The monitor's verdict is the one thing stood in for here:
+  // its event, emitted on the real client while the proxy holds the ping.
+  it('takes a late ping for an outage at once when the driver has lost the server', async () => {
+    // A 2 s ping timeout: two of them (what a late ping may take while the server is seen) are 4 s.
+    const { proxy, app, call, close, connection } = await cutOffInstance('unreachable/stopped', 1000);
+    try {
+      proxy.stall();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const lostAt = Date.now();
+      connection.getClient().emit('topologyDescriptionChanged', {
+        newDescription: { hasDataBearingServers: false },
+      } as never);
+      await waitFor(async () => (await call()) === 503, 1500);
+      expect(Date.now() - lostAt).toBeLessThan(2000);
+      const errors = app.logs.filter((line) => line.level === 'error').map((line) => JSON.stringify(line.obj));
+      expect(errors).toEqual([expect.stringMatching(/the driver no longer sees its server/)]);
+    } finally {
+      proxy.resume();
       await close();
     }
   });
