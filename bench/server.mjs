@@ -87,8 +87,10 @@ if (mode === 'bare') {
   });
   app.use('/api/custom', udapi.endpoint());
   app.use('/admin/udapi', udapi.adminRouter());
-  // A host route protected by the same tokens, answering what the endpoint's handler answers.
+  // A host route protected by the same tokens, answering what the endpoint's handler answers, and the same route
+  // without requireToken(): the middleware's cost, apart from what the rest of the process costs.
   app.get('/host/ping', udapi.requireToken(), sendTrivial);
+  app.get('/host/bare', sendTrivial);
   const readyStarted = performance.now();
   await udapi.ready();
   readyMs = performance.now() - readyStarted;
