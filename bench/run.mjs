@@ -17,9 +17,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 const quick = process.env.BENCH_QUICK === '1';
 const SIZES = { tokens: quick ? 10_000 : 100_000, definitions: quick ? 1_000 : 10_000 };
-const DURATION = Number(process.env.BENCH_DURATION ?? (quick ? 2 : 5));
-/** Load runs per contender, interleaved; ratios are medians over rounds. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Seconds per load run, and load runs per contender, interleaved; ratios are medians over rounds. Many short rounds,
+ * not a few long ones: this machine's speed drifts by more than the differences measured (bare Express at 156 to
+ * 235 µs of CPU per request within one run), and each ratio compares runs a few seconds apart.
+ */
+const DURATION = Number(process.env.BENCH_DURATION ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 7));
 /** Refusals per kind in the timing comparison. */
 const TIMING_SAMPLES = Number(process.env.BENCH_TIMING_SAMPLES ?? (quick ? 300 : 1500));
 /** Revocation trials per variant (without and with Redis change hints). */

@@ -50,10 +50,11 @@ export interface HostRouteRule {
 }
 
 /**
- * The client address whose failed authentications the throttle counts; null: none is counted (verify() without an
- * address).
+ * The client address whose failed authentications the throttle counts: a string; a request, whose `ip` is read only
+ * when a failure is counted (Express's req.ip runs proxy-addr over X-Forwarded-For on every read, microseconds that
+ * a call that authenticates never needs); or null: none is counted (verify() without an address).
  */
-type Address = string | null;
+type Address = string | null | { readonly ip?: string | undefined };
 
 /** Synchronous unless a shared store or bcrypt is awaited; resolves to an `allowed` decision or throws the refusal. */
 export class Authorization {
@@ -63,7 +64,7 @@ export class Authorization {
   authorize(req: Request, segments: readonly string[], trace: CallTrace): MaybePromise<AllowedAccess> {
     // With segments, an allowed decision names its definition and action (access-decision.ts).
     return this.check(
-      req.ip ?? '',
+      req,
       bearerSecret(req.headers.authorization),
       segments,
       trace,
@@ -192,13 +193,14 @@ export class Authorization {
   ): Promise<never> {
     trace.authFailure = reason;
     const { throttle, metrics } = this.deps;
-    if (!throttle || address === null) {
+    const key = address === null || typeof address === 'string' ? address : (address.ip ?? '');
+    if (!throttle || key === null) {
       if (metrics) metrics.authFailed(reason);
       throw refusal;
     }
     let verdict: ReturnType<FailedAuthThrottle['failed']>;
     try {
-      verdict = throttle.failed(address);
+      verdict = throttle.failed(key);
     } catch (error) {
       throw this.throttleFailed(error, reason, refusal);
     }

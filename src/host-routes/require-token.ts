@@ -134,7 +134,7 @@ export function createRequireToken(deps: RequireTokenDeps, options?: RequireToke
     if (responseHeader !== null) res.setHeader(responseHeader, trace.requestId);
     let access: ReturnType<Authorization['authorizeToken']>;
     try {
-      access = authorization.authorizeToken(req.ip ?? '', secretOf(req, queryParameter), trace, rule);
+      access = authorization.authorizeToken(req, secretOf(req, queryParameter), trace, rule);
     } catch (error) {
       return refuse(req, res, next, trace, error);
     }
