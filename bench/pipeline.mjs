@@ -141,13 +141,12 @@ try {
 
   // requireToken() on a host route: the same check up to next(), without the definition and the action.
   const guard = udapi.requireToken();
-  const hostRequest = () => ({ ...request, url: '/host/ping', path: '/host/ping', baseUrl: '', query: {} });
   let passed = 0;
   const next = (error) => {
     if (error) throw error;
     passed += 1;
   };
-  const admitted = hostRequest();
+  const admitted = { ...request, url: '/host/ping', path: '/host/ping', baseUrl: '', query: {} };
   guard(admitted, response(), next);
   if (passed !== 1 || admitted.udapi?.token?.id !== token.id) throw new Error('requireToken() did not admit the token');
   // One request object for every call, as the endpoint's timing uses (req.udapi is set again each time).
