@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { allowsToken } from '../src/catalog/catalog';
 import { ChangeHints } from '../src/catalog/change-hints';
 import { packBcryptHash, unpackBcryptHash } from '../src/domain/bcrypt-hash';
-import { digestKey, digestSecret, digestText, secretDigestKey } from '../src/domain/secrets';
+import { createHmac } from 'node:crypto';
+import { digestKey, digestSecret, digestText, SECRET_MAX_LENGTH } from '../src/domain/secrets';
+import { LookupDigest } from '../src/security/lookup-digest';
 import { RouteMatcher } from '../src/catalog/route-matcher';
 import { TokenOrder } from '../src/catalog/token-order';
 import { addressGroup } from '../src/endpoint/address-group';
@@ -169,12 +171,42 @@ describe('compact secrets of the view', () => {
     expect(packBcryptHash('not a hash')).toBeNull();
   });
 
+  it('computes the lookup key as createHmac does, for any pepper and secret, and leaves no secret in its buffer', () => {
+    const seed = propertySeed('lookup digest');
+    fc.assert(
+      fc.property(
+        // Peppers shorter than, as long as and longer than SHA-256's block (a longer key is hashed first).
+        fc.uint8Array({ minLength: 1, maxLength: 130 }),
+        // Secrets of the allowed shape, any text (several bytes per character), and longer than the buffer.
+        fc.array(fc.oneof(fc.string({ maxLength: 600 }), fc.string({ unit: 'binary', maxLength: 300 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (pepperBytes, secrets) => {
+          const pepper = Buffer.from(pepperBytes);
+          const digest = new LookupDigest(pepper);
+          for (const secret of secrets)
+            expect(digest.keyOf(secret)).toBe(createHmac('sha256', pepper).update(secret, 'utf8').digest('binary'));
+          // The buffer that held each secret holds only the padded key afterwards.
+          const inner = (digest as unknown as { inner: Buffer }).inner;
+          expect(inner.subarray(64).every((byte) => byte === 0)).toBe(true);
+        },
+      ),
+      { numRuns: 500, seed },
+    );
+    // At the buffer's edge: the longest secret fits; one more byte (or a multi-byte character) takes the other path.
+    const pepper = Buffer.from('k'.repeat(32));
+    const digest = new LookupDigest(pepper);
+    for (const secret of ['a'.repeat(SECRET_MAX_LENGTH), 'a'.repeat(SECRET_MAX_LENGTH + 1), 'é'.repeat(300)])
+      expect(digest.keyOf(secret)).toBe(createHmac('sha256', pepper).update(secret, 'utf8').digest('binary'));
+  });
+
   it('keys a digest by its 32 bytes, and the key of a presented secret is the key of its stored digest', () => {
     const pepper = Buffer.from('p'.repeat(32));
     const secret = 'S'.repeat(44);
     const key = digestKey(digestSecret(pepper, secret));
     expect(key).toHaveLength(32);
-    expect(secretDigestKey(pepper, secret)).toBe(key);
+    expect(new LookupDigest(pepper).keyOf(secret)).toBe(key);
     expect(digestText(key)).toBe(digestSecret(pepper, secret));
     // A stored digest that is no digest keeps its text, and no presented secret's key can equal it.
     for (const odd of ['x'.repeat(32), 'not base64url!', digestSecret(pepper, secret) + 'A']) {

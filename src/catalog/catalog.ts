@@ -288,7 +288,7 @@ export class Catalog {
     return this.definitions.size;
   }
 
-  /** The token a presented secret's digest key (secretDigestKey) finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
+  /** The token a presented secret's digest key (LookupDigest.keyOf) finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
   tokenByDigest(key: string): CachedToken | undefined {
     const token = this.tokensByDigest.get(key);
     return token && !token.unusableHash ? token : undefined;

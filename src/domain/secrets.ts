@@ -1,6 +1,6 @@
 // Secret rules, the secret generator (optionally identifiable: prefix and checksum), a token's non-secret start, and
 // the peppered HMAC-SHA-256 digest that indexes secrets.
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const SECRET_MIN_LENGTH = 32;
@@ -89,13 +89,8 @@ export function secretProblem(secret: string, prefix: string | null = null): str
 }
 
 /** The lookup key of a secret: deterministic, so it can be indexed uniquely, and worthless without the pepper. */
-export function digestSecret(pepper: Buffer | KeyObject, secret: string): string {
+export function digestSecret(pepper: Buffer, secret: string): string {
   return createHmac('sha256', pepper).update(secret, 'utf8').digest('base64url');
-}
-
-/** The pepper as a key object: HMACs made from it skip importing the raw key on every request. */
-export function pepperKey(pepper: Buffer): KeyObject {
-  return createSecretKey(pepper);
 }
 
 /**
@@ -111,9 +106,4 @@ export function digestKey(digest: string): string {
 /** The stored text of a digest key (what digestSecret returns). */
 export function digestText(key: string): string {
   return key.startsWith('\u0100') ? key.slice(1) : Buffer.from(key, 'latin1').toString('base64url');
-}
-
-/** digestKey(digestSecret(pepper, secret)), without the text in between: the endpoint's lookup key of a presented secret. */
-export function secretDigestKey(pepper: Buffer | KeyObject, secret: string): string {
-  return createHmac('sha256', pepper).update(secret, 'utf8').digest('binary');
 }

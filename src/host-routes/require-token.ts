@@ -11,7 +11,7 @@ import { EndpointError, OptionsError } from '../errors';
 import { checkKeys } from '../shared/option-keys';
 import { errorSummary } from '../logging';
 import { isThenable } from '../shared/maybe-promise';
-import type { Logger, RequireTokenOptions, TokenRefusalHandler } from '../types';
+import type { Logger, RequireTokenOptions, TokenRefusalHandler, VerifiedToken } from '../types';
 import { hostRouteRule } from './host-route-rule';
 import { verifiedToken } from './verified-token';
 
@@ -96,34 +96,30 @@ export function createRequireToken(deps: RequireTokenDeps, options?: RequireToke
     }
   };
 
-  const admit = (
-    req: Request,
-    res: Response,
-    next: NextFunction,
-    trace: CallTrace,
-    token: ReturnType<typeof verifiedToken>,
-  ): void => {
+  // req.udapi only on a request that passes: a refusal handed to the host's error handler carries no token.
+  const pass = (req: Request, next: NextFunction, trace: CallTrace, token: VerifiedToken): void => {
+    req.udapi = { token, requestId: trace.requestId };
+    next();
+  };
+
+  const forbid = (req: Request, res: Response, next: NextFunction, trace: CallTrace): void => {
+    authorization.refusedByHost(trace);
+    refuse(req, res, next, trace, rule.refusal);
+  };
+
+  const admit = (req: Request, res: Response, next: NextFunction, trace: CallTrace, token: VerifiedToken): void => {
     writeRateLimitHeaders(res, trace);
-    // req.udapi only on a request that passes: a refusal handed to the host's error handler carries no token.
-    const pass = (): void => {
-      req.udapi = { token, requestId: trace.requestId };
-      next();
-    };
-    if (!allow) return pass();
-    const forbid = (): void => {
-      authorization.refusedByHost(trace);
-      refuse(req, res, next, trace, rule.refusal);
-    };
+    if (!allow) return pass(req, next, trace, token);
     let allowed: boolean | Promise<boolean>;
     try {
       allowed = allow(token, req);
     } catch (error) {
       return next(error);
     }
-    if (!isThenable(allowed)) return allowed === true ? pass() : forbid();
+    if (!isThenable(allowed)) return allowed === true ? pass(req, next, trace, token) : forbid(req, res, next, trace);
     allowed
       .then(
-        (settled) => (settled === true ? pass() : forbid()),
+        (settled) => (settled === true ? pass(req, next, trace, token) : forbid(req, res, next, trace)),
         (error: unknown) => next(error),
       )
       .catch(next);

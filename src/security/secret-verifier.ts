@@ -1,14 +1,14 @@
 // Finds the token of a presented secret by digest (no bcrypt) and confirms it with bcrypt once per instance.
-import type { KeyObject } from 'node:crypto';
 import type { Catalog, CachedToken } from '../catalog/catalog';
 import type { Logger } from '../types';
 import type { BcryptPool } from './bcrypt-pool';
 import { bcryptHashProblem, unpackBcryptHash } from '../domain/bcrypt-hash';
-import { hasBrokenChecksum, pepperKey, secretDigestKey, secretProblem } from '../domain/secrets';
+import { hasBrokenChecksum, secretProblem } from '../domain/secrets';
+import { LookupDigest } from './lookup-digest';
 import type { VerifiedSecrets } from './verified-secrets';
 
 export class SecretVerifier {
-  private readonly pepper: KeyObject;
+  private readonly digest: LookupDigest;
   /** Comparisons running now, by (digest, hash): at most one per token secret. */
   private readonly pending = new Map<string, Promise<boolean>>();
 
@@ -21,7 +21,7 @@ export class SecretVerifier {
     /** The `secretPrefix` option: a secret of the generated shape with a wrong checksum is refused unlooked-up. */
     private readonly secretPrefix: string | null = null,
   ) {
-    this.pepper = pepperKey(pepper);
+    this.digest = new LookupDigest(pepper);
   }
 
   /**
@@ -34,7 +34,7 @@ export class SecretVerifier {
   lookup(secret: string): CachedToken | undefined {
     if (secretProblem(secret) !== null) return undefined;
     if (this.secretPrefix !== null && hasBrokenChecksum(secret, this.secretPrefix)) return undefined;
-    return this.catalog.tokenByDigest(secretDigestKey(this.pepper, secret));
+    return this.catalog.tokenByDigest(this.digest.keyOf(secret));
   }
 
   /** Whether this instance already confirmed this token's current secret (then confirm() costs nothing). */
