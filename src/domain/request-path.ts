@@ -74,7 +74,7 @@ export function parseRequestPath(url: string): RequestPath {
   const questionMark = url.indexOf('?');
   const rawPath = questionMark >= 0 ? url.slice(0, questionMark) : url;
   const rawQuery = questionMark >= 0 ? url.slice(questionMark + 1) : '';
-  let route = rawPath.replace(/\/{2,}/g, '/');
+  let route = rawPath.includes('//') ? rawPath.replace(/\/{2,}/g, '/') : rawPath;
   if (route.startsWith('/')) route = route.slice(1);
   if (route.endsWith('/')) route = route.slice(0, -1);
   const segments = route === '' ? [] : route.split('/');

@@ -193,11 +193,11 @@ export class Authorization {
   ): Promise<never> {
     trace.authFailure = reason;
     const { throttle, metrics } = this.deps;
-    const key = address === null || typeof address === 'string' ? address : (address.ip ?? '');
-    if (!throttle || key === null) {
+    if (!throttle || address === null) {
       if (metrics) metrics.authFailed(reason);
       throw refusal;
     }
+    const key = typeof address === 'string' ? address : (address.ip ?? '');
     let verdict: ReturnType<FailedAuthThrottle['failed']>;
     try {
       verdict = throttle.failed(key);

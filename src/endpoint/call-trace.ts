@@ -7,6 +7,8 @@ import type { RateLimit } from '../types';
 export interface CallTrace {
   requestId: string;
   route: string;
+  /** The route's decoded segments (the endpoint's; empty on host routes), so that counting a refusal by API need not parse the path again. */
+  segments: readonly string[];
   /** The token's id, once the secret found a token that is neither disabled nor expired. */
   tokenId: string | undefined;
   /** The matched definition's id, once a definition matched. */
@@ -20,11 +22,14 @@ export interface CallTrace {
   rateLimitAnswer: RateLimitAnswer | undefined;
 }
 
+const NO_SEGMENTS: readonly string[] = Object.freeze([]);
+
 /** A trace for a call arriving now, every field present from the start (one object shape for all calls). */
 export function newCallTrace(requestId: string): CallTrace {
   return {
     requestId,
     route: '',
+    segments: NO_SEGMENTS,
     tokenId: undefined,
     definitionId: undefined,
     started: performance.now(),

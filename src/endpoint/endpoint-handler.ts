@@ -92,6 +92,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     if (responseHeader !== null) res.setHeader(responseHeader, trace.requestId);
     const path = parseRequestPath(req.url);
     trace.route = path.route;
+    trace.segments = path.segments;
     writer.started(trace);
     let outcome: MaybePromise<PreparedResponse>;
     try {
@@ -128,8 +129,7 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
 function callUsage(usage: UsageCounter, catalog: Catalog): CallUsage {
   return (trace, status, elapsedMs, refusal) => {
     let definitionId = trace.definitionId;
-    if (definitionId === undefined && trace.route !== '')
-      definitionId = catalog.match(parseRequestPath(`/${trace.route}`).segments)?.definition.id;
+    if (definitionId === undefined && trace.route !== '') definitionId = catalog.match(trace.segments)?.definition.id;
     usage.record(trace.tokenId ?? '', definitionId ?? '', status, elapsedMs, refusal);
   };
 }
