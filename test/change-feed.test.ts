@@ -111,6 +111,35 @@ describe('change feed', () => {
     }
   });
 
+  it('reads the few records a poll finds by key, not by a range read of the log (a scan on FerretDB)', async () => {
+    const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
+    try {
+      const { tokenId } = await setup('feed/point-reads');
+      const { feed, catalog } = internalsOf(quiet.udapi);
+      await feed.poll();
+      const model = (feed as unknown as { model: mongoose.Model<unknown> }).model;
+      const rangeReads = jest.spyOn(model, 'find');
+      const pointReads = jest.spyOn(model, 'findOne');
+      try {
+        // Eight polls, each after one rename: every one of them applies its change; one in eight polls reads a range
+        // anyway (to see whether the next record was pruned), and the health check may have polled in between. Reading
+        // ranges, the poll before this change made eight range reads here.
+        for (let i = 0; i < 8; i += 1) {
+          await request(writer.app).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ name: `point-${i}` });
+          await feed.poll();
+          expect(catalog.tokenById(tokenId)?.name).toBe(`point-${i}`);
+        }
+        expect(rangeReads.mock.calls.length).toBeLessThanOrEqual(2);
+        expect(pointReads.mock.calls.length).toBeGreaterThanOrEqual(14);
+      } finally {
+        rangeReads.mockRestore();
+        pointReads.mockRestore();
+      }
+    } finally {
+      await quiet.udapi.close();
+    }
+  });
+
   // Two instances change one token at the same time, both from the state they hold (s0); the database keeps the
   // write that landed last (which, read-modify-write, carries the other's field too). Whatever order the two
   // records reach the log in, a third instance ends on the stored state.
