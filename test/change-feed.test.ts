@@ -125,7 +125,10 @@ describe('change feed', () => {
         // anyway (to see whether the next record was pruned), and the health check may have polled in between. Reading
         // ranges, the poll before this change made eight range reads here.
         for (let i = 0; i < 8; i += 1) {
-          await request(writer.app).patch(`/admin/udapi/tokens/${tokenId}`).set(ADMIN).send({ name: `point-${i}` });
+          await request(writer.app)
+            .patch(`/admin/udapi/tokens/${tokenId}`)
+            .set(ADMIN)
+            .send({ name: `point-${i}` });
           await feed.poll();
           expect(catalog.tokenById(tokenId)?.name).toBe(`point-${i}`);
         }
