@@ -1,4 +1,4 @@
-// Express and Node conventions over real HTTP on the real database: refusals thrown by authenticateAdmin, failures passed to the host's error handler, request ids and the call log levels.
+// Express and Node conventions over real HTTP on the real database: refusals thrown by authenticateAdmin, failures passed to the host's error handler, request ids, the call log levels, and the headers a host's response logger reads back.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
@@ -277,6 +277,43 @@ function rawGet(app: Express, path: string, headerLines: string[]): Promise<{ st
     });
   });
 }
+
+describe("the host's response logging", () => {
+  it('reads the headers of a refusal back from the response, as morgan and pino-http do when it finishes', async () => {
+    const t = await createTestApp(db, { failedAuthThrottle: false });
+    plugins.push(t);
+    const seen: Record<string, unknown>[] = [];
+    const app = express();
+    // Without X-Powered-By (helmet's default too) no header is set before the package answers: Node then keeps
+    // what writeHead() is given out of getHeader()'s reach, so the package must set its headers one by one.
+    app.disable('x-powered-by');
+    // What a logging middleware does: once the response is finished, read its status and headers back.
+    app.use((_req, res, next) => {
+      res.on('finish', () =>
+        seen.push({
+          status: res.statusCode,
+          contentType: res.getHeader('content-type'),
+          contentLength: res.getHeader('content-length'),
+          authenticate: res.getHeader('www-authenticate'),
+        }),
+      );
+      next();
+    });
+    app.use('/api/custom', t.udapi.endpoint());
+    const refused = await request(app)
+      .get('/api/custom/any/route')
+      .set('Authorization', 'Bearer wrong-secret-of-thirty-two-chars-xx');
+    expect(refused.status).toBe(401);
+    expect(seen).toEqual([
+      {
+        status: 401,
+        contentType: 'application/json; charset=utf-8',
+        contentLength: Buffer.byteLength(refused.text),
+        authenticate: 'Bearer error="invalid_token"',
+      },
+    ]);
+  });
+});
 
 describe('request ids', () => {
   let plain: Host;

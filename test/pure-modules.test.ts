@@ -368,10 +368,6 @@ describe('refusals allocate nothing a flood can multiply', () => {
     const res = {
       statusCode: 200,
       setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = value),
-      writeHead: (status: number, given: Record<string, unknown>) => {
-        res.statusCode = status;
-        for (const [name, value] of Object.entries(given)) res.setHeader(name, value);
-      },
       end: (text: string) => (body = text),
     };
     return { res: res as unknown as Response, headers, status: () => res.statusCode, body: () => body };

@@ -53,8 +53,6 @@ interface Rendered {
   readonly bodyBytes: number;
   readonly retryAfter: string | undefined;
   readonly authenticate: string | undefined;
-  /** Every header of the answer, for one writeHead() instead of a setHeader() each (frozen: shared by all). */
-  readonly headers: Readonly<Record<string, string | number>>;
 }
 
 const RENDERED = new WeakMap<EndpointError, Rendered>();
@@ -66,16 +64,14 @@ function render(error: EndpointError, faultingNode: string): Rendered {
   if (error.extra.inputErrors) item.inputErrors = error.extra.inputErrors;
   const body = JSON.stringify({ errors: [item] });
   const { retryAfterSeconds } = error.extra;
-  const bodyBytes = Buffer.byteLength(body);
-  const retryAfter = retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(retryAfterSeconds)));
-  const authenticate = authenticateHeader(error);
-  const headers: Record<string, string | number> = {};
-  if (authenticate !== undefined) headers['WWW-Authenticate'] = authenticate;
-  if (retryAfter !== undefined) headers['Retry-After'] = retryAfter;
-  headers['Content-Type'] = 'application/json; charset=utf-8';
-  headers['Content-Length'] = bodyBytes;
-  headers['Cache-Control'] = 'no-store';
-  return { faultingNode, status, body, bodyBytes, retryAfter, authenticate, headers: Object.freeze(headers) };
+  return {
+    faultingNode,
+    status,
+    body,
+    bodyBytes: Buffer.byteLength(body),
+    retryAfter: retryAfterSeconds === undefined ? undefined : String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    authenticate: authenticateHeader(error),
+  };
 }
 
 /** RFC 6750: every 401 names the scheme, a presented secret that failed is an invalid_token, a 403 an insufficient_scope. */
@@ -99,8 +95,12 @@ function renderedOf(error: EndpointError, faultingNode: string): Rendered {
 
 export function sendEndpointError(res: Response, error: EndpointError, faultingNode: string): void {
   const rendered = renderedOf(error, faultingNode);
-  // Headers set before (RateLimit, the request id, Connection: close) are kept; these take precedence over them.
-  res.writeHead(rendered.status, rendered.headers);
+  if (rendered.authenticate !== undefined) res.setHeader('WWW-Authenticate', rendered.authenticate);
+  if (rendered.retryAfter !== undefined) res.setHeader('Retry-After', rendered.retryAfter);
+  res.statusCode = rendered.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', rendered.bodyBytes);
+  res.setHeader('Cache-Control', 'no-store');
   res.end(rendered.body);
 }
 
