@@ -21,6 +21,7 @@ func main() {
 	dataDir := flag.String("data-dir", "", "directory for the SQLite files (required; created if missing)")
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	exitOnStdinEOF := flag.Bool("exit-on-stdin-eof", false, "exit when standard input closes (the parent process died)")
+	idPathIndex := flag.Bool("id-path-index", true, "index each collection on the expression FerretDB's _id lookups query (idindex.go)")
 	flag.Parse()
 
 	if *dataDir == "" {
@@ -66,6 +67,10 @@ func main() {
 			_, _ = io.Copy(io.Discard, os.Stdin)
 			stop()
 		}()
+	}
+
+	if *idPathIndex {
+		go indexIDPaths(ctx, dir, logger)
 	}
 
 	done := make(chan struct{})
