@@ -37,8 +37,8 @@ const PRUNE_EVERY = 100;
 const IDLE_POLLS_PER_RANGE_READ = 8;
 /**
  * A poll reads up to this many new records one by one, by key, before it turns to a range read: a point lookup
- * takes about a millisecond on any store, a range read of the log is a scan of it on FerretDB (~23 ms idle, and
- * hundreds under load), and most polls that find anything find one or two records (a hinted one, one).
+ * takes about a millisecond where `_id` is indexed, a range read of the log is a scan of it on FerretDB (~23 ms
+ * idle, and hundreds under load), and most polls that find anything find one or two records (a hinted one, one).
  */
 const POINT_READS_PER_POLL = 8;
 /** How long close() waits for a poll under way. */

@@ -23,8 +23,8 @@ export const LAST_USE_STOP_WAIT_MS = 10_000;
 
 /*
  * How it stays cheap and right. A call only sets one map entry (no I/O on the request's path). Every interval
- * the instance writes each used token's newest time with a conditional update ($lt), so a slower instance
- * never moves a time backwards, and touches nothing else (no lastModified, no change record, no event: a use
+ * the instance writes each used token's newest time with $max (null and a missing field count as older), so a
+ * slower instance never moves a time backwards, and touches nothing else (no lastModified, no change record, no event: a use
  * is not an admin change). It then reads back the times written since two intervals before its previous
  * read, which covers every other instance's write of the interval (each writes a use at most one interval
  * after it happened), and puts them in its in-memory view, so lists served from memory show uses made on any
@@ -135,13 +135,11 @@ export class LastUseRecorder {
   private async write(uses: Map<string, number>): Promise<void> {
     const operations: mongo.AnyBulkWriteOperation[] = [];
     for (const [id, at] of uses) {
-      const when = new Date(at);
+      // $max, not a filter on the stored time: a filter of `_id` alone is one that FerretDB hands to its store's
+      // index, where `_id` with a condition on another field reads the whole collection for every update.
       // Our ids are strings, not the driver's default ObjectId.
-      const filter = {
-        _id: id,
-        $or: [{ lastUsedAt: null }, { lastUsedAt: { $lt: when } }],
-      } as unknown as mongo.Filter<mongo.Document>;
-      operations.push({ updateOne: { filter, update: { $set: { lastUsedAt: when } } } });
+      const filter = { _id: id } as unknown as mongo.Filter<mongo.Document>;
+      operations.push({ updateOne: { filter, update: { $max: { lastUsedAt: new Date(at) } } } });
       this.catalog.noteUse(id, at);
     }
     for (const batch of batchesOf(operations, WRITE_BATCH))

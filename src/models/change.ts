@@ -37,8 +37,8 @@ const KEY_WIDTH = 16; // Number.MAX_SAFE_INTEGER has 16 digits
 
 /**
  * The stored key of a revision. Zero-padded so that string order is numeric order, and a string because
- * FerretDB's SQLite backend uses the _id index only for string (and ObjectId) equality: a lookup of one
- * revision stays O(log n) there too.
+ * FerretDB's SQLite backend hands only string (and ObjectId) _id equality to SQLite, where an index can answer it
+ * (the test database's launcher adds one: testdb/idindex.go); any other filter is matched after reading every record.
  */
 export function revisionKey(revision: number): string {
   return String(revision).padStart(KEY_WIDTH, '0');

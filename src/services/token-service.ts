@@ -274,8 +274,8 @@ export class TokenService {
 
   /**
    * One round trip: the update returns the document as it was, and the stored state is that plus the fields
-   * set (a $set of plain fields). Every read saved matters on FerretDB, which scans the collection even for an
-   * _id lookup. The name for the first log line comes from the in-memory view when it has the token.
+   * set (a $set of plain fields). Every read saved matters on FerretDB v1 as it comes, which scans the collection
+   * even for an _id lookup. The name for the first log line comes from the in-memory view when it has the token.
    */
   private async applyUpdate(
     id: string,
