@@ -15,7 +15,7 @@ async function startLauncher(env: Record<string, string> = {}): Promise<{ uri: s
   });
   let stdout = '';
   const uri = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
       const match = /^MONGODB_URI=(mongodb:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);
       if (match) resolve(match[1]!);
@@ -59,19 +59,7 @@ async function planOfFindById(uri: string, dbName: string, awaited?: RegExp): Pr
 
 describe('test database launcher', () => {
   it('prints the MONGODB_URI line once the database answers, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [script], {
-      env: { ...process.env, TESTDB_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    const uri = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const match = /^MONGODB_URI=(mongodb:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`launcher exited with ${code}`)));
-    });
+    const { uri, child } = await startLauncher();
     // Ready means a ping already succeeded: this connection must work at once.
     const connection = await mongoose
       .createConnection(uri, { dbName: 'launcher_check', serverSelectionTimeoutMS: 2000 })
@@ -79,9 +67,7 @@ describe('test database launcher', () => {
     const ping: unknown = await connection.db!.admin().command({ ping: 1 });
     expect(ping).toMatchObject({ ok: 1 });
     await connection.close();
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stopLauncher(child)).toBe(0);
   });
 
   it('says what is missing when Go is not installed and nothing is cached', () => {

@@ -24,11 +24,11 @@ export const LAST_USE_STOP_WAIT_MS = 10_000;
 /*
  * How it stays cheap and right. A call only sets one map entry (no I/O on the request's path). Every interval
  * the instance writes each used token's newest time with $max (null and a missing field count as older), so a
- * slower instance never moves a time backwards, and touches nothing else (no lastModified, no change record, no event: a use
- * is not an admin change). It then reads back the times written since two intervals before its previous
- * read, which covers every other instance's write of the interval (each writes a use at most one interval
- * after it happened), and puts them in its in-memory view, so lists served from memory show uses made on any
- * instance, at most about two intervals late.
+ * slower instance never moves a time backwards, and touches nothing else (no lastModified, no change record, no
+ * event: a use is not an admin change). It then reads back the times written since two intervals before its
+ * previous read, which covers every other instance's write of the interval (each writes a use at most one
+ * interval after it happened), and puts them in its in-memory view, so lists served from memory show uses made on
+ * any instance, at most about two intervals late.
  */
 export class LastUseRecorder {
   private pending = new Map<string, number>();
