@@ -420,6 +420,48 @@ describe('reads that finish out of order', () => {
     expect(catalog.tokenById(tokenId)?.name).toBe(stored!.name);
   });
 
+  it('a poll that read records before a full reload ended applies none of them over the reloaded view', async () => {
+    const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
+    try {
+      // No API allows it, so that it can be deleted.
+      const made = await request(writer.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'reload-order' });
+      const { id: tokenId, secret } = made.body as { id: string; secret: string };
+      const { feed, catalog, verifier } = internalsOf(quiet.udapi);
+      await feed.poll();
+      const stored = await tokens().findOne({ _id: tokenId as never });
+      // Deleted through the writer, which logs the deletion with its view of the token before it; then put back as
+      // it was behind the log's back, as an import stores its tokens before it reloads.
+      expect((await request(writer.app).delete(`/admin/udapi/tokens/${tokenId}`).set(ADMIN)).status).toBe(204);
+      await tokens().insertOne(stored!);
+      // The poll has read the deletion's records; before it applies them, a full reload reads the restored token.
+      const internals = feed as unknown as { applyRows: (rows: readonly unknown[]) => Promise<void> };
+      const applyRows = internals.applyRows.bind(feed);
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let reached = (): void => undefined;
+      const atApply = new Promise<void>((resolve) => (reached = resolve));
+      const spy = jest.spyOn(internals, 'applyRows').mockImplementation(async (rows) => {
+        reached();
+        await held;
+        return applyRows(rows);
+      });
+      try {
+        const polling = feed.poll();
+        await atApply;
+        await feed.reload();
+        expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
+        release();
+        await polling;
+      } finally {
+        spy.mockRestore();
+      }
+      expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
+      expect(verifier.lookup(secret)?.id).toBe(tokenId);
+    } finally {
+      await quiet.udapi.close();
+    }
+  });
+
   it('a full load that started before a newer state was applied keeps the newer state (a revocation stays revoked)', async () => {
     const { tokenId, secret } = await setup(`load-order-${Date.now()}`);
     const { catalog, verifier, feed } = internalsOf(writer.udapi);
