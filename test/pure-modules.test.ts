@@ -1,4 +1,4 @@
-// Fast unit tests of the pure modules under the HTTP tests: route matching, allowed-token lists, token order, sliding window,
+// Fast unit tests of the pure modules under the HTTP tests: route matching, allowed-token lists, sliding window,
 // concurrency limiter, in-flight registry, address grouping and the change hints subscription, each against a plain
 // reference or its contract.
 import { EventEmitter } from 'node:events';
@@ -11,7 +11,6 @@ import { createHmac } from 'node:crypto';
 import { digestKey, digestSecret, digestText, SECRET_MAX_LENGTH } from '../src/domain/secrets';
 import { LookupDigest } from '../src/security/lookup-digest';
 import { RouteMatcher } from '../src/catalog/route-matcher';
-import { TokenOrder } from '../src/catalog/token-order';
 import { addressGroup } from '../src/endpoint/address-group';
 import { ConcurrencyLimiter } from '../src/endpoint/concurrency';
 import { ClientGoneError, QueueFullError, TimeoutError } from '../src/errors';
@@ -213,46 +212,6 @@ describe('compact secrets of the view', () => {
       expect(digestText(digestKey(odd))).toBe(odd);
       expect(digestKey(odd)).not.toHaveLength(32);
     }
-  });
-});
-
-describe('TokenOrder', () => {
-  it('keeps newest first and pages after a cursor exactly like a sorted array', () => {
-    const seed = propertySeed('token order property');
-    const token = fc.record({
-      id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
-      createdAt: fc.integer({ min: 0, max: 3 }),
-    });
-    fc.assert(
-      fc.property(
-        fc.uniqueArray(token, { selector: (t) => t.id, maxLength: 6 }),
-        fc.integer({ min: 1, max: 4 }),
-        (tokens, limit) => {
-          const order = new TokenOrder<{ id: string; createdAt: number }>();
-          const [first, ...rest] = tokens;
-          order.reset(first ? [first] : []);
-          for (const t of rest) order.insert(t);
-          const sorted = [...tokens].sort((x, y) =>
-            x.createdAt !== y.createdAt ? y.createdAt - x.createdAt : x.id < y.id ? 1 : -1,
-          );
-          let after: { at: number; id: string } | undefined;
-          const seen: string[] = [];
-          for (;;) {
-            const page = order.page(() => true, limit, after);
-            seen.push(...page.items.map((t) => t.id));
-            if (!page.hasMore) break;
-            const last = page.items[page.items.length - 1]!;
-            after = { at: last.createdAt, id: last.id };
-          }
-          expect(seen).toEqual(sorted.map((t) => t.id));
-          if (first) {
-            order.remove(first);
-            expect(order.count(() => true)).toBe(tokens.length - 1);
-          }
-        },
-      ),
-      { numRuns: 2000, seed },
-    );
   });
 });
 

@@ -5,56 +5,15 @@ import { hasExpired } from '../domain/expiry';
 import { parseRoute, type RouteSegment } from '../domain/route-grammar';
 import { BCRYPT_COST_MAX, BCRYPT_COST_MIN, packBcryptHash } from '../domain/bcrypt-hash';
 import { digestKey, digestText } from '../domain/secrets';
-import type { ActionMeta, ActionType, Logger, ObjectType, RateLimit, TokenMetadata } from '../types';
+import type { ActionMeta, ActionType, Logger, ObjectType } from '../types';
 import { definitionFingerprint, tokenFingerprint } from './view-fingerprint';
 import { RouteMatcher } from './route-matcher';
-import { TokenOrder, type OrderPosition } from './token-order';
+import { TokenTable, type OrderPosition } from './token-table';
+import type { CachedToken } from './cached-token';
 import { Interned } from './interned';
 import { metadataView, scopesView } from './token-grants';
 
-/**
- * A token as the request path and the admin list need it. Holds its digest and hash: never leaves the
- * package as is (the admin API maps it to the public shape). Times are epoch milliseconds. Every field is set
- * when the view is made, in one order, so that all tokens share one compact shape (no field added later).
- */
-export interface CachedToken {
-  id: string;
-  name: string;
-  isDisabled: boolean;
-  rateLimit: RateLimit | null;
-  /** Frozen; NO_SCOPES (token-grants.ts) when it has none. */
-  scopes: readonly string[];
-  metadata: TokenMetadata | null;
-  /** The current secret's non-secret beginning; null for secrets set before it was kept. */
-  start: string | null;
-  /** Epoch ms after which the secret is refused; null: never. */
-  expiresAt: number | null;
-  /** The digest as a 32-character key (digestKey in domain/secrets.ts), not its stored text. */
-  secretDigest: string;
-  /** The bcrypt hash packed by packBcryptHash; '' when the stored hash is unusable. */
-  packedHash: string;
-  /** The previous secret's digest key while a rotation's grace period may run, and when that period ends. */
-  previousSecretDigest: string | null;
-  previousSecretExpiresAt: number | null;
-  /** Epoch ms of the newest known successful call; updated in place by the last-use recorder. */
-  lastUsedAt: number | null;
-  /**
-   * Set on the second view of a token that its previous secret finds during a grace period: the same id, name,
-   * state and limits, the previous digest and hash, and an expiry that is the earlier of the two ends.
-   */
-  viaPreviousSecret: boolean;
-  createdBy: string;
-  createdAt: number;
-  lastModifiedBy: string;
-  lastModified: number;
-  /** Set once this instance has checked this secret's bcrypt hash; a changed token is a new object without it. */
-  confirmed: boolean;
-  /**
-   * Set when this view's stored hash breaks the bcrypt rule (malformed, or a cost that would pin a bcrypt slot for
-   * hours): the package never wrote it, and bcrypt must never run on it, so the secret is refused like an unknown one.
-   */
-  unusableHash: boolean;
-}
+export type { CachedToken } from './cached-token';
 
 export interface CachedDefinition {
   id: string;
@@ -119,20 +78,21 @@ function sharedSegment(shared: Interned<RouteSegment>, segment: RouteSegment): R
 /** What a definition's view shares with the rest of the view: route segments, and the ids of the tokens it allows. */
 interface SharedParts {
   segments: Interned<RouteSegment>;
-  /** The view's own string of a token id, when it has that token. */
-  tokenId: (id: string) => string | undefined;
+  /** One string per allowed token id, however many definitions allow that token. */
+  tokenIds: Interned<string>;
 }
+const MAX_SHARED_TOKEN_IDS = 200_000;
 
 /** No definition allows any token: all such definitions share this list. */
 const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /**
- * A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. Each
- * id the view knows as a token's is that token's own string, so the list adds no copies of ids.
+ * A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. Ids
+ * are shared between definitions, so a token many definitions allow costs one string.
  */
-function allowedTokenList(ids: readonly string[], knownId: (id: string) => string | undefined): readonly string[] {
+function allowedTokenList(ids: readonly string[], tokenIds?: Interned<string>): readonly string[] {
   if (ids.length === 0) return NO_TOKENS;
-  return Object.freeze([...new Set(ids)].map((id) => knownId(id) ?? id).sort());
+  return Object.freeze([...new Set(ids)].map((id) => tokenIds?.of(id, id) ?? id).sort());
 }
 
 /** Whether a definition's allowed tokens (sorted, as allowedTokenList makes them) include this id. */
@@ -226,7 +186,7 @@ function cachedDefinition(doc: ApiDefinitionDoc, basePath: string, shared?: Shar
     segments: shared
       ? Object.freeze(parsed.segments.map((segment) => sharedSegment(shared.segments, segment)))
       : parsed.segments,
-    allowedTokens: allowedTokenList(doc.securitySettings.allowedTokens, shared?.tokenId ?? (() => undefined)),
+    allowedTokens: allowedTokenList(doc.securitySettings.allowedTokens, shared?.tokenIds),
     requiredScopes: scopesView(doc.securitySettings.requiredScopes),
     actionType: actionTypes.of(doc.actionType, doc.actionType),
     // A copy: the writer's document (passed to refreshDefinition) stays its own.
@@ -240,12 +200,11 @@ function cachedDefinition(doc: ApiDefinitionDoc, basePath: string, shared?: Shar
 const MAX_TOMBSTONES = 10_000;
 
 export class Catalog {
-  private tokensByDigest = new Map<string, CachedToken>();
-  private tokensById = new Map<string, CachedToken>();
-  private tokenOrder = new TokenOrder<CachedToken>();
+  private tokens = new TokenTable();
   private definitions = new RouteMatcher<CachedDefinition>();
-  /** The route segments the definitions share, renewed by each full load. */
+  /** The route segments and the allowed token ids the definitions share, renewed by each full load. */
   private segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
+  private tokenIds = new Interned<string>(MAX_SHARED_TOKEN_IDS);
   /** Tokens with an unusable hash, and which fields: each is warned about once, not on every reload. */
   private unusable = new Map<string, string>();
   private loadedAt: Date | undefined;
@@ -281,7 +240,7 @@ export class Catalog {
   }
 
   get tokenCount(): number {
-    return this.tokensById.size;
+    return this.tokens.size;
   }
 
   get definitionCount(): number {
@@ -290,30 +249,35 @@ export class Catalog {
 
   /** The token a presented secret's digest key (LookupDigest.keyOf) finds, if its hash may be handed to bcrypt; else undefined, as for an unknown secret. */
   tokenByDigest(key: string): CachedToken | undefined {
-    const token = this.tokensByDigest.get(key);
+    const token = this.tokens.findDigest(key);
     return token && !token.unusableHash ? token : undefined;
   }
 
   /** The token that holds a stored digest (its text), usable or not: a secret stays taken even while its stored hash is unusable. */
   holderOfDigest(digest: string): CachedToken | undefined {
-    return this.tokensByDigest.get(digestKey(digest));
+    return this.tokens.findDigest(digestKey(digest));
   }
 
   tokenById(id: string): CachedToken | undefined {
-    return this.tokensById.get(id);
+    return this.tokens.get(id);
   }
 
-  /** A page of the tokens that match, newest first, after the cursor position. */
+  /** Marks a token's secret as checked by bcrypt (in this view, and in the view's copy while it still holds that secret). */
+  confirm(token: CachedToken): void {
+    this.tokens.confirm(token);
+  }
+
+  /** A page of the tokens that match, newest first, after the cursor position. `matches` must not keep its argument. */
   pageTokens(
     matches: (token: CachedToken) => boolean,
     limit: number,
     after?: OrderPosition,
   ): { items: CachedToken[]; hasMore: boolean } {
-    return this.tokenOrder.page(matches, limit, after);
+    return this.tokens.page(matches, limit, after);
   }
 
   countTokens(matches: (token: CachedToken) => boolean): number {
-    return this.tokenOrder.count(matches);
+    return this.tokens.countMatching(matches);
   }
 
   definitionById(id: string): CachedDefinition | undefined {
@@ -327,16 +291,13 @@ export class Catalog {
   /** Reads everything and swaps it in at once, so readers never see a half-loaded view. */
   async load(): Promise<void> {
     const started = ++this.startedReads;
-    const byDigest = new Map<string, CachedToken>();
-    const byId = new Map<string, CachedToken>();
+    const tokens = new TokenTable();
     const unusable = new Map<string, string>();
     for await (const row of this.tokenModel.find({}, TOKEN_FIELDS).lean<TokenRow>().cursor()) {
       const token = cachedToken(row);
-      byDigest.set(token.secretDigest, token);
-      byId.set(token.id, token);
       const previous = previousSecretView(token, row);
       // A current secret always wins over another token's previous one (the services never let both exist).
-      if (previous && !byDigest.has(previous.secretDigest)) byDigest.set(previous.secretDigest, previous);
+      tokens.put(token, previous, false);
       const fields = unusableHashes(token, previous);
       if (fields) {
         this.warnUnusable(token.id, fields);
@@ -345,19 +306,18 @@ export class Catalog {
     }
     const matcher = new RouteMatcher<CachedDefinition>();
     const segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
+    const tokenIds = new Interned<string>(MAX_SHARED_TOKEN_IDS);
     for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
-      const definition = cachedDefinition(doc, this.basePath, { segments, tokenId: (id) => byId.get(id)?.id });
+      const definition = cachedDefinition(doc, this.basePath, { segments, tokenIds });
       if (definition) matcher.set(definition);
     }
-    this.keepNewerRefreshes(started, byDigest, byId, unusable, matcher);
-    const order = new TokenOrder<CachedToken>();
-    order.reset(byId.values());
-    this.tokensByDigest = byDigest;
-    this.tokensById = byId;
+    this.keepNewerRefreshes(started, tokens, unusable, matcher);
+    tokens.sortOrder();
+    this.tokens = tokens;
     this.unusable = unusable;
-    this.tokenOrder = order;
     this.definitions = matcher;
     this.segments = segments;
+    this.tokenIds = tokenIds;
     this.loadStartedAt = started;
     // The refreshes kept above still outrank any read that started before them.
     this.appliedReads = new Map([...this.appliedReads].filter(([, applied]) => applied > started));
@@ -372,28 +332,18 @@ export class Catalog {
    */
   private keepNewerRefreshes(
     started: number,
-    byDigest: Map<string, CachedToken>,
-    byId: Map<string, CachedToken>,
+    tokens: TokenTable,
     unusable: Map<string, string>,
     matcher: RouteMatcher<CachedDefinition>,
   ): void {
     for (const [id, applied] of this.appliedReads) {
       if (applied <= started) continue;
-      const loaded = byId.get(id);
-      if (loaded) {
-        for (const digest of [loaded.secretDigest, loaded.previousSecretDigest])
-          if (digest !== null && byDigest.get(digest)?.id === id) byDigest.delete(digest);
-        byId.delete(id);
-        unusable.delete(id);
-      }
-      const current = this.tokensById.get(id);
+      if (tokens.delete(id)) unusable.delete(id);
+      const current = this.tokens.get(id);
       if (current) {
-        byId.set(id, current);
-        byDigest.set(current.secretDigest, current);
         const previous =
-          current.previousSecretDigest !== null ? this.tokensByDigest.get(current.previousSecretDigest) : undefined;
-        if (previous?.id === id && previous.viaPreviousSecret && !byDigest.has(previous.secretDigest))
-          byDigest.set(previous.secretDigest, previous);
+          current.previousSecretDigest !== null ? this.tokens.findDigest(current.previousSecretDigest) : undefined;
+        tokens.put(current, previous?.id === id && previous.viaPreviousSecret ? previous : null, false);
         const fields = this.unusable.get(id);
         if (fields !== undefined) unusable.set(id, fields);
       }
@@ -406,7 +356,7 @@ export class Catalog {
   /** A digest of what this view holds of an object (null: nothing), to tell which state a change was made over. */
   fingerprint(objectType: ObjectType, id: string): string | null {
     if (objectType === 'ApiToken') {
-      const token = this.tokensById.get(id);
+      const token = this.tokens.get(id);
       return token ? fingerprintOfToken(token) : null;
     }
     const definition = this.definitions.get(id);
@@ -448,27 +398,18 @@ export class Catalog {
     const started = ++this.startedReads;
     const row = known !== undefined ? known : await this.tokenModel.findById(id, TOKEN_FIELDS).lean<TokenRow>().exec();
     if (!this.mayApply(id, started)) return;
-    const before = this.tokensById.get(id);
-    if (before) {
-      this.forgetDigest(before.secretDigest, id);
-      if (before.previousSecretDigest !== null) this.forgetDigest(before.previousSecretDigest, id);
-      this.tokenOrder.remove(before);
-    }
+    const before = this.tokens.get(id);
     if (!row) {
       if (before) this.bury('ApiToken', id);
-      this.tokensById.delete(id);
+      this.tokens.delete(id);
       this.unusable.delete(id);
       return;
     }
     const token = cachedToken(row);
     // A use this instance noted may not be written yet: never move the time back.
     if (before?.lastUsedAt && (token.lastUsedAt ?? 0) < before.lastUsedAt) token.lastUsedAt = before.lastUsedAt;
-    this.tokensById.set(id, token);
-    this.tokensByDigest.set(token.secretDigest, token);
-    this.tokenOrder.insert(token);
     const previous = previousSecretView(token, row);
-    const holder = previous && this.tokensByDigest.get(previous.secretDigest);
-    if (previous && (!holder || holder.viaPreviousSecret)) this.tokensByDigest.set(previous.secretDigest, previous);
+    this.tokens.put(token, previous, true);
     const fields = unusableHashes(token, previous);
     if (fields) {
       this.warnUnusable(id, fields);
@@ -490,8 +431,7 @@ export class Catalog {
 
   /** Records a use in the token's view, if it is newer than the one known. */
   noteUse(id: string, at: number): void {
-    const token = this.tokensById.get(id);
-    if (token && (token.lastUsedAt === null || token.lastUsedAt < at)) token.lastUsedAt = at;
+    this.tokens.noteUse(id, at);
   }
 
   /** Whether a read of an object that started as number `started` is newer than what the view shows of it; if so, records it. */
@@ -501,11 +441,6 @@ export class Catalog {
     return true;
   }
 
-  /** Removes a digest's entry only while it still belongs to this token (another token may hold it by now). */
-  private forgetDigest(digest: string, id: string): void {
-    if (this.tokensByDigest.get(digest)?.id === id) this.tokensByDigest.delete(digest);
-  }
-
   async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {
     const started = ++this.startedReads;
     const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
@@ -513,7 +448,7 @@ export class Catalog {
     const definition = doc
       ? cachedDefinition(doc, this.basePath, {
           segments: this.segments,
-          tokenId: (tokenId) => this.tokensById.get(tokenId)?.id,
+          tokenIds: this.tokenIds,
         })
       : null;
     if (definition) this.definitions.set(definition);

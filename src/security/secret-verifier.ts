@@ -42,7 +42,7 @@ export class SecretVerifier {
     // The flag lives on this view of the token, which any change replaces; the LRU outlives full reloads.
     if (token.confirmed) return true;
     if (!this.verified.has(token.secretDigest, token.packedHash)) return false;
-    token.confirmed = true;
+    this.catalog.confirm(token);
     return true;
   }
 
@@ -66,7 +66,7 @@ export class SecretVerifier {
       this.pending.set(key, pending);
     }
     const confirmed = await pending;
-    if (confirmed) token.confirmed = true;
+    if (confirmed) this.catalog.confirm(token);
     return confirmed;
   }
 

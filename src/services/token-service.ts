@@ -26,7 +26,7 @@ import {
 import { afterCursor, decodeCursor, encodeCursor, pageOf } from './pagination';
 import type { CachedToken } from '../catalog/catalog';
 import { hasExpired } from '../domain/expiry';
-import type { OrderPosition } from '../catalog/token-order';
+import type { OrderPosition } from '../catalog/token-table';
 import {
   expiryDate,
   expiryProblem,
