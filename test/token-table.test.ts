@@ -186,6 +186,15 @@ describe('TokenTable', () => {
             expect(table.size).toBe(reference.byId.size);
           }
           expect(pagesOf(table, limit)).toEqual(reference.ordered().map((token) => token.id));
+          // The walk's reused view reads every field from the columns as the made view holds it.
+          table.countMatching((probe) => {
+            const made = table.get(probe.id)!;
+            const read = Object.fromEntries(
+              Object.keys(made).map((field) => [field, probe[field as keyof CachedToken]]),
+            );
+            expect(read).toEqual({ ...made });
+            return true;
+          });
           expect(table.countMatching((token) => token.isDisabled)).toBe(
             [...reference.byId.values()].filter((token) => token.isDisabled).length,
           );
