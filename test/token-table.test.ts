@@ -71,6 +71,23 @@ function tokenOf(step: Put): { token: CachedToken; previous: CachedToken | null 
   return { token, previous };
 }
 
+/** A token with no grace period, scopes or uses. */
+function plainToken(id: string, at: number, key: string): CachedToken {
+  const step: Put = {
+    kind: 'put',
+    id,
+    at,
+    key,
+    previousKey: null,
+    withPreviousView: false,
+    unusable: false,
+    overPrevious: false,
+    lastUsedAt: null,
+    scoped: false,
+  };
+  return tokenOf(step).token;
+}
+
 /** The view as it was: a Map by id, a Map by digest, and the order sorted on demand. */
 class Reference {
   byId = new Map<string, CachedToken>();
@@ -225,22 +242,7 @@ describe('TokenTable', () => {
       }
       const id = uuid();
       const entry = { key: key(), at: next() % 1000 };
-      table.put(
-        tokenOf({
-          kind: 'put',
-          id,
-          at: entry.at,
-          key: entry.key,
-          previousKey: null,
-          withPreviousView: false,
-          unusable: false,
-          overPrevious: false,
-          lastUsedAt: null,
-          scoped: false,
-        }).token,
-        null,
-        false,
-      );
+      table.put(plainToken(id, entry.at, entry.key), null, false);
       reference.set(id, entry);
     }
     expect(table.size).toBe(reference.size);
@@ -256,23 +258,7 @@ describe('TokenTable', () => {
 
   it('confirms a secret only while the token still holds it: a rotation while bcrypt ran leaves the new secret unconfirmed', () => {
     const table = new TokenTable();
-    const put = (key: string): void =>
-      table.put(
-        tokenOf({
-          kind: 'put',
-          id: IDS[0]!,
-          at: 1,
-          key,
-          previousKey: null,
-          withPreviousView: false,
-          unusable: false,
-          overPrevious: false,
-          lastUsedAt: null,
-          scoped: false,
-        }).token,
-        null,
-        false,
-      );
+    const put = (key: string): void => table.put(plainToken(IDS[0]!, 1, key), null, false);
     put(KEYS[0]!);
     const checked = table.findDigest(KEYS[0]!)!;
     put(KEYS[1]!);
