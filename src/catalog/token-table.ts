@@ -470,12 +470,7 @@ export class TokenTable {
   private make(slot: number, viaPrevious: boolean): CachedToken {
     const flags = this.flags[slot]!;
     const extras = this.extras[slot] ?? null;
-    const at = slot * TIME_FIELDS;
-    const time = (field: number): number | null => {
-      const value = this.times[at + field]!;
-      return Number.isNaN(value) ? null : value;
-    };
-    const expiresAt = time(EXPIRES);
+    const expiresAt = this.timeOf(slot, EXPIRES);
     const graceEnd = extras?.previousSecretExpiresAt ?? null;
     // Same fields in the same order as catalog.ts's cachedToken, so that every view shares one shape.
     return {
@@ -491,12 +486,12 @@ export class TokenTable {
       packedHash: viaPrevious ? extras!.previousHash! : this.hashOf(slot),
       previousSecretDigest: extras?.previousSecretDigest ?? null,
       previousSecretExpiresAt: graceEnd,
-      lastUsedAt: time(LAST_USED),
+      lastUsedAt: this.timeOf(slot, LAST_USED),
       viaPreviousSecret: viaPrevious,
       createdBy: this.userName(slot, 0),
-      createdAt: this.times[at + CREATED]!,
+      createdAt: this.timeOf(slot, CREATED)!,
       lastModifiedBy: this.userName(slot, 1),
-      lastModified: this.times[at + MODIFIED]!,
+      lastModified: this.timeOf(slot, MODIFIED)!,
       confirmed: (flags & (viaPrevious ? PREVIOUS_CONFIRMED : CONFIRMED)) !== 0,
       unusableHash: viaPrevious ? extras!.previousUnusable : (flags & UNUSABLE) !== 0,
     };
