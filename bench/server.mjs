@@ -1,6 +1,7 @@
 // A server under benchmark, in a process of its own: bare Express, or Express with the built package mounted.
 import express from 'express';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
 import { internalsOf } from '../dist/plugin.js';
@@ -9,10 +10,17 @@ const mode = process.env.BENCH_MODE;
 const app = express();
 app.disable('x-powered-by');
 app.disable('etag');
+// Garbage-collection pauses of the main thread, so the benchmark can tell what a large view costs each request.
+let gcPauseMicros = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauseMicros += entry.duration * 1000;
+}).observe({ entryTypes: ['gc'] });
 // CPU time of this process, so the benchmark can report CPU per request as well as throughput.
 app.get('/__bench/cpu', (_req, res) => {
   const usage = process.cpuUsage();
-  res.type('application/json').send(JSON.stringify({ userMicros: usage.user, systemMicros: usage.system }));
+  res
+    .type('application/json')
+    .send(JSON.stringify({ userMicros: usage.user, systemMicros: usage.system, gcPauseMicros }));
 });
 const trivial = { ok: true };
 
@@ -42,6 +50,18 @@ if (mode === 'bare') {
   // The same trivial response the benchmarked handler returns, with the same Content-Type.
   app.get('/api/custom/bench/ping', sendTrivial);
 } else if (mode === 'udapi') {
+  // BENCH_HINTS_MUTED=1: this instance sends no hint until POST /__bench/hints, so one instance at the large size
+  // can write for the timer-only revocation trials and then for the hinted ones (another would take a full load).
+  let hintsMuted = process.env.BENCH_HINTS_MUTED === '1';
+  const redis = process.env.BENCH_CHANGE_HINTS && new (await import('ioredis')).default(process.env.BENCH_CHANGE_HINTS);
+  const hintClient = redis && {
+    duplicate: () => redis.duplicate(),
+    publish: (channel, message) => (hintsMuted ? Promise.resolve(0) : redis.publish(channel, message)),
+  };
+  app.post('/__bench/hints', (_req, res) => {
+    hintsMuted = false;
+    res.json({ muted: hintsMuted });
+  });
   connection = mongoose.createConnection(process.env.MONGODB_URI, { dbName: process.env.BENCH_DB });
   await connection.asPromise();
   udapi = createUserDefinedApis({
@@ -60,17 +80,17 @@ if (mode === 'bare') {
     // BENCH_USAGE=off: no usage counting, to measure what counting costs the authorized call.
     usage: process.env.BENCH_USAGE !== 'off',
     // BENCH_CHANGE_HINTS: a Redis URL; instances then nudge each other to poll the change log at once.
-    changeHints: process.env.BENCH_CHANGE_HINTS
-      ? {
-          redis: new (await import('ioredis')).default(process.env.BENCH_CHANGE_HINTS),
-          channel: `bench:${process.env.BENCH_DB}`,
-        }
-      : undefined,
+    changeHints: hintClient && { redis: hintClient, channel: `bench:${process.env.BENCH_DB}` },
   });
   udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: JSON.stringify(trivial) }));
-  app.get('/__bench/stats', (_req, res) => {
+  app.get('/__bench/stats', async (_req, res) => {
     const internals = internalsOf(udapi);
-    globalThis.gc?.();
+    // As bench/view-memory.mjs counts: collections with turns of the event loop between, so what one collection
+    // leaves to the next (weak references, finalizers, the driver's buffers) is gone too.
+    for (let i = 0; i < 3; i += 1) {
+      globalThis.gc?.();
+      await setImmediate();
+    }
     res.json({
       bcrypt: internals.bcrypt.stats,
       tokens: internals.catalog.tokenCount,
