@@ -24,6 +24,12 @@ const SIZES = { tokens: quick ? 10_000 : 100_000, definitions: quick ? 1_000 : 1
  */
 const DURATION = Number(process.env.BENCH_DURATION ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 7));
+/** BENCH_PROFILE_DIR: a CPU profile of each server for each load run, <phase>-<contender>-<round>.cpuprofile. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR && path.resolve(process.env.BENCH_PROFILE_DIR);
+if (PROFILE_DIR) {
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  process.env.BENCH_PROFILE_DIR = PROFILE_DIR; // absolute, for the servers, which inherit it
+}
 /** Refusals per kind in the timing comparison. */
 const TIMING_SAMPLES = Number(process.env.BENCH_TIMING_SAMPLES ?? (quick ? 300 : 1500));
 /** Revocation trials per variant (without and with Redis change hints). */
@@ -143,10 +149,12 @@ function processCpuSeconds(pid) {
 }
 
 /** One load run, with the server's CPU time per request and the database's CPU use during the run. */
-async function measure(server, config) {
+async function measure(server, config, profileName) {
+  if (PROFILE_DIR) await http('POST', `${server.url}/__bench/profile/start`);
   const cpuBefore = (await http('GET', `${server.url}/__bench/cpu`)).body;
   const dbBefore = database ? processCpuSeconds(database.pid) : null;
   const run = await load(config);
+  if (PROFILE_DIR) await http('POST', `${server.url}/__bench/profile/stop`, { name: profileName });
   const cpuAfter = (await http('GET', `${server.url}/__bench/cpu`)).body;
   const dbAfter = database ? processCpuSeconds(database.pid) : null;
   {
@@ -393,10 +401,11 @@ async function refusalTiming(server, url, allowedTokenId, samples) {
 }
 
 /** Runs each contender once per round, in turn, so that drift on a shared machine hits all of them alike. */
-async function rounds(contenders) {
+async function rounds(phase, contenders) {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [name, { server, config }] of Object.entries(contenders)) runs[name].push(await measure(server, config));
+    for (const [name, { server, config }] of Object.entries(contenders))
+      runs[name].push(await measure(server, config, `${phase}-${name}-${round + 1}`));
   }
   return runs;
 }
@@ -453,7 +462,7 @@ try {
   const uncounted = await startServer('udapi', { BENCH_USAGE: 'off', INSTANCE_ID: 'bench-uncounted' });
   await load({ url: pingUrl(uncounted), headers: auth, duration: 2 });
   log(`authorized call, requireToken() and input schema with 1 token vs bare Express, ${ROUNDS} rounds`);
-  const smallRuns = await rounds({
+  const smallRuns = await rounds('small', {
     bare: bareLoad,
     authorized: { server: small, config: { url: pingUrl(small), headers: auth } },
     host: { server: small, config: { url: `${small.url}/host/ping`, headers: auth } },
@@ -509,7 +518,7 @@ try {
   const singleAuth = { authorization: `Bearer ${singleToken.body.secret}` };
   await load({ url: pingUrl(single), headers: singleAuth, duration: 2 });
   const bcryptBefore = (await http('GET', `${big.url}/__bench/stats`)).body.bcrypt.compares;
-  const bigRuns = await rounds({
+  const bigRuns = await rounds('large', {
     bare: bareLoad,
     authorized: { server: big, config: { url: pingUrl(big), headers: auth } },
     single: { server: single, config: { url: pingUrl(single), headers: singleAuth } },

@@ -1,5 +1,6 @@
 // A server under benchmark, in a process of its own: bare Express, or Express with the built package mounted.
 import express from 'express';
+import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
 import mongoose from 'mongoose';
@@ -15,6 +16,24 @@ let gcPauseMicros = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcPauseMicros += entry.duration * 1000;
 }).observe({ entryTypes: ['gc'] });
+// BENCH_PROFILE_DIR: POST /__bench/profile/start and /stop take a CPU profile of one load run (to find what a row costs).
+if (process.env.BENCH_PROFILE_DIR) {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  app.post('/__bench/profile/start', async (_req, res) => {
+    await session.post('Profiler.start');
+    res.json({ started: true });
+  });
+  app.post('/__bench/profile/stop', express.json(), async (req, res) => {
+    const { profile } = await session.post('Profiler.stop');
+    const file = path.join(process.env.BENCH_PROFILE_DIR, `${req.body.name}.cpuprofile`);
+    await writeFile(file, JSON.stringify(profile));
+    res.json({ file });
+  });
+}
 // CPU time of this process, so the benchmark can report CPU per request as well as throughput.
 app.get('/__bench/cpu', (_req, res) => {
   const usage = process.cpuUsage();
