@@ -161,6 +161,7 @@ async function measure(server, config, profileName) {
     const micros = cpuAfter.userMicros + cpuAfter.systemMicros - cpuBefore.userMicros - cpuBefore.systemMicros;
     run.serverCpuMicrosPerRequest = +(micros / run.total).toFixed(1);
     run.gcPauseMicrosPerRequest = +((cpuAfter.gcPauseMicros - cpuBefore.gcPauseMicros) / run.total).toFixed(1);
+    run.majorGcs = cpuAfter.majorGcs - cpuBefore.majorGcs;
   }
   if (dbBefore !== null && dbAfter !== null)
     run.databaseCpuShare = +((dbAfter - dbBefore) / (config.duration ?? DURATION)).toFixed(2);
@@ -574,6 +575,7 @@ try {
   const rps = (runs) => Math.round(median(runs.map((run) => run.rps)));
   const cpu = (runs) => median(runs.map((run) => run.serverCpuMicrosPerRequest));
   const gc = (runs) => median(runs.map((run) => run.gcPauseMicrosPerRequest));
+  const majors = (runs) => median(runs.map((run) => run.majorGcs));
   const floodRefusals = bigRuns.flood.reduce((sum, run) => sum + run.statuses['4xx'], 0);
   results.runs = { small: smallRuns, large: bigRuns };
   results.refusalTiming = timing;
@@ -616,7 +618,7 @@ try {
     },
     {
       scenario: `${bigStats.tokens} tokens, ${bigStats.definitions} definitions vs 1 token`,
-      measured: `${rps(bigRuns.authorized)} vs ${rps(bigRuns.single)} req/s, in the same rounds; server CPU ${cpu(bigRuns.authorized)} vs ${cpu(bigRuns.single)} µs/req, of which GC pauses ${gc(bigRuns.authorized)} vs ${gc(bigRuns.single)}`,
+      measured: `${rps(bigRuns.authorized)} vs ${rps(bigRuns.single)} req/s, in the same rounds; server CPU ${cpu(bigRuns.authorized)} vs ${cpu(bigRuns.single)} µs/req, of which GC pauses ${gc(bigRuns.authorized)} vs ${gc(bigRuns.single)}; major collections per run ${majors(bigRuns.authorized)} vs ${majors(bigRuns.single)}`,
       ratio: largeRatio,
       target: '≥ 0.95',
       pass: largeRatio >= 0.95,

@@ -1,7 +1,7 @@
 // A server under benchmark, in a process of its own: bare Express, or Express with the built package mounted.
 import express from 'express';
 import path from 'node:path';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
@@ -13,8 +13,12 @@ app.disable('x-powered-by');
 app.disable('etag');
 // Garbage-collection pauses of the main thread, so the benchmark can tell what a large view costs each request.
 let gcPauseMicros = 0;
+let majorGcs = 0;
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcPauseMicros += entry.duration * 1000;
+  for (const entry of list.getEntries()) {
+    gcPauseMicros += entry.duration * 1000;
+    if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs += 1;
+  }
 }).observe({ entryTypes: ['gc'] });
 // BENCH_PROFILE_DIR: POST /__bench/profile/start and /stop take a CPU profile of one load run (to find what a row costs).
 if (process.env.BENCH_PROFILE_DIR) {
@@ -39,7 +43,7 @@ app.get('/__bench/cpu', (_req, res) => {
   const usage = process.cpuUsage();
   res
     .type('application/json')
-    .send(JSON.stringify({ userMicros: usage.user, systemMicros: usage.system, gcPauseMicros }));
+    .send(JSON.stringify({ userMicros: usage.user, systemMicros: usage.system, gcPauseMicros, majorGcs }));
 });
 const trivial = { ok: true };
 
