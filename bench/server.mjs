@@ -2,10 +2,10 @@
 import express from 'express';
 import path from 'node:path';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
-import { setImmediate } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { ALL_PERMISSIONS, createUserDefinedApis } from '../dist/index.mjs';
 import { internalsOf } from '../dist/plugin.js';
+import { collectGarbage } from './collect-garbage.mjs';
 
 const mode = process.env.BENCH_MODE;
 const app = express();
@@ -76,7 +76,9 @@ if (mode === 'bare') {
   // BENCH_HINTS_MUTED=1: this instance sends no hint until POST /__bench/hints, so one instance at the large size
   // can write for the timer-only revocation trials and then for the hinted ones (another would take a full load).
   let hintsMuted = process.env.BENCH_HINTS_MUTED === '1';
-  const redis = process.env.BENCH_CHANGE_HINTS && new (await import('ioredis')).default(process.env.BENCH_CHANGE_HINTS);
+  const redis = process.env.BENCH_CHANGE_HINTS
+    ? new (await import('ioredis')).default(process.env.BENCH_CHANGE_HINTS)
+    : null;
   const hintClient = redis && {
     duplicate: () => redis.duplicate(),
     publish: (channel, message) => (hintsMuted ? Promise.resolve(0) : redis.publish(channel, message)),
@@ -103,17 +105,12 @@ if (mode === 'bare') {
     // BENCH_USAGE=off: no usage counting, to measure what counting costs the authorized call.
     usage: process.env.BENCH_USAGE !== 'off',
     // BENCH_CHANGE_HINTS: a Redis URL; instances then nudge each other to poll the change log at once.
-    changeHints: hintClient && { redis: hintClient, channel: `bench:${process.env.BENCH_DB}` },
+    changeHints: hintClient ? { redis: hintClient, channel: `bench:${process.env.BENCH_DB}` } : undefined,
   });
   udapi.registerHandler('bench.ping', () => ({ responseCode: 200, responseBody: JSON.stringify(trivial) }));
   app.get('/__bench/stats', async (_req, res) => {
     const internals = internalsOf(udapi);
-    // As bench/view-memory.mjs counts: collections with turns of the event loop between, so what one collection
-    // leaves to the next (weak references, finalizers, the driver's buffers) is gone too.
-    for (let i = 0; i < 3; i += 1) {
-      globalThis.gc?.();
-      await setImmediate();
-    }
+    await collectGarbage(); // as bench/view-memory.mjs counts
     res.json({
       bcrypt: internals.bcrypt.stats,
       tokens: internals.catalog.tokenCount,

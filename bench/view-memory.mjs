@@ -1,8 +1,8 @@
 // node --expose-gc bench/view-memory.mjs: the in-memory view's live memory (heap and array buffers) per token and per definition, without a database.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import mongoose from 'mongoose';
 import { Catalog } from '../dist/catalog/catalog.js';
+import { collectGarbage } from './collect-garbage.mjs';
 import { seededToken } from './seed-rows.mjs';
 
 const { BSON } = mongoose.mongo;
@@ -60,10 +60,7 @@ function modelOf(count, make) {
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function liveHeap() {
-  for (let i = 0; i < 3; i += 1) {
-    globalThis.gc();
-    await setImmediate();
-  }
+  await collectGarbage();
   // The view's token columns are typed arrays, whose bytes live outside the JavaScript heap: both count.
   const { heapUsed, arrayBuffers } = process.memoryUsage();
   return heapUsed + arrayBuffers;
