@@ -43,13 +43,14 @@ export class HealthMonitor {
     private readonly intervalMs: number,
     private readonly log: Logger,
     /**
-     * How far behind the change log the view is, in ms, how far it may be, and a poll that brings it up to date
-     * (the change feed's recentPoll).
+     * How far behind the change log the view is, in ms, how far it may be, a poll that brings it up to date (the
+     * change feed's recentPoll), and how long the poll under way has waited (null: none is).
      */
     private readonly lag: {
       current: () => number;
       maxMs: number;
       recentPoll: (maxAgeMs: number, startedAfter: number) => { done: Promise<void>; waitMs: number } | null;
+      pollUnderWayMs: () => number | null;
     },
     /** Waits count only time the loop was free to run: an answer that came while the host held it is not late. */
     private readonly loop: LoopWatch,
@@ -149,12 +150,19 @@ export class HealthMonitor {
     }
     const lagMs = this.lag.current();
     const lagging = this.catalog.loaded && lagMs > this.lag.maxMs;
-    if (lagging && !this.lagging)
+    if (lagging && !this.lagging) {
+      // Tells a database that has not answered the poll under way (pollUnderWayMs near lagMs) from polls that fail
+      // or never start (null, or far below it).
+      const pollUnderWayMs = this.lag.pollUnderWayMs();
       this.log.error(
-        { lagMs: Number.isFinite(lagMs) ? Math.round(lagMs) : null, maxViewLagMs: this.lag.maxMs },
+        {
+          lagMs: Number.isFinite(lagMs) ? Math.round(lagMs) : null,
+          maxViewLagMs: this.lag.maxMs,
+          pollUnderWayMs: pollUnderWayMs === null ? null : Math.round(pollUnderWayMs),
+        },
         'The in-memory view is behind the change log by more than maxViewLagMs: the endpoint answers 503 until a poll succeeds',
       );
-    else if (!lagging && this.lagging) this.log.info({}, 'The in-memory view caught up with the change log');
+    } else if (!lagging && this.lagging) this.log.info({}, 'The in-memory view caught up with the change log');
     this.lagging = lagging;
   }
 

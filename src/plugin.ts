@@ -220,6 +220,7 @@ function healthMonitor(
       current: () => (feed.polling ? feed.lagSeconds() * 1000 : 0),
       maxMs: config.maxViewLagMs,
       recentPoll: (maxAgeMs, startedAfter) => feed.recentPoll(maxAgeMs, startedAfter),
+      pollUnderWayMs: () => feed.pollUnderWayMs(),
     },
     loop,
     new ServerPresence(config.connection),

@@ -349,6 +349,25 @@ describe('a database that stops answering', () => {
     }
   });
 
+  // The soak once failed closed (lagMs 2160) with nothing in its log to say whether the database had not answered a
+  // poll or no poll had run: the log line now says how long the poll under way has waited.
+  it('logs how long the poll under way has waited when the view falls behind', async () => {
+    const { proxy, app, close } = await cutOffInstance('unreachable/lagging', 1000);
+    const lagLine = () => app.logs.find((line) => line.msg?.startsWith('The in-memory view is behind the change log'));
+    try {
+      proxy.stall();
+      await waitFor(() => Promise.resolve(lagLine() !== undefined), 5000);
+      const { lagMs, maxViewLagMs, pollUnderWayMs } = lagLine()!.obj as Record<string, number>;
+      expect(lagMs).toBeGreaterThan(maxViewLagMs!);
+      // The poll that hung started within a poll interval of the last one that succeeded.
+      expect(pollUnderWayMs).toBeGreaterThan(1000);
+      expect(pollUnderWayMs).toBeLessThanOrEqual(lagMs!);
+    } finally {
+      proxy.resume();
+      await close();
+    }
+  });
+
   // FerretDB's ping waits for any collection or index creation on the server: in a suite sharing it, one ping now
   // and then is late. One late ping is not an outage (a 500 ms stall here: one 300 ms ping timeout fits in it, two do not).
   it('does not take one late ping for an outage', async () => {

@@ -179,6 +179,11 @@ export class ChangeFeed {
     await this.poll();
   }
 
+  /** How long the poll under way has waited for the database (loop-free time, ms); null when none is. */
+  pollUnderWayMs(): number | null {
+    return this.inFlightPoll ? this.loop.freeSince(this.inFlightSince) : null;
+  }
+
   /** Applies the changes recorded since the last applied revision. */
   async poll(): Promise<void> {
     if (this.inFlightPoll || !this.catalog.loaded) return;
