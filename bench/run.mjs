@@ -107,9 +107,15 @@ function nodeOn(cpu, args) {
 if (database && HELPER_CPU !== undefined)
   execFileSync('taskset', ['-a', '-cp', String(HELPER_CPU), String(database.pid)], { stdio: 'ignore' });
 
+/**
+ * V8 options for every server (BENCH_NODE_FLAGS, space-separated; none by default): to see what a GC setting does to
+ * every row at once, e.g. --no-allocation-site-pretenuring (docs/performance.md, "GC regimes").
+ */
+const SERVER_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 function startServer(mode, extraEnv = {}) {
   // --expose-gc lets /__bench/stats collect garbage first, so that heap figures are live objects only.
-  const child = spawn(...nodeOn(SERVER_CPU, ['--expose-gc', path.join(here, 'server.mjs')]), {
+  const child = spawn(...nodeOn(SERVER_CPU, ['--expose-gc', ...SERVER_FLAGS, path.join(here, 'server.mjs')]), {
     env: { ...process.env, BENCH_MODE: mode, MONGODB_URI: uri, BENCH_DB: dbName, BENCH_PEPPER: pepper, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -422,6 +428,7 @@ try {
     durationSeconds: DURATION,
     rounds: ROUNDS,
     pinning: SERVER_CPU === undefined ? null : { servers: SERVER_CPU, loadAndDatabase: HELPER_CPU },
+    serverFlags: SERVER_FLAGS,
   };
   const bare = await startServer('bare');
   const pingUrl = (server) => `${server.url}/api/custom/bench/ping`;
@@ -712,7 +719,7 @@ try {
     results.pinning
       ? `; servers on CPU ${results.pinning.servers}, autocannon and the database on CPU ${results.pinning.loadAndDatabase}`
       : ''
-  }.`;
+  }; servers run with ${results.serverFlags.length ? results.serverFlags.join(' ') : "V8's default options"}.`;
   const memoryLine = `In-memory view: ${results.memory.heapUsedLargeMiB} MiB of heap and array buffers with ${bigStats.tokens} tokens and ${bigStats.definitions} definitions (${results.memory.heapUsedSmallMiB} MiB with 1); about ${results.memory.heapPerTokenBytes} bytes per token and ${results.memory.heapPerDefinitionBytes} per definition. Total time ${results.seconds} s.`;
   console.log(`\n${machine}\n\n${table}\n\n${memoryLine}`);
   mkdirSync(path.join(here, '..', 'bench-results'), { recursive: true });
