@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import type { CachedToken } from '../src/catalog/catalog';
 import { NO_SCOPES } from '../src/catalog/token-grants';
+import { PackedTexts } from '../src/catalog/packed-texts';
 import { TokenTable, type OrderPosition } from '../src/catalog/token-table';
 import { propertySeed } from './helpers/seed';
 
@@ -266,5 +267,43 @@ describe('TokenTable', () => {
     expect(checked.confirmed).toBe(true);
     expect(table.findDigest(KEYS[1]!)!.confirmed).toBe(false);
     expect(table.findDigest(KEYS[0]!)).toBeUndefined();
+  });
+});
+
+describe('PackedTexts', () => {
+  // Names and secret starts live in one arena: texts set over others and cleared leave garbage, compacted as it grows.
+  it('gives back every text as it was set, through growth, overwrites, clears and compaction', () => {
+    const seed = propertySeed('packed texts property');
+    const text = fc.oneof(
+      fc.constant(null),
+      fc.constant(''),
+      fc.string({ maxLength: 8 }),
+      fc.string({ unit: 'binary', minLength: 50, maxLength: 300 }),
+      // Lone surrogates and the largest code unit: kept as code units, not re-encoded.
+      fc.constantFrom('\ud800', 'a\udfffb', '\uffff'),
+    );
+    const op = fc.record({ slot: fc.nat({ max: 63 }), text, clear: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 50, maxLength: 400 }), (ops) => {
+        const texts = new PackedTexts();
+        texts.resize(32);
+        const reference = new Map<number, string | null>();
+        for (const { slot, text: value, clear } of ops) {
+          // Slots grow as the table's do; a slot never set holds null.
+          if (slot >= 32) texts.resize(64);
+          if (clear) {
+            texts.clear(slot);
+            reference.set(slot, null);
+          } else {
+            texts.set(slot, value);
+            reference.set(slot, value);
+          }
+        }
+        const slots = ops.some((o) => o.slot >= 32) ? 64 : 32;
+        for (let slot = 0; slot < slots; slot += 1) expect(texts.get(slot)).toBe(reference.get(slot) ?? null);
+      }),
+      // A failure is reported as found: shrinking 400-step runs takes minutes.
+      { numRuns: 300, seed, endOnFailure: true },
+    );
   });
 });

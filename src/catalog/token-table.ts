@@ -2,6 +2,7 @@
 import type { CachedToken } from './cached-token';
 import type { RateLimit, TokenMetadata } from '../types';
 import { NO_SCOPES } from './token-grants';
+import { PackedTexts } from './packed-texts';
 
 /** Position of a keyset cursor: the last item of the previous page. */
 export interface OrderPosition {
@@ -170,8 +171,8 @@ class EntryIndex<K> {
 }
 
 /**
- * The tokens of the view, one slot each: ids, digests, hashes, times and flags in typed arrays, which the garbage
- * collector never walks; only names, secret starts and the few tokens with scopes, metadata, a rate limit or a
+ * The tokens of the view, one slot each: ids, digests, hashes, times, flags, names and secret starts in typed
+ * arrays, which the garbage collector never walks; only the few tokens with scopes, metadata, a rate limit or a
  * grace period hold objects. About 220 bytes a token instead of ~500 as one object each (`npm run bench:memory`).
  * A token is handed out as a CachedToken made on demand; the last few thousand are kept, so a token's calls share
  * one. A change to a token frees its slot and takes another, so a view handed out earlier stays as it was.
@@ -188,8 +189,8 @@ export class TokenTable {
   private times = new Float64Array(0);
   /** Per slot: createdBy and lastModifiedBy, as indexes into userNames. */
   private users = new Uint32Array(0);
-  private names: (string | undefined)[] = [];
-  private starts: (string | null)[] = [];
+  private names = new PackedTexts();
+  private starts = new PackedTexts();
   private extras: (Extras | null)[] = [];
   private oddIds = new Map<number, string>();
   private oddDigests = new Map<number, string>();
@@ -262,8 +263,8 @@ export class TokenTable {
     this.times[at + MODIFIED] = token.lastModified;
     this.users[slot * 2] = this.userNumber(token.createdBy);
     this.users[slot * 2 + 1] = this.userNumber(token.lastModifiedBy);
-    this.names[slot] = token.name;
-    this.starts[slot] = token.start;
+    this.names.set(slot, token.name);
+    this.starts.set(slot, token.start);
     this.extras[slot] =
       token.rateLimit === null &&
       token.scopes.length === 0 &&
@@ -306,8 +307,8 @@ export class TokenTable {
     this.views.delete(current);
     this.views.delete(current + 1);
     this.flags[slot] = 0;
-    this.names[slot] = undefined;
-    this.starts[slot] = null;
+    this.names.clear(slot);
+    this.starts.clear(slot);
     this.extras[slot] = null;
     this.oddIds.delete(slot);
     this.oddDigests.delete(slot);
@@ -385,8 +386,6 @@ export class TokenTable {
     this.byDigest.fit(this.byDigest.size);
     this.resize(this.used + (this.used >>> 6));
     // Arrays grown one item at a time keep up to half again their length as room: copies fit exactly.
-    this.names = this.names.slice();
-    this.starts = this.starts.slice();
     this.extras = this.extras.slice();
   }
 
@@ -401,11 +400,11 @@ export class TokenTable {
   }
 
   nameOf(slot: number): string {
-    return this.names[slot]!;
+    return this.names.get(slot) ?? '';
   }
 
   startOf(slot: number): string | null {
-    return this.starts[slot] ?? null;
+    return this.starts.get(slot);
   }
 
   extrasOf(slot: number): Extras | null {
@@ -475,12 +474,12 @@ export class TokenTable {
     // Same fields in the same order as catalog.ts's cachedToken, so that every view shares one shape.
     return {
       id: this.idOf(slot),
-      name: this.names[slot]!,
+      name: this.nameOf(slot),
       isDisabled: (flags & DISABLED) !== 0,
       rateLimit: extras?.rateLimit ?? null,
       scopes: extras?.scopes ?? NO_SCOPES,
       metadata: extras?.metadata ?? null,
-      start: this.starts[slot] ?? null,
+      start: this.startOf(slot),
       expiresAt: viaPrevious ? (expiresAt === null ? graceEnd : Math.min(expiresAt, graceEnd!)) : expiresAt,
       secretDigest: viaPrevious ? extras!.previousSecretDigest! : this.digestOf(slot),
       packedHash: viaPrevious ? extras!.previousHash! : this.hashOf(slot),
@@ -601,6 +600,8 @@ export class TokenTable {
     this.times = grown(this.times, (n) => new Float64Array(n), TIME_FIELDS);
     this.users = grown(this.users, (n) => new Uint32Array(n), 2);
     this.order = grown(this.order, (n) => new Int32Array(n), 1);
+    this.names.resize(capacity);
+    this.starts.resize(capacity);
     this.capacity = capacity;
   }
 
