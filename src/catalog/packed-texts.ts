@@ -8,7 +8,8 @@ const DECODE_CHUNK = 4096;
 /**
  * One text per slot, or null. The garbage collector sees three typed arrays instead of an object per text: at
  * 100,000 tokens, 100,000 to 200,000 fewer heap objects for every major collection to mark (docs/performance.md,
- * "GC regimes"). A text set over another leaves the old one as garbage in the arena, compacted away once it is half.
+ * "GC regimes"). A text set over another or cleared leaves garbage in the arena, dropped whenever the arena is full
+ * (which doubles only when less than half of it was garbage).
  */
 export class PackedTexts {
   private arena = new Uint16Array(1024);
