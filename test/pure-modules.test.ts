@@ -10,7 +10,7 @@ import { packBcryptHash, unpackBcryptHash } from '../src/domain/bcrypt-hash';
 import { createHmac } from 'node:crypto';
 import { digestKey, digestSecret, digestText, SECRET_MAX_LENGTH } from '../src/domain/secrets';
 import { LookupDigest } from '../src/security/lookup-digest';
-import { RouteMatcher } from '../src/catalog/route-matcher';
+import { RouteMatcher, routeParameters } from '../src/catalog/route-matcher';
 import { addressGroup } from '../src/endpoint/address-group';
 import { ConcurrencyLimiter } from '../src/endpoint/concurrency';
 import { ClientGoneError, QueueFullError, TimeoutError } from '../src/errors';
@@ -22,6 +22,7 @@ import { parseRoute, type RouteSegment } from '../src/domain/route-grammar';
 import { WriteGate } from '../src/database/write-gate';
 import { captureLogger } from './helpers/capture';
 import { propertySeed } from './helpers/seed';
+import { routeByPriority } from './helpers/route-priority';
 
 describe('RouteMatcher', () => {
   interface Route {
@@ -35,24 +36,32 @@ describe('RouteMatcher', () => {
     return { id, route, segments: parsed.segments };
   };
 
-  /** The priority rule read literally: static first, then more literals, then the earlier first literal. */
-  function reference(routes: Route[], path: string[]): string | undefined {
-    const fits = routes.filter(
-      ({ segments }) =>
-        segments.length === path.length &&
-        segments.every((segment, i) =>
-          segment.kind === 'param' ? path[i] !== '' : segment.lower === path[i]!.toLowerCase(),
-        ),
-    );
-    const literals = (route: Route) => route.segments.filter((segment) => segment.kind === 'literal').length;
-    fits.sort((a, b) => {
-      if (literals(a) !== literals(b)) return literals(b) - literals(a);
-      for (let i = 0; i < a.segments.length; i += 1) {
-        if (a.segments[i]!.kind !== b.segments[i]!.kind) return a.segments[i]!.kind === 'literal' ? -1 : 1;
-      }
-      return 0;
-    });
-    return fits[0]?.id;
+  /** The matcher files definitions by number: this keeps each route's number and segments by its id, as DefinitionTable does. */
+  class MatcherById {
+    private readonly matcher = new RouteMatcher();
+    private readonly routes: (Route | undefined)[] = [];
+    set(route: Route): void {
+      this.delete(route.id);
+      const free = this.routes.indexOf(undefined);
+      const number = free >= 0 ? free : this.routes.length;
+      this.routes[number] = route;
+      this.matcher.set(number, route.segments);
+    }
+    delete(id: string): void {
+      const number = this.routes.findIndex((route) => route?.id === id);
+      if (number < 0) return;
+      this.matcher.delete(number, this.routes[number]!.segments);
+      this.routes[number] = undefined;
+    }
+    match(path: string[]): { definition: Route; routeParameters: Record<string, string> } | undefined {
+      const number = this.matcher.match(path);
+      if (number < 0) return undefined;
+      const definition = this.routes[number]!;
+      return { definition, routeParameters: routeParameters(definition.segments, path) };
+    }
+    get size(): number {
+      return this.routes.filter(Boolean).length;
+    }
   }
 
   it('picks the definition the priority rule picks, for any set of routes and any path', () => {
@@ -73,9 +82,9 @@ describe('RouteMatcher', () => {
             if (!('problem' in parsed) && !byKey.has(parsed.key)) byKey.set(parsed.key, routeOf(`d${i}`, text));
           });
           const routes = [...byKey.values()];
-          const matcher = new RouteMatcher<Route>();
+          const matcher = new MatcherById();
           for (const route of routes) matcher.set(route);
-          expect(matcher.match(path)?.definition.id).toBe(reference(routes, path));
+          expect(matcher.match(path)?.definition.id).toBe(routeByPriority(routes, path));
         },
       ),
       { numRuns: 3000, seed },
@@ -91,7 +100,7 @@ describe('RouteMatcher', () => {
     const path = fc.array(fc.constantFrom('a', 'B', 'c', 'x'), { minLength: 1, maxLength: 3 });
     fc.assert(
       fc.property(fc.array(edit, { maxLength: 20 }), fc.array(path, { minLength: 1, maxLength: 5 }), (edits, paths) => {
-        const matcher = new RouteMatcher<Route>();
+        const matcher = new MatcherById();
         const current = new Map<string, Route>();
         for (const { id, route } of edits) {
           if (route === null) {
@@ -111,7 +120,7 @@ describe('RouteMatcher', () => {
           current.set(id, routeOf(id, route));
         }
         for (const segments of paths)
-          expect(matcher.match(segments)?.definition.id).toBe(reference([...current.values()], segments));
+          expect(matcher.match(segments)?.definition.id).toBe(routeByPriority([...current.values()], segments));
         expect(matcher.size).toBe(current.size);
       }),
       { numRuns: 3000, seed },
@@ -119,7 +128,7 @@ describe('RouteMatcher', () => {
   });
 
   it('gives parameter values as received, replaces and deletes by id', () => {
-    const matcher = new RouteMatcher<Route>();
+    const matcher = new MatcherById();
     matcher.set(routeOf('one', 'items/{id}'));
     expect(matcher.match(['ITEMS', 'Ab/c'])).toEqual({
       definition: expect.objectContaining({ id: 'one' }),

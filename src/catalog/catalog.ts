@@ -2,34 +2,20 @@
 import type { ApiDefinitionDoc, ApiDefinitionModel } from '../models/api-definition';
 import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 import { hasExpired } from '../domain/expiry';
-import { parseRoute, type RouteSegment } from '../domain/route-grammar';
+import { parseRoute } from '../domain/route-grammar';
 import { BCRYPT_COST_MAX, BCRYPT_COST_MIN, packBcryptHash } from '../domain/bcrypt-hash';
 import { digestKey, digestText } from '../domain/secrets';
-import type { ActionMeta, ActionType, Logger, ObjectType } from '../types';
+import type { Logger, ObjectType } from '../types';
 import { definitionFingerprint, tokenFingerprint } from './view-fingerprint';
-import { RouteMatcher } from './route-matcher';
 import { TokenTable, type OrderPosition } from './token-table';
 import type { CachedToken } from './cached-token';
+import type { CachedDefinition } from './cached-definition';
+import { DefinitionTable } from './definition-table';
 import { Interned } from './interned';
 import { metadataView, scopesView } from './token-grants';
 
 export type { CachedToken } from './cached-token';
-
-export interface CachedDefinition {
-  id: string;
-  route: string;
-  segments: readonly RouteSegment[];
-  /** Sorted; ask allowsToken whether it has an id. */
-  allowedTokens: readonly string[];
-  /** Scopes an allowed token must all carry; NO_SCOPES (token-grants.ts) when none. */
-  requiredScopes: readonly string[];
-  actionType: ActionType;
-  actionMeta: ActionMeta;
-  /** The input schemas' JSON text as stored (compiled at the first call: input-check.ts); null when none. */
-  inputSchemas: string | null;
-  /** Epoch ms of the stored change this view shows (part of its fingerprint). */
-  lastModified: number;
-}
+export type { CachedDefinition } from './cached-definition';
 
 const TOKEN_FIELDS = {
   _id: 1,
@@ -59,40 +45,13 @@ function shared(name: string): string {
   return userNames.of(name, name);
 }
 
-/** Definitions repeat a few action types and actions: one frozen copy of each. */
-const actionTypes = new Interned<ActionType>(100);
-const actionMetas = new Interned<ActionMeta>(10_000);
-
-/**
- * Route segments repeat too (`v1`, `{id}`, `status`). The catalog keeps one set of them per full load, so segments
- * of deleted definitions are let go at the next one; a literal that is its own lower case holds one string, not two.
- */
-const MAX_SHARED_SEGMENTS = 100_000;
-function sharedSegment(shared: Interned<RouteSegment>, segment: RouteSegment): RouteSegment {
-  // A literal never contains braces, so a parameter's key cannot be a literal's.
-  if (segment.kind === 'param') return shared.of(`{${segment.name}}`, Object.freeze(segment));
-  const lower = segment.lower === segment.value ? segment.value : segment.lower;
-  return shared.of(segment.value, Object.freeze({ kind: 'literal', value: segment.value, lower }));
-}
-
-/** What a definition's view shares with the rest of the view: route segments, and the ids of the tokens it allows. */
-interface SharedParts {
-  segments: Interned<RouteSegment>;
-  /** One string per allowed token id, however many definitions allow that token. */
-  tokenIds: Interned<string>;
-}
-const MAX_SHARED_TOKEN_IDS = 200_000;
-
 /** No definition allows any token: all such definitions share this list. */
 const NO_TOKENS: readonly string[] = Object.freeze([]);
 
-/**
- * A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. Ids
- * are shared between definitions, so a token many definitions allow costs one string.
- */
-function allowedTokenList(ids: readonly string[], tokenIds?: Interned<string>): readonly string[] {
+/** A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. */
+function allowedTokenList(ids: readonly string[]): readonly string[] {
   if (ids.length === 0) return NO_TOKENS;
-  return Object.freeze([...new Set(ids)].map((id) => tokenIds?.of(id, id) ?? id).sort());
+  return Object.freeze([...new Set(ids)].sort());
 }
 
 /** Whether a definition's allowed tokens (sorted, as allowedTokenList makes them) include this id. */
@@ -176,21 +135,19 @@ export function ownsDigest(token: CachedToken, now = Date.now()): boolean {
   return !token.viaPreviousSecret || !hasExpired(token.expiresAt, now);
 }
 
-function cachedDefinition(doc: ApiDefinitionDoc, basePath: string, shared?: SharedParts): CachedDefinition | null {
+function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
   const parsed = parseRoute(doc.route, basePath);
   // A stored route that no longer parses (e.g. written by a newer version) is skipped rather than crashing the load.
   if ('problem' in parsed) return null;
   return {
     id: doc._id,
     route: doc.route,
-    segments: shared
-      ? Object.freeze(parsed.segments.map((segment) => sharedSegment(shared.segments, segment)))
-      : parsed.segments,
-    allowedTokens: allowedTokenList(doc.securitySettings.allowedTokens, shared?.tokenIds),
+    segments: parsed.segments,
+    allowedTokens: allowedTokenList(doc.securitySettings.allowedTokens),
     requiredScopes: scopesView(doc.securitySettings.requiredScopes),
-    actionType: actionTypes.of(doc.actionType, doc.actionType),
+    actionType: doc.actionType,
     // A copy: the writer's document (passed to refreshDefinition) stays its own.
-    actionMeta: actionMetas.of(JSON.stringify(doc.actionMeta), Object.freeze({ ...doc.actionMeta })),
+    actionMeta: Object.freeze({ ...doc.actionMeta }),
     inputSchemas: doc.inputSchemas || null,
     lastModified: new Date(doc.lastModified).getTime(),
   };
@@ -201,10 +158,7 @@ const MAX_TOMBSTONES = 10_000;
 
 export class Catalog {
   private tokens = new TokenTable();
-  private definitions = new RouteMatcher<CachedDefinition>();
-  /** The route segments and the allowed token ids the definitions share, renewed by each full load. */
-  private segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
-  private tokenIds = new Interned<string>(MAX_SHARED_TOKEN_IDS);
+  private definitions = new DefinitionTable();
   /** Tokens with an unusable hash, and which fields: each is warned about once, not on every reload. */
   private unusable = new Map<string, string>();
   private loadedAt: Date | undefined;
@@ -304,20 +258,16 @@ export class Catalog {
         unusable.set(token.id, fields.join());
       }
     }
-    const matcher = new RouteMatcher<CachedDefinition>();
-    const segments = new Interned<RouteSegment>(MAX_SHARED_SEGMENTS);
-    const tokenIds = new Interned<string>(MAX_SHARED_TOKEN_IDS);
+    const definitions = new DefinitionTable();
     for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
-      const definition = cachedDefinition(doc, this.basePath, { segments, tokenIds });
-      if (definition) matcher.set(definition);
+      const definition = cachedDefinition(doc, this.basePath);
+      if (definition) definitions.put(definition);
     }
-    this.keepNewerRefreshes(started, tokens, unusable, matcher);
+    this.keepNewerRefreshes(started, tokens, unusable, definitions);
     tokens.sortOrder();
     this.tokens = tokens;
     this.unusable = unusable;
-    this.definitions = matcher;
-    this.segments = segments;
-    this.tokenIds = tokenIds;
+    this.definitions = definitions;
     this.loadStartedAt = started;
     // The refreshes kept above still outrank any read that started before them.
     this.appliedReads = new Map([...this.appliedReads].filter(([, applied]) => applied > started));
@@ -334,7 +284,7 @@ export class Catalog {
     started: number,
     tokens: TokenTable,
     unusable: Map<string, string>,
-    matcher: RouteMatcher<CachedDefinition>,
+    definitions: DefinitionTable,
   ): void {
     for (const [id, applied] of this.appliedReads) {
       if (applied <= started) continue;
@@ -348,8 +298,8 @@ export class Catalog {
         if (fields !== undefined) unusable.set(id, fields);
       }
       const definition = this.definitions.get(id);
-      if (definition) matcher.set(definition);
-      else if (!current) matcher.delete(id);
+      if (definition) definitions.put(definition);
+      else if (!current) definitions.delete(id);
     }
   }
 
@@ -445,13 +395,8 @@ export class Catalog {
     const started = ++this.startedReads;
     const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
     if (!this.mayApply(id, started)) return;
-    const definition = doc
-      ? cachedDefinition(doc, this.basePath, {
-          segments: this.segments,
-          tokenIds: this.tokenIds,
-        })
-      : null;
-    if (definition) this.definitions.set(definition);
+    const definition = doc ? cachedDefinition(doc, this.basePath) : null;
+    if (definition) this.definitions.put(definition);
     else {
       if (this.definitions.get(id)) this.bury('ApiDefinition', id);
       this.definitions.delete(id);

@@ -1,4 +1,4 @@
-// One copy of each value that many objects of the in-memory view repeat (user names, route segments, action metadata).
+// One copy of each value that many objects of the in-memory view repeat (the user names that created and changed tokens).
 
 /**
  * Values by a key that identifies them: the first one seen for a key is handed out for every later equal one, so a

@@ -1,4 +1,4 @@
-// A column of short texts (the token table's names and secret starts) in one array of UTF-16 code units.
+// A column of texts (token names, definition records, route keys) in one array of UTF-16 code units.
 
 /** The length of a slot that holds null (or was never set). */
 const ABSENT = 0xffffffff;
@@ -42,6 +42,14 @@ export class PackedTexts {
         this.arena.subarray(at, Math.min(at + DECODE_CHUNK, from + length)) as unknown as number[],
       );
     return text;
+  }
+
+  /** Whether a slot holds exactly this text, compared where it lies (no string made). */
+  equals(slot: number, text: string): boolean {
+    if (this.lengths[slot] !== text.length) return false;
+    const from = this.offsets[slot]!;
+    for (let i = 0; i < text.length; i += 1) if (this.arena[from + i] !== text.charCodeAt(i)) return false;
+    return true;
   }
 
   set(slot: number, text: string | null): void {

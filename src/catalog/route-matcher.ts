@@ -1,179 +1,178 @@
 // Matches a request path to the best definition with a segment trie, so the cost never grows with the number of routes.
 import { foldCase, type RouteSegment } from '../domain/route-grammar';
-import { Interned } from './interned';
+import { EntryIndex, textHash } from './entry-index';
+import { PackedTexts } from './packed-texts';
 
-export interface MatchableRoute {
-  id: string;
-  segments: readonly RouteSegment[];
-}
-
-export interface RouteMatch<T extends MatchableRoute> {
-  definition: T;
-  /** Values of the `{name}` segments, as received (already percent-decoded once by the caller). */
-  routeParameters: Record<string, string>;
-}
+/** No node, no child, no definition. */
+const NONE = 0;
+const ROOT = 1;
 
 /**
- * A node of the trie, kept small because a view holds one to three per definition: its literal children's map is
- * made only when the first is added, and the definition that ends here sits on the node itself.
+ * A trie of route segments whose nodes are numbers and whose fields are typed arrays: a literal child is found in
+ * one hash index keyed by (parent, lower-case segment), the parameter child and the definition that ends at a
+ * node sit in columns. A view of 10,000 definitions holds no object per node for a major collection to mark.
+ * Definitions are numbers too (the owner's slots); a route's segments are passed in, never kept.
  */
-interface TrieNode<T> {
-  /** The literal children: a lone one inline (most nodes have one at most), two or more in `literals`. */
-  onlyKey: string | undefined;
-  only: TrieNode<T> | undefined;
-  literals: Map<string, TrieNode<T>> | undefined;
-  param: TrieNode<T> | undefined;
-  /** The definition that ends here; at most one, since equal shapes conflict and are refused on save. */
-  definition: T | undefined;
-  /**
-   * Priority among several matches (docs/endpoint.md, Route matching): a fully static route beats any dynamic one; among dynamic
-   * routes, more literal segments win; then, scanning left to right, the first position where one has a
-   * literal and the other a parameter decides for the literal ("the route whose first literal comes earlier").
-   * Encoded once per definition as a string that compares the same way: the literal count, then 'b' for a
-   * literal and 'a' for a parameter at each position. Candidates always have the same number of segments.
-   */
-  rank: string;
-}
+export class RouteMatcher {
+  private capacity = 0;
+  /** Nodes handed out so far; node 0 stands for none. */
+  private used = 1;
+  private freeNodes: number[] = [];
+  private parents = new Int32Array(0);
+  private paramChildren = new Int32Array(0);
+  /** Definition + 1 of the route that ends at the node; NONE when none does. */
+  private ends = new Int32Array(0);
+  /** Literal children and parameter child, to tell when a node is left empty. */
+  private childCounts = new Int32Array(0);
+  /** The hash of the edge into the node (its parent and its key), to refile it when the index grows. */
+  private edgeHashes = new Uint32Array(0);
+  /** The lower-case literal of the edge into the node; null for a parameter node and the root. */
+  private keys = new PackedTexts();
+  /** The parent whose literal child a lookup seeks (the index compares entries against it). */
+  private lookupParent = NONE;
+  private readonly literals = new EntryIndex<string>(
+    (node) => this.edgeHashes[node]!,
+    (node, key) => this.parents[node] === this.lookupParent && this.keys.equals(node, key),
+  );
+  /** The best end found by the search under way, and its number of literal segments. */
+  private bestEnd = NONE;
+  private bestLiterals = -1;
 
-const newNode = <T>(): TrieNode<T> => ({
-  onlyKey: undefined,
-  only: undefined,
-  literals: undefined,
-  param: undefined,
-  definition: undefined,
-  rank: '',
-});
-
-function literalChild<T>(node: TrieNode<T>, key: string): TrieNode<T> | undefined {
-  return node.onlyKey === key ? node.only : node.literals?.get(key);
-}
-
-function addLiteralChild<T>(node: TrieNode<T>, key: string): TrieNode<T> {
-  const child = newNode<T>();
-  if (node.only === undefined && node.literals === undefined) {
-    node.onlyKey = key;
-    node.only = child;
-    return child;
-  }
-  if (node.only !== undefined) {
-    node.literals = new Map([[node.onlyKey!, node.only]]);
-    node.onlyKey = undefined;
-    node.only = undefined;
-  }
-  node.literals!.set(key, child);
-  return child;
-}
-
-function removeLiteralChild<T>(node: TrieNode<T>, key: string): void {
-  if (node.onlyKey === key) {
-    node.onlyKey = undefined;
-    node.only = undefined;
-  } else if (node.literals?.delete(key) && node.literals.size === 0) {
-    node.literals = undefined;
-  }
-}
-
-function isEmpty<T>(node: TrieNode<T>): boolean {
-  return !node.definition && !node.param && !node.only && !node.literals;
-}
-
-/** Ranks are few (one per shape of route): each distinct one is held once, however many definitions share it. */
-const ranks = new Interned<string>(10_000);
-
-function rankOf(segments: readonly RouteSegment[]): string {
-  const literals = segments.filter((segment) => segment.kind === 'literal').length;
-  const rank =
-    String(literals).padStart(4, '0') + segments.map((segment) => (segment.kind === 'literal' ? 'b' : 'a')).join('');
-  return ranks.of(rank, rank);
-}
-
-export class RouteMatcher<T extends MatchableRoute> {
-  private readonly root = newNode<T>();
-  private readonly byId = new Map<string, T>();
-
-  get size(): number {
-    return this.byId.size;
+  constructor() {
+    this.allocate();
   }
 
-  /** Adds or replaces the definition with this id. */
-  set(definition: T): void {
-    this.delete(definition.id);
-    let node = this.root;
-    for (const segment of definition.segments) {
+  /** Nodes in use besides the root, and how many of them the literal index files: both 0 once every route is gone. */
+  get footprint(): { nodes: number; literalEdges: number } {
+    return { nodes: this.used - 2 - this.freeNodes.length, literalEdges: this.literals.size };
+  }
+
+  /** Files `definition` as the one that ends at this route's shape (replacing any other there). */
+  set(definition: number, segments: readonly RouteSegment[]): void {
+    let node = ROOT;
+    for (const segment of segments) {
       if (segment.kind === 'literal') {
-        node = literalChild(node, segment.lower) ?? addLiteralChild(node, segment.lower);
+        const child = this.literalChild(node, segment.lower);
+        node = child !== NONE ? child : this.addLiteralChild(node, segment.lower);
       } else {
-        node.param ??= newNode<T>();
-        node = node.param;
+        if (this.paramChildren[node] === NONE) {
+          const child = this.allocate();
+          this.parents[child] = node;
+          this.paramChildren[node] = child;
+          this.childCounts[node] = this.childCounts[node]! + 1;
+        }
+        node = this.paramChildren[node]!;
       }
     }
-    node.definition = definition;
-    node.rank = rankOf(definition.segments);
-    this.byId.set(definition.id, definition);
+    this.ends[node] = definition + 1;
   }
 
-  delete(id: string): void {
-    const existing = this.byId.get(id);
-    if (!existing) return;
-    this.byId.delete(id);
-    // Walk down, remembering the path, then prune nodes left empty.
-    const path: [TrieNode<T>, string | null][] = [];
-    let node: TrieNode<T> | undefined = this.root;
-    for (const segment of existing.segments) {
-      if (!node) return;
-      const key = segment.kind === 'literal' ? segment.lower : null;
-      path.push([node, key]);
-      node = key === null ? node.param : literalChild(node, key);
+  /** Unfiles `definition` from this route's shape, if it is the one there, and drops the nodes left empty. */
+  delete(definition: number, segments: readonly RouteSegment[]): void {
+    let node = ROOT;
+    for (const segment of segments) {
+      node = segment.kind === 'literal' ? this.literalChild(node, segment.lower) : this.paramChildren[node]!;
+      if (node === NONE) return;
     }
-    if (!node || node.definition?.id !== id) return;
-    node.definition = undefined;
-    node.rank = '';
-    for (let i = path.length - 1; i >= 0; i -= 1) {
-      const [parent, key] = path[i]!;
-      const child = key === null ? parent.param : literalChild(parent, key);
-      if (!child || !isEmpty(child)) break;
-      if (key === null) parent.param = undefined;
-      else removeLiteralChild(parent, key);
+    if (this.ends[node] !== definition + 1) return;
+    this.ends[node] = NONE;
+    while (node !== ROOT && this.ends[node] === NONE && this.childCounts[node] === 0) {
+      const parent = this.parents[node]!;
+      if (this.paramChildren[parent] === node) this.paramChildren[parent] = NONE;
+      else this.literals.delete(this.edgeHashes[node]!, node);
+      this.childCounts[parent] = this.childCounts[parent]! - 1;
+      this.keys.clear(node);
+      this.freeNodes.push(node);
+      node = parent;
     }
   }
 
-  get(id: string): T | undefined {
-    return this.byId.get(id);
+  /**
+   * The best definition for these (decoded) request segments, or -1. Priority (docs/endpoint.md, Route matching):
+   * more literal segments win (a fully static route has the most), then the first position where one has a literal
+   * and the other a parameter decides for the literal. The search tries a node's literal child before its parameter
+   * child, so among matches with equally many literals the first it finds is the best.
+   */
+  match(path: readonly string[]): number {
+    this.bestEnd = NONE;
+    this.bestLiterals = -1;
+    this.search(ROOT, path, 0, 0);
+    return this.bestEnd - 1;
   }
 
-  /** The best definition for these (decoded) request segments, or undefined. */
-  match(segments: readonly string[]): RouteMatch<T> | undefined {
-    const best = this.search(this.root, segments, 0, undefined);
-    if (!best) return undefined;
-    const routeParameters: Record<string, string> = {};
-    const found = best.definition!;
-    for (let i = 0; i < found.segments.length; i += 1) {
-      const segment = found.segments[i]!;
-      // defineProperty keeps a parameter named `__proto__` an ordinary key.
-      if (segment.kind === 'param')
-        Object.defineProperty(routeParameters, segment.name, {
-          value: segments[i],
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+  private search(node: number, path: readonly string[], depth: number, literals: number): void {
+    if (depth === path.length) {
+      const end = this.ends[node]!;
+      if (end !== NONE && literals > this.bestLiterals) {
+        this.bestEnd = end;
+        this.bestLiterals = literals;
+      }
+      return;
     }
-    return { definition: found, routeParameters };
-  }
-
-  /** Depth-first over the literal and the parameter branch; both can match, so the best node with a definition is kept. */
-  private search(
-    node: TrieNode<T>,
-    segments: readonly string[],
-    depth: number,
-    best: TrieNode<T> | undefined,
-  ): TrieNode<T> | undefined {
-    if (depth === segments.length) return node.definition && (!best || node.rank > best.rank) ? node : best;
-    const segment = segments[depth]!;
-    const literal = literalChild(node, foldCase(segment));
-    if (literal) best = this.search(literal, segments, depth + 1, best);
+    const segment = path[depth]!;
+    const literal = this.literalChild(node, foldCase(segment));
+    if (literal !== NONE) this.search(literal, path, depth + 1, literals + 1);
     // `{x}` matches exactly one non-empty segment.
-    if (node.param && segment !== '') best = this.search(node.param, segments, depth + 1, best);
-    return best;
+    const param = this.paramChildren[node]!;
+    if (param !== NONE && segment !== '') this.search(param, path, depth + 1, literals);
   }
+
+  private literalChild(parent: number, key: string): number {
+    this.lookupParent = parent;
+    return this.literals.find(textHash(key, parent), key);
+  }
+
+  private addLiteralChild(parent: number, key: string): number {
+    const child = this.allocate();
+    this.parents[child] = parent;
+    this.keys.set(child, key);
+    const hash = textHash(key, parent);
+    this.edgeHashes[child] = hash;
+    this.lookupParent = parent;
+    this.literals.set(hash, child, key);
+    this.childCounts[parent] = this.childCounts[parent]! + 1;
+    return child;
+  }
+
+  private allocate(): number {
+    const node = this.freeNodes.pop() ?? this.used++;
+    if (node >= this.capacity) this.grow(Math.max(64, this.capacity * 2));
+    this.parents[node] = NONE;
+    this.paramChildren[node] = NONE;
+    this.ends[node] = NONE;
+    this.childCounts[node] = 0;
+    return node;
+  }
+
+  private grow(capacity: number): void {
+    const widen = <A extends Int32Array | Uint32Array>(old: A, make: (length: number) => A): A => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.parents = widen(this.parents, (n) => new Int32Array(n));
+    this.paramChildren = widen(this.paramChildren, (n) => new Int32Array(n));
+    this.ends = widen(this.ends, (n) => new Int32Array(n));
+    this.childCounts = widen(this.childCounts, (n) => new Int32Array(n));
+    this.edgeHashes = widen(this.edgeHashes, (n) => new Uint32Array(n));
+    this.keys.resize(capacity);
+    this.capacity = capacity;
+  }
+}
+
+/** The values of a route's `{name}` segments in a matched path, as received. */
+export function routeParameters(segments: readonly RouteSegment[], path: readonly string[]): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i += 1) {
+    const segment = segments[i]!;
+    // defineProperty keeps a parameter named `__proto__` an ordinary key.
+    if (segment.kind === 'param')
+      Object.defineProperty(parameters, segment.name, {
+        value: path[i],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+  }
+  return parameters;
 }
