@@ -39,6 +39,18 @@ const TOKEN_FIELDS = {
 } as const;
 export type TokenRow = Pick<ApiTokenDoc, keyof typeof TOKEN_FIELDS>;
 
+/** What the view reads of a definition: not its name, description, creation or route keys. */
+const DEFINITION_FIELDS = {
+  _id: 1,
+  route: 1,
+  securitySettings: 1,
+  actionType: 1,
+  actionMeta: 1,
+  inputSchemas: 1,
+  lastModified: 1,
+} as const;
+export type DefinitionRow = Pick<ApiDefinitionDoc, keyof typeof DEFINITION_FIELDS>;
+
 /** One string per distinct user name, however many tokens name it (a few admins create most tokens). */
 const userNames = new Interned<string>(10_000);
 function shared(name: string): string {
@@ -135,7 +147,7 @@ export function ownsDigest(token: CachedToken, now = Date.now()): boolean {
   return !token.viaPreviousSecret || !hasExpired(token.expiresAt, now);
 }
 
-function cachedDefinition(doc: ApiDefinitionDoc, basePath: string): CachedDefinition | null {
+function cachedDefinition(doc: DefinitionRow, basePath: string): CachedDefinition | null {
   const parsed = parseRoute(doc.route, basePath);
   // A stored route that no longer parses (e.g. written by a newer version) is skipped rather than crashing the load.
   if ('problem' in parsed) return null;
@@ -259,7 +271,7 @@ export class Catalog {
       }
     }
     const definitions = new DefinitionTable();
-    for await (const doc of this.definitionModel.find({}).lean<ApiDefinitionDoc>().cursor()) {
+    for await (const doc of this.definitionModel.find({}, DEFINITION_FIELDS).lean<DefinitionRow>().cursor()) {
       const definition = cachedDefinition(doc, this.basePath);
       if (definition) definitions.put(definition);
     }
@@ -321,7 +333,7 @@ export class Catalog {
   async applyRecorded(
     objectType: ObjectType,
     id: string,
-    state: TokenRow | ApiDefinitionDoc | null,
+    state: TokenRow | DefinitionRow | null,
     before: string | null,
   ): Promise<boolean> {
     const current = this.fingerprint(objectType, id);
@@ -329,14 +341,14 @@ export class Catalog {
     if (current !== before) return false;
     if (current === null && this.tombstones.has(`${objectType}:${id}`)) return false;
     if (objectType === 'ApiToken') await this.refreshToken(id, state as TokenRow | null);
-    else await this.refreshDefinition(id, state as ApiDefinitionDoc | null);
+    else await this.refreshDefinition(id, state as DefinitionRow | null);
     return true;
   }
 
-  private stateFingerprint(objectType: ObjectType, state: TokenRow | ApiDefinitionDoc | null): string | null {
+  private stateFingerprint(objectType: ObjectType, state: TokenRow | DefinitionRow | null): string | null {
     if (state === null) return null;
     if (objectType === 'ApiToken') return fingerprintOfToken(cachedToken(state as TokenRow));
-    const definition = cachedDefinition(state as ApiDefinitionDoc, this.basePath);
+    const definition = cachedDefinition(state as DefinitionRow, this.basePath);
     return definition ? definitionFingerprint(definition) : null;
   }
 
@@ -391,9 +403,12 @@ export class Catalog {
     return true;
   }
 
-  async refreshDefinition(id: string, known?: ApiDefinitionDoc | null): Promise<void> {
+  async refreshDefinition(id: string, known?: DefinitionRow | null): Promise<void> {
     const started = ++this.startedReads;
-    const doc = known !== undefined ? known : await this.definitionModel.findById(id).lean<ApiDefinitionDoc>().exec();
+    const doc =
+      known !== undefined
+        ? known
+        : await this.definitionModel.findById(id, DEFINITION_FIELDS).lean<DefinitionRow>().exec();
     if (!this.mayApply(id, started)) return;
     const definition = doc ? cachedDefinition(doc, this.basePath) : null;
     if (definition) this.definitions.put(definition);

@@ -40,6 +40,11 @@ export interface CallInput {
 interface CacheEntry {
   readonly text: string;
   readonly compiled: CompiledInput | Error;
+  /**
+   * The view last found to hold `text`. Views are made anew at times (a reload, a miss in the view's cache of recent
+   * definitions), so a text of up to 64 KB is compared once per view made, not on every call.
+   */
+  checkedView: CachedDefinition;
 }
 
 /**
@@ -80,7 +85,10 @@ export class InputChecker {
 
   private compiledFor(definition: CachedDefinition, text: string): CompiledInput | Error {
     const known = this.cache.get(definition.id);
-    if (known !== undefined && known.text === text) return known.compiled;
+    if (known !== undefined && (known.checkedView === definition || known.text === text)) {
+      known.checkedView = definition;
+      return known.compiled;
+    }
     for (const id of this.cache.keys()) if (!this.exists(id)) this.cache.delete(id);
     InputChecker.compilations++;
     const compiled = compileInput(text);
@@ -89,7 +97,7 @@ export class InputChecker {
         { definitionId: definition.id, route: definition.route, err: errorSummary(compiled) },
         `The input schema of API definition ${definition.id} cannot be compiled; its calls are refused (500, code 2006) until it is saved again`,
       );
-    this.cache.set(definition.id, { text, compiled });
+    this.cache.set(definition.id, { text, compiled, checkedView: definition });
     return compiled;
   }
 }
