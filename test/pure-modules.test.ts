@@ -13,7 +13,9 @@ import { LookupDigest } from '../src/security/lookup-digest';
 import { RouteMatcher, routeParameters } from '../src/catalog/route-matcher';
 import { addressGroup } from '../src/endpoint/address-group';
 import { ConcurrencyLimiter } from '../src/endpoint/concurrency';
-import { ClientGoneError, QueueFullError, TimeoutError } from '../src/errors';
+import { ClientGoneError, QueueFullError, RateLimitStoreError, TimeoutError } from '../src/errors';
+import { Authorization, type AuthorizationDeps } from '../src/endpoint/authorization';
+import { newCallTrace } from '../src/endpoint/call-trace';
 import { InFlightRegistry } from '../src/endpoint/in-flight';
 import { endpointError, retryAfterError, sendEndpointError } from '../src/endpoint/endpoint-error';
 import { FailedAuthThrottle } from '../src/endpoint/failed-auth-throttle';
@@ -363,6 +365,39 @@ describe('refusals allocate nothing a flood can multiply', () => {
     const other = recorder();
     sendEndpointError(other.res, retryAfterError('TooManyFailedAuthentications', 29_001), 'node-b');
     expect(JSON.parse(other.body()).errors[0].faultingNode).toBe('node-b');
+  });
+
+  it('are given back by the authorization step, not thrown (a throw costs V8 a message object per refusal)', () => {
+    let decide: () => unknown = () => ({ verdict: 'unknownSecret' });
+    const store = new MemorySlidingWindow(undefined, { remaining: false });
+    const logger = captureLogger();
+    const authorization = new Authorization({
+      decider: { decide: () => decide() } as unknown as AuthorizationDeps['decider'],
+      health: { ready: true } as AuthorizationDeps['health'],
+      throttle: new FailedAuthThrottle({ limit: 2, windowMs: 60_000, ipv6PrefixBits: 64 }, store),
+      log: logger,
+      recordUse: () => undefined,
+      metrics: null,
+    });
+    const request = (header: string | undefined) =>
+      ({ headers: { authorization: header }, ip: '192.0.2.9' }) as unknown as Parameters<Authorization['authorize']>[0];
+    const authorizationOf = (header: string | undefined) =>
+      authorization.authorize(request(header), ['orders'], newCallTrace('r'));
+    expect(authorizationOf('Bearer unknown')).toBe(endpointError('AuthenticationFailed'));
+    expect(authorizationOf('Basic abc')).toBe(endpointError('AuthenticationHeaderInvalid'));
+    // The third failure from the address within the window: the throttle's shared 429.
+    expect(authorizationOf('Bearer unknown')).toBe(retryAfterError('TooManyFailedAuthentications', 60_000));
+    decide = () => ({ verdict: 'noDefinition' });
+    expect(authorizationOf('Bearer known')).toBe(endpointError('DefinitionNotFound'));
+    decide = () => {
+      throw new RateLimitStoreError(new Error('store down'));
+    };
+    expect(authorizationOf('Bearer known')).toBe(retryAfterError('NotReady', 1000));
+    // What is no refusal (a failure of the package) is still thrown.
+    decide = () => {
+      throw new TypeError('a bug');
+    };
+    expect(() => authorizationOf('Bearer known')).toThrow('a bug');
   });
 
   it("the throttle and the memory store answer with the store's own objects: one shared answer while allowed", () => {

@@ -11,6 +11,7 @@ import type { EndpointMetrics } from '../metrics/endpoint-metrics';
 import { AccessDecider } from '../services/access-decision';
 import type { SecretVerifier } from '../security/secret-verifier';
 import type { Logger } from '../types';
+import { EndpointError } from '../errors';
 import { ActionInputReader } from './action-input';
 import { prepareOutput, type PreparedResponse } from './action-output';
 import { ActionRunner } from './action-runner';
@@ -66,26 +67,34 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     'Endpoint action concurrency limit',
   );
 
-  /** Steps 1-9 and the response they produce; synchronous from end to end in the common case. */
+  /**
+   * Steps 1-9 and the response they produce, or the refusal of authorization.ts (given, not thrown: the refusals
+   * of a flood cost no throw); synchronous from end to end in the common case.
+   */
   const respond = (
     req: Request,
     res: Response,
     path: RequestPath,
     trace: CallTrace,
-  ): MaybePromise<PreparedResponse> => {
+  ): MaybePromise<PreparedResponse | EndpointError> => {
     checkRequest(req, path, config.maxBodyBytes);
     return then(authorization.authorize(req, path.segments, trace), (access) =>
-      then(inputs.read(req, res, access, path.rawQuery), (input) =>
-        then(
-          runner.run(res, actionCall(req, path, trace, access, input), trace.requestId, access.definition.id),
-          (output): PreparedResponse =>
-            access.action.kind === 'procedure'
-              ? PROCEDURE_RESPONSE
-              : prepareOutput(output, config.maxResponseBodyBytes),
-        ),
-      ),
+      access instanceof EndpointError
+        ? access
+        : then(inputs.read(req, res, access, path.rawQuery), (input) =>
+            then(
+              runner.run(res, actionCall(req, path, trace, access, input), trace.requestId, access.definition.id),
+              (output): PreparedResponse =>
+                access.action.kind === 'procedure'
+                  ? PROCEDURE_RESPONSE
+                  : prepareOutput(output, config.maxResponseBodyBytes),
+            ),
+          ),
     );
   };
+
+  const finish = (res: Response, trace: CallTrace, outcome: PreparedResponse | EndpointError, next: NextFunction) =>
+    outcome instanceof EndpointError ? writer.fail(res, trace, outcome, next) : writer.succeed(res, trace, outcome);
 
   const handler = (req: Request, res: Response, next: NextFunction): MaybePromise<void> => {
     const trace = newCallTrace(requestIdOf(req, config.requestId));
@@ -94,15 +103,15 @@ export function createEndpointHandler(deps: EndpointDeps): RequestHandler & { li
     trace.route = path.route;
     trace.segments = path.segments;
     writer.started(trace);
-    let outcome: MaybePromise<PreparedResponse>;
+    let outcome: MaybePromise<PreparedResponse | EndpointError>;
     try {
       outcome = respond(req, res, path, trace);
     } catch (error) {
       return writer.fail(res, trace, error, next);
     }
-    if (!isThenable(outcome)) return writer.succeed(res, trace, outcome);
+    if (!isThenable(outcome)) return finish(res, trace, outcome, next);
     return outcome.then(
-      (prepared) => writer.succeed(res, trace, prepared),
+      (settled) => finish(res, trace, settled, next),
       (error: unknown) => writer.fail(res, trace, error, next),
     );
   };

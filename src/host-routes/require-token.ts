@@ -134,11 +134,17 @@ export function createRequireToken(deps: RequireTokenDeps, options?: RequireToke
     } catch (error) {
       return refuse(req, res, next, trace, error);
     }
-    if (!isThenable(access)) return admit(req, res, next, trace, verifiedToken(access.token));
+    if (!isThenable(access))
+      return access instanceof EndpointError
+        ? refuse(req, res, next, trace, access)
+        : admit(req, res, next, trace, verifiedToken(access.token));
     // A throw from the host's own code (its onRefusal, or a later handler's synchronous throw) reaches next().
     access
       .then(
-        (settled) => admit(req, res, next, trace, verifiedToken(settled.token)),
+        (settled) =>
+          settled instanceof EndpointError
+            ? refuse(req, res, next, trace, settled)
+            : admit(req, res, next, trace, verifiedToken(settled.token)),
         (error: unknown) => refuse(req, res, next, trace, error),
       )
       .catch(next);

@@ -64,21 +64,23 @@ export function createVerify(
       throw new OptionsError('`verify.address` must be the client address as a string (e.g. req.ip).');
     const rule = ruleOf(options.scopes);
     const trace = newCallTrace(randomUUID());
+    let access: Awaited<ReturnType<Authorization['authorizeToken']>>;
     try {
-      const access = await authorization.authorizeToken(
+      access = await authorization.authorizeToken(
         address ?? null,
         typeof secret === 'string' ? secret : null,
         trace,
         rule,
       );
-      return { valid: true, token: verifiedToken(access.token) };
     } catch (error) {
       if (!(error instanceof EndpointError)) throw error;
-      const reason = REASONS[error.errorName] ?? FAILED_AUTHENTICATIONS[trace.authFailure ?? 'unknown_secret'];
-      const retryAfterSeconds = error.extra.retryAfterSeconds;
-      return retryAfterSeconds === undefined
-        ? { valid: false, reason }
-        : { valid: false, reason, retryAfterMs: retryAfterSeconds * 1000 };
+      access = error;
     }
+    if (!(access instanceof EndpointError)) return { valid: true, token: verifiedToken(access.token) };
+    const reason = REASONS[access.errorName] ?? FAILED_AUTHENTICATIONS[trace.authFailure ?? 'unknown_secret'];
+    const retryAfterSeconds = access.extra.retryAfterSeconds;
+    return retryAfterSeconds === undefined
+      ? { valid: false, reason }
+      : { valid: false, reason, retryAfterMs: retryAfterSeconds * 1000 };
   };
 }
