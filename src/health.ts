@@ -26,6 +26,11 @@ const LATE_PING_TIMEOUTS = 2;
 
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Set by stop(): a check still awaiting its ping then fails when the host closes its connection, which is no
+   * outage to report (the bench's servers logged "Database unreachable" on every clean shutdown that caught one).
+   */
+  private stopped = false;
   private checking = false;
   private reachable = false;
   private lagging = false;
@@ -94,6 +99,7 @@ export class HealthMonitor {
 
   /** Runs one check now (ready() awaits the first), then keeps checking in the background. */
   async start(): Promise<void> {
+    this.stopped = false;
     this.loop.start();
     this.presence.start();
     await this.check();
@@ -102,6 +108,7 @@ export class HealthMonitor {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.loop.stop();
@@ -181,6 +188,7 @@ export class HealthMonitor {
       if (!this.reachable) this.log.info({}, 'Database reachable: serving user-defined APIs');
       this.reachable = true;
     } catch (error) {
+      if (this.stopped) return;
       if (this.reachable)
         this.log.error(
           { err: errorSummary(error) },

@@ -392,6 +392,25 @@ describe('a database that stops answering', () => {
       await close();
     }
   });
+  it('reports no outage when the host closes its connection after close() while a health check waits for its ping', async () => {
+    const { proxy, app, connection } = await cutOffInstance('unreachable/closing', 100);
+    const health = internalsOf(app.udapi).health as unknown as { checking: boolean };
+    proxy.stall();
+    // A check has sent its ping, which the stalled proxy holds.
+    await waitFor(() => Promise.resolve(health.checking), 1000);
+    const unreachable = () =>
+      app.logs.filter((line) => line.level === 'error' && /Database unreachable/.test(line.msg ?? '')).length;
+    expect(unreachable()).toBe(0);
+    // close() stops the checks at once; the host then closes its connection, which fails the ping still awaited
+    // (close() itself waits for the stalled poll and writes until the connection goes).
+    const closing = app.udapi.close();
+    proxy.close();
+    await connection.close(true);
+    await closing;
+    await waitFor(() => Promise.resolve(!health.checking), 2000);
+    expect(unreachable()).toBe(0);
+  });
+
   // A stopped database: when the driver's monitor notices first, every ping waits for server selection (seconds)
   // exactly as a slow answer would (seen in CI: 503 only after two late pings, past the one-second bound). A late ping
   // while the driver sees no server is an outage at once. The monitor's verdict is the one thing stood in for here:
