@@ -119,6 +119,26 @@ describe('DefinitionTable', () => {
     ]);
   });
 
+  it('keeps the views of the last 16,384 definitions handed out, oldest out first, through deletions and reuse', () => {
+    const table = new DefinitionTable();
+    const kept = 16_384;
+    const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    for (let i = 0; i <= kept; i += 1) table.put(definitionOf(idOf(i), `kept/r${i}`));
+    const first = table.get(idOf(0))!;
+    const views = Array.from({ length: kept }, (_, i) => table.get(idOf(i + 1))!);
+    // Handing out 16,384 more views pushed the first out: it is made anew, equal; the others are still the same objects.
+    expect(table.get(idOf(0))).not.toBe(first);
+    expect(table.get(idOf(0))).toEqual(first);
+    expect(table.get(idOf(kept))).toBe(views[kept - 1]);
+    expect(table.match(['kept', `r${kept}`])!.definition).toBe(views[kept - 1]);
+    // A deleted definition's slot is taken by the next one put: its view is the new definition's, never the old one.
+    table.delete(idOf(kept));
+    table.put(definitionOf(idOf(kept + 1), 'kept/new'));
+    expect(table.get(idOf(kept))).toBeUndefined();
+    expect(table.get(idOf(kept + 1))).toEqual(definitionOf(idOf(kept + 1), 'kept/new'));
+    expect(table.match(['kept', `r${kept}`])).toBeUndefined();
+  });
+
   it('finds each of 10,000 definitions by id and by route through growth, deletion of half and reuse of their room', () => {
     const table = new DefinitionTable();
     const count = 10_000;

@@ -222,6 +222,22 @@ describe('TokenTable', () => {
     );
   });
 
+  it("keeps the last 4,096 views handed out, oldest out first, and a deleted token's view goes with it", () => {
+    const table = new TokenTable();
+    const idOf = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const keyOf = (i: number) => String(i).padStart(32, 'k');
+    for (let i = 0; i <= 4096; i += 1) table.put(plainToken(idOf(i), i, keyOf(i)), null, false);
+    const first = table.get(idOf(0))!;
+    const views = Array.from({ length: 4096 }, (_, i) => table.get(idOf(i + 1))!);
+    expect(table.get(idOf(0))).not.toBe(first);
+    expect(table.get(idOf(0))).toEqual(first);
+    expect(table.findDigest(keyOf(4096))).toBe(views[4095]);
+    table.delete(idOf(4096));
+    table.put(plainToken(idOf(5000), 5000, keyOf(5000)), null, false);
+    expect([table.get(idOf(4096)), table.findDigest(keyOf(4096))]).toEqual([undefined, undefined]);
+    expect(table.findDigest(keyOf(5000))?.id).toBe(idOf(5000));
+  });
+
   it('holds thousands of tokens through growth, deletions and reuse of their slots, and finds each by id and digest', () => {
     const seed = propertySeed('token table growth', 20261202);
     let random = seed;

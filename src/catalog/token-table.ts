@@ -4,6 +4,7 @@ import type { RateLimit, TokenMetadata } from '../types';
 import { NO_SCOPES } from './token-grants';
 import { PackedTexts } from './packed-texts';
 import { EntryIndex, finish, textHash } from './entry-index';
+import { RecentViews } from './recent-views';
 
 /** Position of a keyset cursor: the last item of the previous page. */
 export interface OrderPosition {
@@ -109,7 +110,8 @@ export class TokenTable {
   /** Slots newest first (createdAt, then id, descending); unsorted until sortOrder() after a bulk load. */
   private order = new Int32Array(0);
   private sorted = false;
-  private views = new Map<number, CachedToken>();
+  /** By slot × 2 + 1, + 1 for a previous secret's view. */
+  private readonly views = new RecentViews<CachedToken>(MAX_CACHED_VIEWS);
   /** The bytes of the id looked up last (idScratchOf), if it is a lower-case UUID. */
   private readonly idScratch = new Uint8Array(ID_BYTES);
   private idScratchOf: string | null = null;
@@ -361,8 +363,7 @@ export class TokenTable {
     const cached = this.views.get(key);
     if (cached) return cached;
     const view = this.make(slot, via === 1);
-    if (this.views.size >= MAX_CACHED_VIEWS) this.views.delete(this.views.keys().next().value!);
-    this.views.set(key, view);
+    this.views.add(key, view);
     return view;
   }
 
