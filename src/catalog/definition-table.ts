@@ -21,8 +21,8 @@ type DefinitionRecord = [
 
 /**
  * Views handed out lately, so calls of the same route share one object: bounded, oldest first out. Enough for every
- * definition of a large deployment to stay made while it is called (the bench's 10,000 called in turn missed every
- * time with 4,096, at about 7 µs a call); each costs about as much heap as a definition held before the table.
+ * definition of a large deployment to stay made while it is called (10,000 definitions called in turn missed every
+ * time with 4,096, about 7 µs a call in-process); each costs about as much heap as a definition held before.
  */
 const MAX_CACHED_VIEWS = 16_384;
 
@@ -39,7 +39,7 @@ export interface DefinitionMatch {
  * The definitions of the view, one slot each: the id and a JSON record of the rest as UTF-16 code units, the
  * routes in a trie of typed arrays. A view of 10,000 definitions holds no object per definition for a major
  * collection to mark (it held about thirteen, docs/performance.md "GC regimes"). A definition is handed out as a
- * CachedDefinition made on demand; the last few thousand are kept, so a route's calls share one. A change frees the
+ * CachedDefinition made on demand; the last 16,384 are kept, so a route's calls share one. A change frees the
  * slot and takes another, so a view handed out earlier stays as it was.
  */
 export class DefinitionTable {
