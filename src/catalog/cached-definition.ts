@@ -2,6 +2,9 @@
 import type { RouteSegment } from '../domain/route-grammar';
 import type { ActionMeta, ActionType } from '../types';
 
+/** No definition allows any token: all such views share this list. */
+export const NO_TOKENS: readonly string[] = Object.freeze([]);
+
 /**
  * A definition as the request path needs it. Every field is set when the view is made, in one order, so that all
  * views share one shape. The view keeps definitions as text (definition-table.ts) and makes these on demand.

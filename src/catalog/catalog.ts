@@ -9,7 +9,7 @@ import type { Logger, ObjectType } from '../types';
 import { definitionFingerprint, tokenFingerprint } from './view-fingerprint';
 import { TokenTable, type OrderPosition } from './token-table';
 import type { CachedToken } from './cached-token';
-import type { CachedDefinition } from './cached-definition';
+import { NO_TOKENS, type CachedDefinition } from './cached-definition';
 import { DefinitionTable } from './definition-table';
 import { Interned } from './interned';
 import { metadataView, scopesView } from './token-grants';
@@ -56,9 +56,6 @@ const userNames = new Interned<string>(10_000);
 function shared(name: string): string {
   return userNames.of(name, name);
 }
-
-/** No definition allows any token: all such definitions share this list. */
-const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /** A definition's allowed token ids, sorted for allowsToken's binary search: an array costs a fraction of a Set. */
 function allowedTokenList(ids: readonly string[]): readonly string[] {

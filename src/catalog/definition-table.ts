@@ -1,11 +1,12 @@
 // The definitions of the in-memory view as text in typed arrays, found by id and by route, made into objects on demand.
 import { parseRoute } from '../domain/route-grammar';
 import type { ActionMeta, ActionType } from '../types';
-import type { CachedDefinition } from './cached-definition';
+import { NO_TOKENS, type CachedDefinition } from './cached-definition';
 import { EntryIndex, textHash } from './entry-index';
 import { PackedTexts } from './packed-texts';
 import { RecentViews } from './recent-views';
 import { RouteMatcher, routeParameters } from './route-matcher';
+import { resized } from './typed-columns';
 import { scopesView } from './token-grants';
 
 /** What a definition's record holds besides its id, in this order (JSON text, one per slot). */
@@ -25,9 +26,6 @@ type DefinitionRecord = [
  * time with 4,096, about 7 µs a call in-process); each costs about as much heap as a definition held before.
  */
 const MAX_CACHED_VIEWS = 16_384;
-
-/** No definition allows any token: all such views share this list. */
-const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 export interface DefinitionMatch {
   definition: CachedDefinition;
@@ -156,9 +154,7 @@ export class DefinitionTable {
     if (free !== undefined) return free;
     if (this.used === this.capacity) {
       const capacity = Math.max(64, Math.ceil(this.capacity * 1.5));
-      const idHashes = new Uint32Array(capacity);
-      idHashes.set(this.idHashes);
-      this.idHashes = idHashes;
+      this.idHashes = resized(this.idHashes, capacity);
       this.ids.resize(capacity);
       this.records.resize(capacity);
       this.capacity = capacity;

@@ -1,4 +1,5 @@
 // A column of texts (token names, definition records, route keys) in one array of UTF-16 code units.
+import { resized } from './typed-columns';
 
 /** The length of a slot that holds null (or was never set). */
 const ABSENT = 0xffffffff;
@@ -23,11 +24,9 @@ export class PackedTexts {
   resize(capacity: number): void {
     const old = this.lengths.length;
     if (capacity <= old) return;
-    const offsets = new Uint32Array(capacity);
-    offsets.set(this.offsets);
+    this.offsets = resized(this.offsets, capacity);
     const lengths = new Uint32Array(capacity).fill(ABSENT);
     lengths.set(this.lengths);
-    this.offsets = offsets;
     this.lengths = lengths;
   }
 

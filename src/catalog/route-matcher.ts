@@ -2,6 +2,7 @@
 import { foldCase, type RouteSegment } from '../domain/route-grammar';
 import { EntryIndex, textHash } from './entry-index';
 import { PackedTexts } from './packed-texts';
+import { resized } from './typed-columns';
 
 /** No node, no child, no definition. */
 const NONE = 0;
@@ -145,16 +146,11 @@ export class RouteMatcher {
   }
 
   private grow(capacity: number): void {
-    const widen = <A extends Int32Array | Uint32Array>(old: A, make: (length: number) => A): A => {
-      const next = make(capacity);
-      next.set(old);
-      return next;
-    };
-    this.parents = widen(this.parents, (n) => new Int32Array(n));
-    this.paramChildren = widen(this.paramChildren, (n) => new Int32Array(n));
-    this.ends = widen(this.ends, (n) => new Int32Array(n));
-    this.childCounts = widen(this.childCounts, (n) => new Int32Array(n));
-    this.edgeHashes = widen(this.edgeHashes, (n) => new Uint32Array(n));
+    this.parents = resized(this.parents, capacity);
+    this.paramChildren = resized(this.paramChildren, capacity);
+    this.ends = resized(this.ends, capacity);
+    this.childCounts = resized(this.childCounts, capacity);
+    this.edgeHashes = resized(this.edgeHashes, capacity);
     this.keys.resize(capacity);
     this.capacity = capacity;
   }

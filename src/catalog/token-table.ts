@@ -5,6 +5,7 @@ import { NO_SCOPES } from './token-grants';
 import { PackedTexts } from './packed-texts';
 import { EntryIndex, finish, textHash } from './entry-index';
 import { RecentViews } from './recent-views';
+import { resized } from './typed-columns';
 
 /** Position of a keyset cursor: the last item of the previous page. */
 export interface OrderPosition {
@@ -485,22 +486,13 @@ export class TokenTable {
   private resize(capacity: number): void {
     capacity = Math.max(capacity, this.used);
     if (capacity === this.capacity) return;
-    const grown = <T extends Uint8Array | Uint32Array | Float64Array | Int32Array>(
-      old: T,
-      make: (n: number) => T,
-      per: number,
-    ): T => {
-      const next = make(capacity * per);
-      next.set(old.subarray(0, Math.min(old.length, capacity * per)));
-      return next;
-    };
-    this.flags = grown(this.flags, (n) => new Uint8Array(n), 1);
-    this.ids = grown(this.ids, (n) => new Uint8Array(n), ID_BYTES);
-    this.digests = grown(this.digests, (n) => new Uint8Array(n), DIGEST_BYTES);
-    this.hashes = grown(this.hashes, (n) => new Uint8Array(n), HASH_BYTES);
-    this.times = grown(this.times, (n) => new Float64Array(n), TIME_FIELDS);
-    this.users = grown(this.users, (n) => new Uint32Array(n), 2);
-    this.order = grown(this.order, (n) => new Int32Array(n), 1);
+    this.flags = resized(this.flags, capacity);
+    this.ids = resized(this.ids, capacity * ID_BYTES);
+    this.digests = resized(this.digests, capacity * DIGEST_BYTES);
+    this.hashes = resized(this.hashes, capacity * HASH_BYTES);
+    this.times = resized(this.times, capacity * TIME_FIELDS);
+    this.users = resized(this.users, capacity * 2);
+    this.order = resized(this.order, capacity);
     this.names.resize(capacity);
     this.starts.resize(capacity);
     this.capacity = capacity;

@@ -64,18 +64,13 @@ export function createVerify(
       throw new OptionsError('`verify.address` must be the client address as a string (e.g. req.ip).');
     const rule = ruleOf(options.scopes);
     const trace = newCallTrace(randomUUID());
-    let access: Awaited<ReturnType<Authorization['authorizeToken']>>;
-    try {
-      access = await authorization.authorizeToken(
-        address ?? null,
-        typeof secret === 'string' ? secret : null,
-        trace,
-        rule,
-      );
-    } catch (error) {
-      if (!(error instanceof EndpointError)) throw error;
-      access = error;
-    }
+    // A refusal is given back, not thrown (authorization.ts); what is thrown is a failure for the caller.
+    const access = await authorization.authorizeToken(
+      address ?? null,
+      typeof secret === 'string' ? secret : null,
+      trace,
+      rule,
+    );
     if (!(access instanceof EndpointError)) return { valid: true, token: verifiedToken(access.token) };
     const reason = REASONS[access.errorName] ?? FAILED_AUTHENTICATIONS[trace.authFailure ?? 'unknown_secret'];
     const retryAfterSeconds = access.extra.retryAfterSeconds;
