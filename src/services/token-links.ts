@@ -1,6 +1,7 @@
 // Keeps "no definition allows a deleted token" true without transactions, between token deletes and definition writes.
 import { AdminError } from '../errors';
-import type { ApiTokenModel } from '../models/api-token';
+import { findByIds } from '../database/by-ids';
+import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
 
 /*
  * The protocol. There are no multi-document transactions (FerretDB v1 and standalone MongoDB have none), so
@@ -24,6 +25,7 @@ export const PENDING_DELETE_TTL_MS = 60_000;
 export const DELETE_DEADLINE_MS = PENDING_DELETE_TTL_MS / 2;
 const PENDING_POLL_MS = 20;
 const PENDING_WAIT_MS = 10_000;
+const ID_AND_MARK = { _id: 1, deletingSince: 1 } as const;
 
 export function isPendingDelete(deletingSince: Date | null | undefined, now = Date.now()): boolean {
   return deletingSince instanceof Date && now - deletingSince.getTime() < PENDING_DELETE_TTL_MS;
@@ -37,10 +39,7 @@ export async function missingTokenIds(model: ApiTokenModel, ids: readonly string
   if (ids.length === 0) return [];
   const deadline = Date.now() + PENDING_WAIT_MS;
   for (;;) {
-    const rows = await model
-      .find({ _id: { $in: ids } }, { _id: 1, deletingSince: 1 })
-      .lean<{ _id: string; deletingSince?: Date | null }[]>()
-      .exec();
+    const rows = await findByIds<ApiTokenDoc, Pick<ApiTokenDoc, '_id' | 'deletingSince'>>(model, ids, ID_AND_MARK);
     const found = new Map(rows.map((row) => [row._id, row.deletingSince]));
     const now = Date.now();
     if (![...found.values()].some((since) => isPendingDelete(since, now))) return ids.filter((id) => !found.has(id));
