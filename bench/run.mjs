@@ -407,12 +407,21 @@ async function refusalTiming(server, url, allowedTokenId, samples) {
   return { samples, medians, z, maxAbsZ: Math.max(...Object.values(z).map(Math.abs)) };
 }
 
-/** Runs each contender once per round, in turn, so that drift on a shared machine hits all of them alike. */
+/**
+ * Runs each contender once per round, in turn, so that drift on a shared machine hits all of them alike; every other
+ * round in the reverse order, so that neither a steady drift within a round nor running right after another
+ * contender in the same process (its garbage, its JIT state) favours the contender that comes first. In a fixed
+ * order, requireToken() always ran right after the authorized call and right before the bare host route it is
+ * compared with.
+ */
 async function rounds(phase, contenders) {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+  const names = Object.keys(contenders);
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const [name, { server, config }] of Object.entries(contenders))
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const { server, config } = contenders[name];
       runs[name].push(await measure(server, config, `${phase}-${name}-${round + 1}`));
+    }
   }
   return runs;
 }
@@ -716,7 +725,7 @@ try {
       `| ${row.scenario} | ${row.measured} | ${row.ratio === null ? '' : row.ratio.toFixed(2)} | ${row.target} | ${row.pass ? 'yes' : '**no**'} |`,
     );
   const table = lines.join('\n');
-  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds (median of per-round ratios), 32 connections, autocannon in its own process${
+  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds, every other one in reverse order (median of per-round ratios), 32 connections, autocannon in its own process${
     results.pinning
       ? `; servers on CPU ${results.pinning.servers}, autocannon and the database on CPU ${results.pinning.loadAndDatabase}`
       : ''
