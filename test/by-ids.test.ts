@@ -84,6 +84,13 @@ describe('findByIds', () => {
     // A projection that both includes and excludes a field: the database refuses it.
     const mixed = { _id: 1, label: 1, hidden: 0 } as never;
     await expect(findByIds(items, [stored[0]!], mixed)).rejects.toThrow(/projection|exclusion|inclusion/i);
+    // Eight lookups in flight at most, and a worker whose lookup fails sends no other.
+    finds.length = 0;
+    await expect(findByIds(items, stored.slice(0, 40), mixed)).rejects.toThrow(/projection|exclusion|inclusion/i);
+    // Lookups still to come would follow the rejection: give them time to show.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(finds.length).toBeGreaterThan(0);
+    expect(finds.length).toBeLessThanOrEqual(8);
     await expect(findByIds(items, stored.slice(0, POINT_LOOKUPS_MAX + 1), mixed)).rejects.toThrow(
       /projection|exclusion|inclusion/i,
     );
