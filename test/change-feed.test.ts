@@ -521,6 +521,55 @@ describe('reads that finish out of order', () => {
     expect(catalog.tokenById(tokenId)?.isDisabled).toBe(false);
   });
 
+  it('a full load that finishes after a newer one does not replace it (a token deleted, then imported back, stays)', async () => {
+    const quiet = await createTestApp(db, { changePollIntervalMs: 60_000 });
+    try {
+      const made = await request(quiet.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'load-overlap' });
+      const { id: tokenId, secret } = made.body as { id: string; secret: string };
+      const { catalog, verifier } = internalsOf(quiet.udapi);
+      const stored = await tokens().findOne({ _id: tokenId as never });
+      expect((await request(quiet.app).delete(`/admin/udapi/tokens/${tokenId}`).set(ADMIN)).status).toBe(204);
+      // An older load (the health check's) reads the tokens while the token is deleted, and is held before it reads
+      // the definitions; meanwhile the token is stored back and a newer load (an import's) reads it and swaps in.
+      const models = catalog as unknown as { definitionModel: { find: (...args: unknown[]) => unknown } };
+      const find = models.definitionModel.find.bind(models.definitionModel);
+      let release = (): void => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let reached = (): void => undefined;
+      const atDefinitions = new Promise<void>((resolve) => (reached = resolve));
+      let calls = 0;
+      const spy = jest.spyOn(models.definitionModel, 'find').mockImplementation((...args: unknown[]) => {
+        calls += 1;
+        if (calls > 1) return find(...args);
+        reached();
+        const query = find(...args) as { lean: () => { cursor: () => AsyncIterable<unknown> } };
+        return {
+          lean: () => ({
+            cursor: async function* () {
+              await held;
+              yield* query.lean().cursor();
+            },
+          }),
+        };
+      });
+      try {
+        const older = catalog.load();
+        await atDefinitions;
+        await tokens().insertOne(stored!);
+        await catalog.load();
+        expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
+        release();
+        await older;
+      } finally {
+        spy.mockRestore();
+      }
+      expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
+      expect(verifier.lookup(secret)?.id).toBe(tokenId);
+    } finally {
+      await quiet.udapi.close();
+    }
+  });
+
   it('starts within seconds and serves when the Redis of its change hints cannot be reached', async () => {
     // Port 9 (discard) on loopback: nothing listens, so the client keeps reconnecting and queues the subscribe.
     const redis = new Redis('redis://127.0.0.1:9', { lazyConnect: true, retryStrategy: () => 200 });

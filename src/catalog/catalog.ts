@@ -272,6 +272,10 @@ export class Catalog {
       const definition = cachedDefinition(doc, this.basePath);
       if (definition) definitions.put(definition);
     }
+    // A load that started later (an import's, while the health check's was still reading) has read the database
+    // after this one and is in place already: swapping this older read in would undo what came between (a token
+    // imported back after its deletion vanished from the view, seen once in a fresh-clone test run).
+    if (this.loadStartedAt > started) return;
     this.keepNewerRefreshes(started, tokens, unusable, definitions);
     tokens.sortOrder();
     this.tokens = tokens;
