@@ -24,12 +24,33 @@ beforeAll(() => {
   ensureBuilt();
 });
 
+/** Rejects, naming the step, when `step` takes longer than `ms`. */
+async function within<T>(what: string, step: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Each step bounded and named: this hook once ran out of jest's 30 s in a fresh-clone run in which every test had
+// passed (instances stop in under a second here), and the timeout did not say which step hung.
 afterAll(async () => {
-  await Promise.all(instances.map((instance) => instance.stop()));
-  const connection = await mongoose.createConnection(process.env.MONGODB_URI!, { dbName }).asPromise();
-  await connection.dropDatabase();
+  await Promise.all(
+    instances.map((instance) => within(`stopping the instance at ${instance.url}`, instance.stop(), 15_000)),
+  );
+  const connection = await within(
+    'connecting to drop the database',
+    mongoose.createConnection(process.env.MONGODB_URI!, { dbName }).asPromise(),
+    10_000,
+  );
+  await within('dropping the database', connection.dropDatabase(), 10_000);
   await connection.close();
-});
+}, 60_000);
 
 /** What a check saw on one instance: true when it holds, else a description of the answer that did not fit. */
 type Observation = true | string;
