@@ -47,6 +47,22 @@ async function waitFor(check: () => Promise<boolean>, limitMs: number): Promise<
   }
 }
 
+/** Where a test holds a step: the step calls reach() and awaits held; the test awaits reached, then calls release(). */
+function holdPoint(): { held: Promise<void>; release: () => void; reached: Promise<void>; reach: () => void } {
+  let release = (): void => undefined;
+  let reach = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  return { held, release, reached, reach };
+}
+
+/** The token is in the instance's view, and its secret finds it. */
+function expectInView(instance: TestApp, tokenId: string, secret: string): void {
+  const { catalog, verifier } = internalsOf(instance.udapi);
+  expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
+  expect(verifier.lookup(secret)?.id).toBe(tokenId);
+}
+
 describe('change feed', () => {
   it('records one increasing revision per change, and another instance applies them', async () => {
     const { feed } = internalsOf(writer.udapi);
@@ -464,7 +480,7 @@ describe('reads that finish out of order', () => {
       // No API allows it, so that it can be deleted.
       const made = await request(writer.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'reload-order' });
       const { id: tokenId, secret } = made.body as { id: string; secret: string };
-      const { feed, catalog, verifier } = internalsOf(quiet.udapi);
+      const { feed, catalog } = internalsOf(quiet.udapi);
       await feed.poll();
       const stored = await tokens().findOne({ _id: tokenId as never });
       // Deleted through the writer, which logs the deletion with its view of the token before it; then put back as
@@ -474,27 +490,23 @@ describe('reads that finish out of order', () => {
       // The poll has read the deletion's records; before it applies them, a full reload reads the restored token.
       const internals = feed as unknown as { applyRows: (rows: readonly unknown[]) => Promise<void> };
       const applyRows = internals.applyRows.bind(feed);
-      let release = (): void => undefined;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let reached = (): void => undefined;
-      const atApply = new Promise<void>((resolve) => (reached = resolve));
+      const point = holdPoint();
       const spy = jest.spyOn(internals, 'applyRows').mockImplementation(async (rows) => {
-        reached();
-        await held;
+        point.reach();
+        await point.held;
         return applyRows(rows);
       });
       try {
         const polling = feed.poll();
-        await atApply;
+        await point.reached;
         await feed.reload();
         expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
-        release();
+        point.release();
         await polling;
       } finally {
         spy.mockRestore();
       }
-      expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
-      expect(verifier.lookup(secret)?.id).toBe(tokenId);
+      expectInView(quiet, tokenId, secret);
     } finally {
       await quiet.udapi.close();
     }
@@ -526,27 +538,24 @@ describe('reads that finish out of order', () => {
     try {
       const made = await request(quiet.app).post('/admin/udapi/tokens').set(ADMIN).send({ name: 'load-overlap' });
       const { id: tokenId, secret } = made.body as { id: string; secret: string };
-      const { catalog, verifier } = internalsOf(quiet.udapi);
+      const { catalog } = internalsOf(quiet.udapi);
       const stored = await tokens().findOne({ _id: tokenId as never });
       expect((await request(quiet.app).delete(`/admin/udapi/tokens/${tokenId}`).set(ADMIN)).status).toBe(204);
       // An older load (the health check's) reads the tokens while the token is deleted, and is held before it reads
       // the definitions; meanwhile the token is stored back and a newer load (an import's) reads it and swaps in.
       const models = catalog as unknown as { definitionModel: { find: (...args: unknown[]) => unknown } };
       const find = models.definitionModel.find.bind(models.definitionModel);
-      let release = (): void => undefined;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      let reached = (): void => undefined;
-      const atDefinitions = new Promise<void>((resolve) => (reached = resolve));
+      const point = holdPoint();
       let calls = 0;
       const spy = jest.spyOn(models.definitionModel, 'find').mockImplementation((...args: unknown[]) => {
         calls += 1;
         if (calls > 1) return find(...args);
-        reached();
+        point.reach();
         const query = find(...args) as { lean: () => { cursor: () => AsyncIterable<unknown> } };
         return {
           lean: () => ({
             cursor: async function* () {
-              await held;
+              await point.held;
               yield* query.lean().cursor();
             },
           }),
@@ -554,17 +563,16 @@ describe('reads that finish out of order', () => {
       });
       try {
         const older = catalog.load();
-        await atDefinitions;
+        await point.reached;
         await tokens().insertOne(stored!);
         await catalog.load();
         expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
-        release();
+        point.release();
         await older;
       } finally {
         spy.mockRestore();
       }
-      expect(catalog.tokenById(tokenId)?.id).toBe(tokenId);
-      expect(verifier.lookup(secret)?.id).toBe(tokenId);
+      expectInView(quiet, tokenId, secret);
     } finally {
       await quiet.udapi.close();
     }
