@@ -102,6 +102,8 @@ if (mode === 'bare') {
     lastUsedIntervalMs: process.env.BENCH_LAST_USED_INTERVAL_MS
       ? Number(process.env.BENCH_LAST_USED_INTERVAL_MS)
       : undefined,
+    // BENCH_MAX_VIEW_LAG_MS: the soak's (bench/soak.mjs says why); the option's default otherwise.
+    maxViewLagMs: process.env.BENCH_MAX_VIEW_LAG_MS ? Number(process.env.BENCH_MAX_VIEW_LAG_MS) : undefined,
     // BENCH_USAGE=off: no usage counting, to measure what counting costs the authorized call.
     usage: process.env.BENCH_USAGE !== 'off',
     // BENCH_CHANGE_HINTS: a Redis URL; instances then nudge each other to poll the change log at once.
