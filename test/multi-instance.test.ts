@@ -2,6 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose from 'mongoose';
 import request from 'supertest';
+import { settledWithin } from '../src/shared/settled-within';
 import { ensureBuilt, startInstance, type Instance } from './helpers/instances';
 import { itWithRedis, REDIS_URL } from './helpers/redis';
 import { stallingProxy } from './helpers/stalling-proxy';
@@ -26,15 +27,8 @@ beforeAll(() => {
 
 /** Rejects, naming the step, when `step` takes longer than `ms`. */
 async function within<T>(what: string, step: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([step, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  if (!(await settledWithin(step, ms))) throw new Error(`${what} took more than ${ms} ms`);
+  return step;
 }
 
 // Each step bounded and named: this hook once ran out of jest's 30 s in a fresh-clone run in which every test had
