@@ -398,6 +398,65 @@ describe.each(VARIANTS)('$name', (variant) => {
     });
   });
 
+  describe("requireToken() on the host's own routes", () => {
+    /** What a route behind requireToken() sees of req.udapi, and where it is kept. */
+    const show: express5.RequestHandler = (req, res) => {
+      res.json({
+        tokenId: req.udapi?.token.id ?? null,
+        ownProperty: Object.prototype.hasOwnProperty.call(req, 'udapi'),
+        // What a template rendered with res.locals gets: Express 5 spreads them, Express 4 copies them key by key.
+        localsSpread: Reflect.ownKeys({ ...res.locals }).map(String),
+        localsForIn: Object.keys(res.locals),
+      });
+    };
+
+    it('sets req.udapi without adding a property to the request, in an app and in a sub-app, and nowhere a template sees', async () => {
+      const app = plainApp();
+      const { secret, tokenId } = await api(app, '/admin', unique());
+      const sub = host();
+      sub.get('/report', udapi.requireToken(), show);
+      app.use('/tenant/:tenantId', sub);
+      app.get('/report', udapi.requireToken(), show);
+      app.get('/open', show);
+      for (const path of ['/report', '/tenant/t1/report']) {
+        const res = await call(app, 'get', path).set(bearer(secret));
+        expect({ path, status: res.status, body: res.body }).toEqual({
+          path,
+          status: 200,
+          body: { tokenId, ownProperty: false, localsSpread: [], localsForIn: [] },
+        });
+      }
+      // A route without requireToken() has no token, whatever ran before on another request.
+      expect((await call(app, 'get', '/open').set(bearer(secret))).body).toMatchObject({ tokenId: null });
+      expectEndpointError(await call(app, 'get', '/report'), 'AuthenticationHeaderInvalid');
+    });
+
+    it("keeps what the host's own code assigns to req.udapi, and works where the host removed res.locals", async () => {
+      const app = plainApp();
+      const { secret, tokenId } = await api(app, '/admin', unique());
+      app.get(
+        '/replaced',
+        udapi.requireToken(),
+        (req, _res, next) => {
+          req.udapi = { token: { ...req.udapi!.token, id: 'replaced' }, requestId: req.udapi!.requestId };
+          next();
+        },
+        show,
+      );
+      app.get(
+        '/no-locals',
+        (_req, res, next) => {
+          delete (res as { locals?: unknown }).locals;
+          next();
+        },
+        udapi.requireToken(),
+        (req, res) => res.json({ tokenId: req.udapi?.token.id ?? null }),
+      );
+      expect((await call(app, 'get', '/replaced').set(bearer(secret))).body).toMatchObject({ tokenId: 'replaced' });
+      expect((await call(app, 'get', '/no-locals').set(bearer(secret))).body).toEqual({ tokenId });
+    });
+  });
+
   describe("the host's own body parsers", () => {
     /** express.json(), .urlencoded(), .text() and .raw() before both routers, as many hosts mount them app-wide. */
     function parsedApp(jsonLimit = '1mb'): Express {

@@ -1,5 +1,6 @@
 // requireToken() and verify(): the host's own routes protected by the same tokens, over real HTTP on the real database.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import * as promClient from 'prom-client';
 import request from 'supertest';
@@ -299,6 +300,32 @@ describe('requireToken()', () => {
       msg: "Refused a call to the host route '/reports': 401 (Token ID: none)",
       obj: { path: '/reports', status: 401, tokenId: null },
     });
+  });
+
+  it("sets req.udapi as an own property on a request that is not Express's (Node's server, no res.locals)", async () => {
+    const token = await newToken();
+    const guard = t.udapi.requireToken();
+    const server = http.createServer((req, res) => {
+      guard(req as express.Request, res as express.Response, (error?: unknown) => {
+        const udapi = (req as express.Request).udapi;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({ error: error ?? null, tokenId: udapi?.token.id ?? null, own: Object.hasOwn(req, 'udapi') }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await request(server).get('/anything').set('Authorization', `Bearer ${token.secret}`);
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 200,
+        body: { error: null, tokenId: token.id, own: true },
+      });
+      // Node's own request prototype is left alone.
+      expect(Object.getOwnPropertyNames(http.IncomingMessage.prototype)).not.toContain('udapi');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses bad options with an OptionsError that says how to fix them', () => {

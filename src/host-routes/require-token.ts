@@ -13,6 +13,7 @@ import { errorSummary } from '../logging';
 import { isThenable } from '../shared/maybe-promise';
 import type { Logger, RequireTokenOptions, TokenRefusalHandler, VerifiedToken } from '../types';
 import { hostRouteRule } from './host-route-rule';
+import { setRequestToken } from './request-token-slot';
 import { verifiedToken } from './verified-token';
 
 export interface RequireTokenDeps {
@@ -98,7 +99,7 @@ export function createRequireToken(deps: RequireTokenDeps, options?: RequireToke
 
   // req.udapi only on a request that passes: a refusal handed to the host's error handler carries no token.
   const pass = (req: Request, next: NextFunction, trace: CallTrace, token: VerifiedToken): void => {
-    req.udapi = { token, requestId: trace.requestId };
+    setRequestToken(req, { token, requestId: trace.requestId });
     next();
   };
 
