@@ -5,8 +5,9 @@ import type { RequestTokenInfo } from '../types';
 
 /*
  * Why not a plain `req.udapi = info`: Express gives each request object a hidden class of its own (it changes the
- * request's prototype and then adds properties), so every property added afterwards copies that class, about 40
- * descriptors, into the old generation: ~2.5 µs and ~1 KB of garbage per request, measured (docs/performance.md).
+ * request's prototype and then adds properties), so every property added afterwards copies that class with its
+ * descriptors (34 properties on Express 5's request) into the old generation: ~2.5 µs per request, measured
+ * (docs/performance.md, Targets not met).
  * `res.locals` is a dictionary object Express makes per request, so a slot in it costs a hash insert. The slot is a
  * non-enumerable symbol, so templates rendered with `res.locals` never see it.
  */
