@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcrypt';
 import mongoose from 'mongoose';
@@ -30,6 +31,11 @@ if (PROFILE_DIR) {
   mkdirSync(PROFILE_DIR, { recursive: true });
   process.env.BENCH_PROFILE_DIR = PROFILE_DIR; // absolute, for the servers, which inherit it
 }
+/**
+ * BENCH_TOGETHER=1: the two sides of each throughput ratio loaded at once (16 connections each), sharing the servers'
+ * CPU, instead of one after the other (docs/performance.md, "Loaded together").
+ */
+const TOGETHER = process.env.BENCH_TOGETHER === '1';
 /** Refusals per kind in the timing comparison. */
 const TIMING_SAMPLES = Number(process.env.BENCH_TIMING_SAMPLES ?? (quick ? 300 : 1500));
 /** Revocation trials per variant (without and with Redis change hints). */
@@ -154,40 +160,72 @@ function processCpuSeconds(pid) {
   }
 }
 
-/** One load run, with the server's CPU time per request and the database's CPU use during the run. */
-async function measure(server, config, profileName) {
-  if (PROFILE_DIR) await http('POST', `${server.url}/__bench/profile/start`);
-  const cpuBefore = (await http('GET', `${server.url}/__bench/cpu`)).body;
+/** What a server has used so far: its CPU time and its collector's pauses and major collections. */
+const cpuOf = async (server) => (await http('GET', `${server.url}/__bench/cpu`)).body;
+
+/**
+ * One load run of one contender, or of two at once, each with its own server's CPU time per request and the
+ * database's CPU use during the run. Two servers loaded together (half the connections each) share the servers' CPU
+ * for the same seconds, so the machine's drift hits both alike: on this machine the ratio of two identical bare
+ * Express processes spread with a standard deviation of 0.13 between runs one after the other and of 0.02 between
+ * runs together (ten rounds of 2 s each). Two routes of one process are never loaded together: its one event loop
+ * would serve both streams alike, whatever each costs.
+ */
+async function measure(contenders, phase, round) {
+  if (new Set(contenders.map(({ server }) => server)).size !== contenders.length)
+    throw new Error(`${phase} round ${round}: two contenders of one server process cannot be loaded together`);
+  if (PROFILE_DIR) for (const { server } of contenders) await http('POST', `${server.url}/__bench/profile/start`);
+  const before = await Promise.all(contenders.map(({ server }) => cpuOf(server)));
   const dbBefore = database ? processCpuSeconds(database.pid) : null;
-  const run = await load(config);
-  if (PROFILE_DIR) await http('POST', `${server.url}/__bench/profile/stop`, { name: profileName });
-  const cpuAfter = (await http('GET', `${server.url}/__bench/cpu`)).body;
+  const connections = 32 / contenders.length;
+  const runs = await load(contenders.map(({ config }) => ({ connections, ...config })));
+  if (PROFILE_DIR)
+    for (const { server, name } of contenders)
+      await http('POST', `${server.url}/__bench/profile/stop`, { name: `${phase}-${name}-${round}` });
+  const after = await Promise.all(contenders.map(({ server }) => cpuOf(server)));
   const dbAfter = database ? processCpuSeconds(database.pid) : null;
-  {
-    const micros = cpuAfter.userMicros + cpuAfter.systemMicros - cpuBefore.userMicros - cpuBefore.systemMicros;
+  return runs.map((run, i) => {
+    const micros = after[i].userMicros + after[i].systemMicros - before[i].userMicros - before[i].systemMicros;
     run.serverCpuMicrosPerRequest = +(micros / run.total).toFixed(1);
-    run.gcPauseMicrosPerRequest = +((cpuAfter.gcPauseMicros - cpuBefore.gcPauseMicros) / run.total).toFixed(1);
-    run.majorGcs = cpuAfter.majorGcs - cpuBefore.majorGcs;
-  }
-  if (dbBefore !== null && dbAfter !== null)
-    run.databaseCpuShare = +((dbAfter - dbBefore) / (config.duration ?? DURATION)).toFixed(2);
-  return run;
+    run.gcPauseMicrosPerRequest = +((after[i].gcPauseMicros - before[i].gcPauseMicros) / run.total).toFixed(1);
+    run.majorGcs = after[i].majorGcs - before[i].majorGcs;
+    if (dbBefore !== null && dbAfter !== null)
+      run.databaseCpuShare = +((dbAfter - dbBefore) / (contenders[i].config.duration ?? DURATION)).toFixed(2);
+    run.alongside = contenders.length > 1 ? contenders.find((_, j) => j !== i).name : null;
+    return run;
+  });
 }
 
-function load(config) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      ...nodeOn(HELPER_CPU, [path.join(here, 'load.mjs'), JSON.stringify({ duration: DURATION, ...config })]),
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.once('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(output)) : reject(new Error(`load generator exited with ${code}`)),
-    );
+/** The load generator: one process on its CPU for the whole bench, serving one run at a time (bench/load.mjs). */
+let loader = null;
+
+function startLoader() {
+  const child = spawn(...nodeOn(HELPER_CPU, [path.join(here, 'load.mjs')]), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(JSON.parse(line)));
+  child.once('exit', (code) => {
+    for (const run of waiting.splice(0)) run.reject(new Error(`load generator exited with ${code}`));
   });
+  return {
+    run: (config) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${JSON.stringify(config)}\n`);
+      }),
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', done);
+        child.stdin.end();
+      }),
+  };
+}
+
+/** One run (a config), or runs at once (an array of configs: an array of results). */
+function load(config) {
+  loader ??= startLoader();
+  const withDuration = (one) => ({ duration: DURATION, ...one });
+  return loader.run(Array.isArray(config) ? config.map(withDuration) : withDuration(config));
 }
 
 /** Load generators still running, stopped in the end whatever ends the bench (a phase that throws included). */
@@ -408,19 +446,23 @@ async function refusalTiming(server, url, allowedTokenId, samples) {
 }
 
 /**
- * Runs each contender once per round, in turn, so that drift on a shared machine hits all of them alike; every other
- * round in the reverse order, so that neither a steady drift within a round nor running right after another
- * contender in the same process (its garbage, its JIT state) favours the contender that comes first. In a fixed
- * order, requireToken() always ran right after the authorized call and right before the bare host route it is
- * compared with.
+ * Runs each unit (one contender, or two loaded together) once per round, in turn, so that drift on a shared machine
+ * hits all of them alike; every other round in the reverse order, so that neither a steady drift within a round nor
+ * running right after another unit in the same process (its garbage, its JIT state) favours the unit that comes
+ * first. A contender is its server and load, or a function of the round that gives them: a pair of processes that
+ * swap roles every other round, so that neither's own luck (a cheaper collector behaviour for its whole life, see
+ * docs/performance.md) favours one side of the ratio.
  */
-async function rounds(phase, contenders) {
+async function rounds(phase, contenders, units) {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
-  const names = Object.keys(contenders);
   for (let round = 0; round < ROUNDS; round += 1) {
-    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
-      const { server, config } = contenders[name];
-      runs[name].push(await measure(server, config, `${phase}-${name}-${round + 1}`));
+    for (const unit of round % 2 === 0 ? units : [...units].reverse()) {
+      const loaded = unit.map((name) => {
+        const contender = contenders[name];
+        return { name, ...(typeof contender === 'function' ? contender(round) : contender) };
+      });
+      const measured = await measure(loaded, phase, round + 1);
+      unit.forEach((name, i) => runs[name].push(measured[i]));
     }
   }
   return runs;
@@ -438,6 +480,7 @@ try {
     rounds: ROUNDS,
     pinning: SERVER_CPU === undefined ? null : { servers: SERVER_CPU, loadAndDatabase: HELPER_CPU },
     serverFlags: SERVER_FLAGS,
+    together: TOGETHER,
   };
   const bare = await startServer('bare');
   const pingUrl = (server) => `${server.url}/api/custom/bench/ping`;
@@ -464,8 +507,8 @@ try {
       securitySettings: { allowedTokens: [token.body.id] },
       ...(input && { input }),
     });
-  const posted = (route) => ({
-    url: `${small.url}/api/custom/${route}`,
+  const posted = (route, server = small) => ({
+    url: `${server.url}/api/custom/${route}`,
     method: 'POST',
     headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify(ORDER),
@@ -479,15 +522,54 @@ try {
   const uncounted = await startServer('udapi', { BENCH_USAGE: 'off', INSTANCE_ID: 'bench-uncounted' });
   await load({ url: pingUrl(uncounted), headers: auth, duration: 2 });
   log(`authorized call, requireToken() and input schema with 1 token vs bare Express, ${ROUNDS} rounds`);
-  const smallRuns = await rounds('small', {
-    bare: bareLoad,
-    authorized: { server: small, config: { url: pingUrl(small), headers: auth } },
-    host: { server: small, config: { url: `${small.url}/host/ping`, headers: auth } },
-    hostBare: { server: small, config: { url: `${small.url}/host/bare`, headers: auth } },
-    untyped: { server: small, config: posted('bench/untyped') },
-    typed: { server: small, config: posted('bench/typed') },
-    uncounted: { server: uncounted, config: { url: pingUrl(uncounted), headers: auth } },
-  });
+  const onSmall = { server: small, config: { url: pingUrl(small), headers: auth } };
+  const hostRoute = (route) => (server) => ({ url: `${server.url}/${route}`, headers: auth });
+  const typedRoute = (route) => (server) => posted(route, server);
+  // With BENCH_TOGETHER, a second instance like `small` (the same database, token and APIs): each same-process
+  // comparison loads a route of one instance together with the other route on the other instance, the two swapping
+  // every other round.
+  const twin = TOGETHER ? await startServer('udapi', { INSTANCE_ID: 'bench-twin' }) : null;
+  if (twin)
+    for (const route of [
+      hostRoute('host/ping'),
+      hostRoute('host/bare'),
+      typedRoute('bench/untyped'),
+      typedRoute('bench/typed'),
+    ])
+      await load(route(twin));
+  await load(posted('bench/untyped'));
+  /** A route of `small`, or of `small` and the twin in turns, starting with `first`. */
+  const on = (route, first) => {
+    if (!twin) return { server: small, config: route(small) };
+    const second = first === small ? twin : small;
+    return (round) => {
+      const server = round % 2 === 0 ? first : second;
+      return { server, config: route(server) };
+    };
+  };
+  const smallRuns = await rounds(
+    'small',
+    {
+      bare: bareLoad,
+      authorized: onSmall,
+      host: on(hostRoute('host/ping'), small),
+      hostBare: on(hostRoute('host/bare'), twin),
+      untyped: on(typedRoute('bench/untyped'), twin),
+      typed: on(typedRoute('bench/typed'), small),
+      uncounted: { server: uncounted, config: { url: pingUrl(uncounted), headers: auth } },
+      // The counted side of the usage ratio: the authorized call again, loaded with the uncounted instance.
+      ...(TOGETHER && { counted: onSmall }),
+    },
+    TOGETHER
+      ? [
+          ['bare', 'authorized'],
+          ['host', 'hostBare'],
+          ['typed', 'untyped'],
+          ['counted', 'uncounted'],
+        ]
+      : [['bare'], ['authorized'], ['host'], ['hostBare'], ['untyped'], ['typed'], ['uncounted']],
+  );
+  await twin?.stop();
   await uncounted.stop();
   for (const run of [...smallRuns.untyped, ...smallRuns.typed])
     if (run.statuses['2xx'] !== run.total)
@@ -537,15 +619,24 @@ try {
   const bcryptBefore = (await http('GET', `${big.url}/__bench/stats`)).body.bcrypt.compares;
   // No bare Express run of its own here: the size row compares the two instances, the flood bare Express under the
   // flood's stream (bareFlood); one more contender only lengthened every round (about 20 s a bench).
-  const bigRuns = await rounds('large', {
-    authorized: { server: big, config: { url: pingUrl(big), headers: auth } },
-    single: { server: single, config: { url: pingUrl(single), headers: singleAuth } },
-    flood: { server: big, config: { url: pingUrl(big), randomSecrets: true } },
-    // Bare Express under the flood's own request stream: a new random secret per request costs autocannon more than
-    // a fixed header, and on two cores the flood was partly the load generator's limit (a CPU profile of the plugin
-    // under it showed 47 µs of idle time per request against 28 under the fixed header).
-    bareFlood: { server: bare, config: { url: pingUrl(bare), randomSecrets: true } },
-  });
+  const bigRuns = await rounds(
+    'large',
+    {
+      authorized: { server: big, config: { url: pingUrl(big), headers: auth } },
+      single: { server: single, config: { url: pingUrl(single), headers: singleAuth } },
+      flood: { server: big, config: { url: pingUrl(big), randomSecrets: true } },
+      // Bare Express under the flood's own request stream: a new random secret per request costs autocannon more than
+      // a fixed header, and on two cores the flood was partly the load generator's limit (a CPU profile of the plugin
+      // under it showed 47 µs of idle time per request against 28 under the fixed header).
+      bareFlood: { server: bare, config: { url: pingUrl(bare), randomSecrets: true } },
+    },
+    TOGETHER
+      ? [
+          ['authorized', 'single'],
+          ['flood', 'bareFlood'],
+        ]
+      : [['authorized'], ['single'], ['flood'], ['bareFlood']],
+  );
   const bcryptAfter = (await http('GET', `${big.url}/__bench/stats`)).body.bcrypt.compares;
   await single.stop();
   log('token create time at the large size');
@@ -584,7 +675,8 @@ try {
   const hostRatio = ratio(smallRuns, 'host', 'hostBare');
   const hostVsBareExpress = ratio(smallRuns, 'host');
   const inputRatio = ratio(smallRuns, 'typed', 'untyped');
-  const usageRatio = ratio(smallRuns, 'authorized', 'uncounted');
+  const counted = TOGETHER ? 'counted' : 'authorized';
+  const usageRatio = ratio(smallRuns, counted, 'uncounted');
   const addedP99 = perRound(ROUNDS, (round) => smallRuns.authorized[round].p99 - smallRuns.bare[round].p99);
   // The large instance against the 1-token instance of the same round (see where `single` starts).
   const largeRatio = ratio(bigRuns, 'authorized', 'single');
@@ -606,7 +698,7 @@ try {
     },
     {
       scenario: 'Authorized call with usage counting vs without (throughput)',
-      measured: `${rps(smallRuns.authorized)} vs ${rps(smallRuns.uncounted)} req/s; server CPU ${cpu(smallRuns.authorized)} vs ${cpu(smallRuns.uncounted)} µs/req`,
+      measured: `${rps(smallRuns[counted])} vs ${rps(smallRuns.uncounted)} req/s; server CPU ${cpu(smallRuns[counted])} vs ${cpu(smallRuns.uncounted)} µs/req`,
       ratio: usageRatio,
       target: '≥ 0.97',
       pass: usageRatio >= 0.97,
@@ -725,7 +817,7 @@ try {
       `| ${row.scenario} | ${row.measured} | ${row.ratio === null ? '' : row.ratio.toFixed(2)} | ${row.target} | ${row.pass ? 'yes' : '**no**'} |`,
     );
   const table = lines.join('\n');
-  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds, every other one in reverse order (median of per-round ratios), 32 connections, autocannon in its own process${
+  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds, every other one in reverse order (median of per-round ratios), ${TOGETHER ? 'the two sides of each ratio loaded together, 16 connections each' : '32 connections'}, autocannon in its own process${
     results.pinning
       ? `; servers on CPU ${results.pinning.servers}, autocannon and the database on CPU ${results.pinning.loadAndDatabase}`
       : ''
@@ -740,6 +832,7 @@ try {
   await connection.close();
 } finally {
   await Promise.all(backgrounds.map((background) => background.stop()));
+  await loader?.stop();
   await Promise.all(servers.map((server) => server.stop().catch(() => undefined)));
   await database?.stop();
 }
