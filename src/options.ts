@@ -422,7 +422,7 @@ function collectionsOption(value: UserDefinedApisOptions['collections']): Config
   if (typeof collections !== 'object' || collections === null) {
     throw new OptionsError('`collections` must be an object such as { tokens: "apiTokens" }.');
   }
-  checkKeys(collections, ['tokens', 'definitions', 'events', 'changes', 'meta', 'usage'], 'collections.');
+  checkKeys(collections, ['tokens', 'definitions', 'events', 'changes', 'meta', 'usage', 'lastUses'], 'collections.');
   const resolved = {
     tokens: collectionName(collections.tokens, 'tokens', 'udapiApiTokens'),
     definitions: collectionName(collections.definitions, 'definitions', 'udapiApiDefinitions'),
@@ -430,9 +430,10 @@ function collectionsOption(value: UserDefinedApisOptions['collections']): Config
     changes: collectionName(collections.changes, 'changes', 'udapiChanges'),
     meta: collectionName(collections.meta, 'meta', 'udapiMeta'),
     usage: collectionName(collections.usage, 'usage', 'udapiUsage'),
+    lastUses: collectionName(collections.lastUses, 'lastUses', 'udapiLastUses'),
   };
-  if (new Set(Object.values(resolved)).size !== 6) {
-    throw new OptionsError('`collections` must name six different collections.');
+  if (new Set(Object.values(resolved)).size !== Object.keys(resolved).length) {
+    throw new OptionsError('`collections` must name seven different collections.');
   }
   return Object.freeze(resolved);
 }

@@ -6,6 +6,7 @@ import type { ActionHandler, ProcedureHandler, ProcedureOptions } from './action
 import { Catalog, ownsDigest, type TokenRow } from './catalog/catalog';
 import { LastUseRecorder } from './catalog/last-use';
 import { usageModel, type UsageModel } from './models/usage';
+import { lastUseModel, type LastUseModel } from './models/last-use';
 import { UsageCounter } from './usage/usage-counter';
 import { UsageReader } from './usage/usage-reader';
 import { WriteGate } from './database/write-gate';
@@ -142,6 +143,7 @@ interface Models {
   changes: ChangeModel;
   meta: MetaModel;
   usage: UsageModel;
+  lastUses: LastUseModel;
 }
 
 /** Everything one plugin object is made of, wired once by {@link buildParts}. */
@@ -197,6 +199,7 @@ function bindModels(config: Config): Models {
     changes: changeModel(config.connection, config.collections.changes),
     meta: metaModel(config.connection, config.collections.meta),
     usage: usageModel(config.connection, config.collections.usage),
+    lastUses: lastUseModel(config.connection, config.collections.lastUses),
   };
 }
 
@@ -250,7 +253,7 @@ function buildParts(config: Config): Parts {
   const hints = config.changeHints && new ChangeHints(config.changeHints.redis, config.changeHints.channel, managerLog);
   // Updates of token documents from this instance (admin writes, the last-use flush) never overlap.
   const writeGate = new WriteGate();
-  const lastUse = new LastUseRecorder(models.tokens, catalog, config.lastUsedIntervalMs, managerLog, writeGate);
+  const lastUse = new LastUseRecorder(models, catalog, config, managerLog, writeGate);
   const health = healthMonitor(config, catalog, feed, managerLog, loop);
   const view = { catalog, feed, health, managerLog };
   const pepperGuard = new PepperGuard({
@@ -551,6 +554,7 @@ async function start(parts: Parts): Promise<void> {
   await models.definitions.createIndexes();
   await models.changes.createIndexes();
   await models.events.createIndexes();
+  await models.lastUses.createIndexes();
   if (usage) await models.usage.createIndexes();
   // Before anything is served: a wrong pepper would refuse every stored secret and make new ones that work nowhere else.
   await pepperGuard.check();

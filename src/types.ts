@@ -97,7 +97,7 @@ export interface UserDefinedApisOptions {
   passErrorsToHost?: 'unexpected' | 'all' | false;
   /** Identifies this instance in endpoint errors (faultingNode) and logs. Default: hostname:pid. */
   instanceId?: string;
-  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check), udapiUsage. */
+  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check), udapiUsage, udapiLastUses (each instance's recent token uses, for the others). */
   collections?: {
     tokens?: string;
     definitions?: string;
@@ -105,6 +105,7 @@ export interface UserDefinedApisOptions {
     changes?: string;
     meta?: string;
     usage?: string;
+    lastUses?: string;
   };
   /** bcrypt cost factor for secret hashes, 4-15. Default 10. */
   bcryptRounds?: number;

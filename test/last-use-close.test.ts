@@ -3,6 +3,7 @@ import type { Catalog } from '../src/catalog/catalog';
 import { LAST_USE_STOP_WAIT_MS, LastUseRecorder } from '../src/catalog/last-use';
 import { WriteGate } from '../src/database/write-gate';
 import type { ApiTokenModel } from '../src/models/api-token';
+import type { LastUseModel } from '../src/models/last-use';
 import { captureLogger } from './helpers/capture';
 
 // A stand-in model and catalog: the wait's bound is the unit under test (test/last-used.test.ts writes for real).
@@ -11,12 +12,14 @@ function recorderWith(
   readBack: () => Promise<unknown[]> = () => Promise.resolve([]),
 ) {
   const logs = captureLogger();
-  const model = {
-    collection: { bulkWrite },
+  const tokens = { collection: { bulkWrite } } as unknown as ApiTokenModel;
+  const lastUses = {
+    collection: { insertMany: () => Promise.resolve(), deleteMany: () => Promise.resolve() },
     find: () => ({ lean: () => ({ exec: readBack }) }),
-  } as unknown as ApiTokenModel;
+  } as unknown as LastUseModel;
   const catalog = { noteUse: () => undefined } as unknown as Catalog;
-  return { logs, recorder: new LastUseRecorder(model, catalog, 3_600_000, logs, new WriteGate()) };
+  const settings = { lastUsedIntervalMs: 3_600_000, instanceId: 'test' };
+  return { logs, recorder: new LastUseRecorder({ tokens, lastUses }, catalog, settings, logs, new WriteGate()) };
 }
 
 afterEach(() => jest.useRealTimers());

@@ -28,7 +28,12 @@ const admin = {
 };
 const tokens = () => db.connection.collection('udapiApiTokens');
 
-async function tokenWithRoute(): Promise<{ id: string; secret: string; call: (secret?: string) => request.Test }> {
+async function tokenWithRoute(): Promise<{
+  id: string;
+  secret: string;
+  route: string;
+  call: (secret?: string) => request.Test;
+}> {
   const token = await admin.post('/tokens', { name: `used-${randomUUID().slice(0, 8)}` });
   const route = `used/${randomUUID().slice(0, 8)}`;
   expect(
@@ -43,6 +48,7 @@ async function tokenWithRoute(): Promise<{ id: string; secret: string; call: (se
   return {
     id: token.body.id as string,
     secret: token.body.secret as string,
+    route,
     call: (secret = token.body.secret as string) =>
       request(app).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`),
   };
@@ -122,7 +128,7 @@ describe('lastUsedAt', () => {
     const events = t.events.length;
     const recorder = internalsOf(t.udapi).lastUse;
     // Counts (without changing) the recorder's bulk writes that touch this token.
-    const spy = jest.spyOn(recorder['model'].collection, 'bulkWrite');
+    const spy = jest.spyOn(recorder['models'].tokens.collection, 'bulkWrite');
     try {
       for (let i = 0; i < 20; i++) expect((await call()).status).toBe(200);
       await recorder.flush();
@@ -180,16 +186,51 @@ describe('lastUsedAt', () => {
     expect([bad.status, bad.body.errors[0].reason]).toEqual([400, 'InvalidRequest']);
   });
 
-  it('shows uses written by another instance at its next read-back', async () => {
-    const { id } = await tokenWithRoute();
+  it('shows uses made on another instance at its next read-back, without reading the tokens', async () => {
+    const { id, secret, route } = await tokenWithRoute();
     // Let a full reload that an earlier test's stale flag may have started finish: it would read the value too.
     await new Promise((resolve) => setTimeout(resolve, 600));
-    // Another instance's write: straight to the database, with no change record.
-    const at = new Date(Date.now() - 1000);
-    await tokens().updateOne({ _id: id as never }, { $set: { lastUsedAt: at } });
-    expect((await admin.get(`/tokens?ids=${id}`)).body.items[0].lastUsedAt).toBeNull();
+    const second = await createTestApp(db, { lastUsedIntervalMs: INTERVAL_MS, instanceId: 'test-node-2' });
+    try {
+      const secondApp = express();
+      secondApp.use('/api/custom', second.udapi.endpoint());
+      expect(
+        (await request(secondApp).get(`/api/custom/${route}`).set('Authorization', `Bearer ${secret}`)).status,
+      ).toBe(200);
+      await internalsOf(second.udapi).lastUse.flush();
+      const stored = (await tokens().findOne({ _id: id as never }))!.lastUsedAt as Date;
+      expect(stored).toBeInstanceOf(Date);
+      expect((await admin.get(`/tokens?ids=${id}`)).body.items[0].lastUsedAt).toBeNull();
+      // The read-back asks the use records only: on FerretDB any query on the tokens' times reads every token.
+      const recorder = internalsOf(t.udapi).lastUse;
+      const tokenReads = jest.spyOn(recorder['models'].tokens, 'find');
+      try {
+        await recorder.flush();
+        expect(tokenReads).not.toHaveBeenCalled();
+      } finally {
+        tokenReads.mockRestore();
+      }
+      expect((await admin.get(`/tokens?ids=${id}`)).body.items[0].lastUsedAt).toBe(stored.toISOString());
+    } finally {
+      await second.udapi.close();
+    }
+  });
+
+  it('keeps use records for ten intervals, then any instance removes them', async () => {
+    const records = () => db.connection.collection('udapiLastUses');
+    const old = new Date(Date.now() - 11 * INTERVAL_MS);
+    const kept = new Date(Date.now() - 9 * INTERVAL_MS);
+    await records().insertMany([
+      { _id: `old-${randomUUID()}` as never, instanceId: 'gone', at: old, tokenIds: [], usedAt: [] },
+      { _id: `kept-${randomUUID()}` as never, instanceId: 'gone', at: kept, tokenIds: [], usedAt: [] },
+    ]);
+    const { call } = await tokenWithRoute();
+    expect((await call()).status).toBe(200);
     await internalsOf(t.udapi).lastUse.flush();
-    expect((await admin.get(`/tokens?ids=${id}`)).body.items[0].lastUsedAt).toBe(at.toISOString());
+    const left = await records().find({ instanceId: 'gone' }).toArray();
+    expect(left.map((record) => (record.at as Date).getTime())).toEqual([kept.getTime()]);
+    // This instance's own record of the call is there, for the others.
+    expect(await records().countDocuments({ instanceId: 'test-node' })).toBeGreaterThan(0);
   });
 
   it('writes the uses of many tokens in one interval (in batches the test database can take)', async () => {
@@ -216,7 +257,7 @@ describe('lastUsedAt', () => {
   it('keeps a use whose write failed for the next interval', async () => {
     const { id, call } = await tokenWithRoute();
     const recorder = internalsOf(t.udapi).lastUse;
-    const collection = recorder['model'].collection;
+    const collection = recorder['models'].tokens.collection;
     const failing = jest
       .spyOn(collection, 'bulkWrite')
       .mockRejectedValueOnce(Object.assign(new Error('connection reset'), { name: 'MongoNetworkError' }));

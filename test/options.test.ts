@@ -37,7 +37,7 @@ describe('options', () => {
       { collections: { token: 'x' } },
       /unknown option `collections.token`; did you mean `collections.tokens`\? `collections` takes tokens, definitions, events, changes, meta/,
     ],
-    ['clashing collections', { collections: { tokens: 'x', definitions: 'x' } }, /six different collections/],
+    ['clashing collections', { collections: { tokens: 'x', definitions: 'x' } }, /seven different collections/],
     ['a typo in an option name', { bcryptRound: 10 }, /unknown option `bcryptRound`; did you mean `bcryptRounds`\?/],
     ['a name close to none', { colour: 'blue' }, /unknown option `colour`; known options: connection, pepper, /],
     [

@@ -1,6 +1,8 @@
 // Coalesces token last-use times: remembered in memory per call, written once per interval, read back from others.
+import { randomUUID } from 'node:crypto';
 import type { mongo } from 'mongoose';
-import type { ApiTokenDoc, ApiTokenModel } from '../models/api-token';
+import type { ApiTokenModel } from '../models/api-token';
+import { LAST_USE_RECORD_SIZE, type LastUseDoc, type LastUseModel } from '../models/last-use';
 import { errorSummary } from '../logging';
 import { settledWithin } from '../shared/settled-within';
 import { batchesOf } from '../database/batches';
@@ -16,19 +18,26 @@ const MAX_PENDING = 100_000;
  */
 const WRITE_BATCH = 50;
 /**
- * How long close() waits for the last write. It may first wait for a write under way (never for a read-back, a
- * collection scan that took more than 10 s at 100,000 tokens on FerretDB under load: close() then lost its write).
+ * How long close() waits for the last write. It may first wait for a write under way (never for a read-back: when
+ * it read every token, it took more than 10 s at 100,000 tokens on FerretDB under load and close() lost its write).
  */
 export const LAST_USE_STOP_WAIT_MS = 10_000;
+/**
+ * Intervals a use record is kept. A reader takes the records written since two intervals before its previous read;
+ * a reader later than this (a stalled process) misses some, which its next full reload of the view brings back.
+ */
+const RECORD_KEPT_INTERVALS = 10;
 
 /*
  * How it stays cheap and right. A call only sets one map entry (no I/O on the request's path). Every interval
  * the instance writes each used token's newest time with $max (null and a missing field count as older), so a
  * slower instance never moves a time backwards, and touches nothing else (no lastModified, no change record, no
- * event: a use is not an admin change). It then reads back the times written since two intervals before its
- * previous read, which covers every other instance's write of the interval (each writes a use at most one
- * interval after it happened), and puts them in its in-memory view, so lists served from memory show uses made on
- * any instance, at most about two intervals late.
+ * event: a use is not an admin change). It also adds the same uses to the use records (a small collection of its
+ * own), and then reads back the records written since two intervals before its previous read, which covers every
+ * other instance's write of the interval, and puts them in its in-memory view, so lists served from memory show
+ * uses made on any instance, at most about two intervals late. Reading records rather than the tokens' times is
+ * what keeps the read-back small: on FerretDB a query on `lastUsedAt` read every token (100,000 on the bench,
+ * about a core for seconds every interval on each instance), where the records are a few documents an interval.
  */
 export class LastUseRecorder {
   private pending = new Map<string, number>();
@@ -42,14 +51,20 @@ export class LastUseRecorder {
   /** The write under way (settled, never rejected), which the last write at close() waits for. */
   private writing: Promise<void> = Promise.resolve();
 
+  private readonly intervalMs: number;
+  private readonly instanceId: string;
+
   constructor(
-    private readonly model: ApiTokenModel,
+    private readonly models: { tokens: ApiTokenModel; lastUses: LastUseModel },
     private readonly catalog: Catalog,
-    private readonly intervalMs: number,
+    settings: { lastUsedIntervalMs: number; instanceId: string },
     private readonly log: Logger,
     /** Shared with the token service: updates of token documents never overlap (see database/write-gate.ts). */
     private readonly writeGate: WriteGate,
-  ) {}
+  ) {
+    this.intervalMs = settings.lastUsedIntervalMs;
+    this.instanceId = settings.instanceId;
+  }
 
   /** Notes a successful call of a token. O(1), synchronous. */
   record(tokenId: string, at = Date.now()): void {
@@ -130,8 +145,7 @@ export class LastUseRecorder {
       );
       return;
     }
-    // Closing: the others' uses are of no more use here, and reading them back (a collection scan on FerretDB)
-    // would only hold the close up.
+    // Closing: the others' uses are of no more use here, and reading them back would only hold the close up.
     if (this.stopping) return;
     try {
       await this.readBack();
@@ -153,17 +167,51 @@ export class LastUseRecorder {
       this.catalog.noteUse(id, at);
     }
     for (const batch of batchesOf(operations, WRITE_BATCH))
-      await this.writeGate.run(() => this.model.collection.bulkWrite(batch, { ordered: false }));
+      await this.writeGate.run(() => this.models.tokens.collection.bulkWrite(batch, { ordered: false }));
+    // After the tokens, which stay the source of truth: a record no token write backs is never read.
+    if (uses.size > 0) await this.writeRecords(uses);
+  }
+
+  /** The uses for the other instances, then the records no reader needs any more (anyone's). */
+  private async writeRecords(uses: Map<string, number>): Promise<void> {
+    const at = new Date();
+    const entries = [...uses];
+    const records: LastUseDoc[] = [];
+    for (let start = 0; start < entries.length; start += LAST_USE_RECORD_SIZE) {
+      const part = entries.slice(start, start + LAST_USE_RECORD_SIZE);
+      records.push({
+        _id: randomUUID(),
+        instanceId: this.instanceId,
+        at,
+        tokenIds: part.map(([id]) => id),
+        usedAt: part.map(([, usedAt]) => usedAt),
+      });
+    }
+    await this.models.lastUses.collection.insertMany(records as unknown as mongo.OptionalId<mongo.Document>[], {
+      ordered: false,
+    });
+    // Best effort: a record left over is read once more at most, and the next run tries again.
+    const expired = new Date(at.getTime() - RECORD_KEPT_INTERVALS * this.intervalMs);
+    await this.models.lastUses.collection.deleteMany({ at: { $lt: expired } }).catch((error: unknown) => {
+      this.log.warn(
+        { err: errorSummary(error) },
+        'Could not remove old token last-use records; retrying next interval',
+      );
+    });
   }
 
   private async readBack(): Promise<void> {
     const readAt = Date.now();
     const since = new Date((this.lastReadAt ?? readAt) - 2 * this.intervalMs);
-    const rows = await this.model
-      .find({ lastUsedAt: { $gte: since } }, { _id: 1, lastUsedAt: 1 })
-      .lean<Pick<ApiTokenDoc, '_id' | 'lastUsedAt'>[]>()
+    const records = await this.models.lastUses
+      .find({ at: { $gte: since } }, { tokenIds: 1, usedAt: 1 })
+      .lean<Pick<LastUseDoc, 'tokenIds' | 'usedAt'>[]>()
       .exec();
-    for (const row of rows) if (row.lastUsedAt) this.catalog.noteUse(row._id, row.lastUsedAt.getTime());
+    for (const { tokenIds, usedAt } of records)
+      tokenIds.forEach((id, i) => {
+        const at = usedAt[i];
+        if (at !== undefined && Number.isFinite(at)) this.catalog.noteUse(id, at);
+      });
     this.lastReadAt = readAt;
   }
 }

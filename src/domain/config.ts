@@ -42,6 +42,7 @@ export interface Config {
     /** The store's metadata (the pepper check). */
     readonly meta: string;
     readonly usage: string;
+    readonly lastUses: string;
   };
   readonly bcryptRounds: number;
   readonly bcryptConcurrency: number;
