@@ -97,7 +97,7 @@ export interface UserDefinedApisOptions {
   passErrorsToHost?: 'unexpected' | 'all' | false;
   /** Identifies this instance in endpoint errors (faultingNode) and logs. Default: hostname:pid. */
   instanceId?: string;
-  /** Collection names. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check), udapiUsage, udapiLastUses (each instance's recent token uses, for the others). */
+  /** Collection names, seven different ones. Defaults: udapiApiTokens, udapiApiDefinitions, udapiEvents, udapiChanges, udapiMeta (the pepper check), udapiUsage, udapiLastUses (each instance's token uses of the last intervals, for the other instances to read back). */
   collections?: {
     tokens?: string;
     definitions?: string;
@@ -181,7 +181,8 @@ export interface UserDefinedApisOptions {
   fullReloadIntervalMs?: number;
   /**
    * How often this instance writes its tokens' last-use times (one conditional update per used token, batches of
-   * 50) and reads the other instances' back, in ms, 100-3600000. Default 60000: `lastUsedAt` is exact to about two of these.
+   * 50, and a record of them in `collections.lastUses`) and reads the other instances' records back, in ms,
+   * 100-3600000. Default 60000: `lastUsedAt` is exact to about two of these.
    */
   lastUsedIntervalMs?: number;
   /** The largest POST /import body in bytes, 1 KiB-1 GiB. Default 64 MiB (about 100,000 tokens); larger restores: the `udapi import` command. */
