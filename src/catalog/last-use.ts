@@ -175,10 +175,8 @@ export class LastUseRecorder {
   /** The uses for the other instances, then the records no reader needs any more (anyone's). */
   private async writeRecords(uses: Map<string, number>): Promise<void> {
     const at = new Date();
-    const entries = [...uses];
     const records: LastUseDoc[] = [];
-    for (let start = 0; start < entries.length; start += LAST_USE_RECORD_SIZE) {
-      const part = entries.slice(start, start + LAST_USE_RECORD_SIZE);
+    for (const part of batchesOf([...uses], LAST_USE_RECORD_SIZE))
       records.push({
         _id: randomUUID(),
         instanceId: this.instanceId,
@@ -186,7 +184,6 @@ export class LastUseRecorder {
         tokenIds: part.map(([id]) => id),
         usedAt: part.map(([, usedAt]) => usedAt),
       });
-    }
     await this.models.lastUses.collection.insertMany(records as unknown as mongo.OptionalId<mongo.Document>[], {
       ordered: false,
     });
