@@ -486,7 +486,6 @@ try {
   const pingUrl = (server) => `${server.url}/api/custom/bench/ping`;
   // Bare Express gets the same request bytes (it ignores the header) so that only the server side differs.
   const sameHeader = { authorization: `Bearer ${randomBytes(32).toString('base64')}` };
-  const bareLoad = { server: bare, config: { url: pingUrl(bare), headers: sameHeader } };
 
   const small = await startServer('udapi');
   const token = await http('POST', `${small.url}/admin/udapi/tokens`, { name: 'bench' });
@@ -520,45 +519,54 @@ try {
   await load({ ...posted('bench/typed'), duration: 2 });
   // The same database, the same token and API, without usage counting.
   const uncounted = await startServer('udapi', { BENCH_USAGE: 'off', INSTANCE_ID: 'bench-uncounted' });
-  await load({ url: pingUrl(uncounted), headers: auth, duration: 2 });
+  const uncounted2 = await startServer('udapi', { BENCH_USAGE: 'off', INSTANCE_ID: 'bench-uncounted-2' });
+  for (const server of [uncounted, uncounted2]) await load({ url: pingUrl(server), headers: auth, duration: 2 });
   log(`authorized call, requireToken() and input schema with 1 token vs bare Express, ${ROUNDS} rounds`);
-  const onSmall = { server: small, config: { url: pingUrl(small), headers: auth } };
   const hostRoute = (route) => (server) => ({ url: `${server.url}/${route}`, headers: auth });
   const typedRoute = (route) => (server) => posted(route, server);
-  // With BENCH_TOGETHER, a second instance like `small` (the same database, token and APIs): each same-process
-  // comparison loads a route of one instance together with the other route on the other instance, the two swapping
-  // every other round.
-  const twin = TOGETHER ? await startServer('udapi', { INSTANCE_ID: 'bench-twin' }) : null;
-  if (twin)
-    for (const route of [
-      hostRoute('host/ping'),
-      hostRoute('host/bare'),
-      typedRoute('bench/untyped'),
-      typedRoute('bench/typed'),
-    ])
-      await load(route(twin));
+  // A second instance like `small` (the same database, token and APIs) and a second bare Express: each side of a
+  // ratio is served by one process of a pair in even rounds and by the other in odd ones. Two identical processes
+  // loaded together kept a steady difference of 2 to 5 % in CPU per request for their whole life, one way in one
+  // run and the other way in the next (docs/performance.md, "Process to process"): a ratio of two single processes
+  // carries both processes' luck, a ratio of two pairs less of it.
+  const twin = await startServer('udapi', { INSTANCE_ID: 'bench-twin' });
+  const bare2 = await startServer('bare');
+  await load({ url: pingUrl(twin), headers: auth });
+  await load({ url: pingUrl(bare2), headers: sameHeader });
+  for (const route of [
+    hostRoute('host/ping'),
+    hostRoute('host/bare'),
+    typedRoute('bench/untyped'),
+    typedRoute('bench/typed'),
+  ])
+    await load(route(twin));
   await load(posted('bench/untyped'));
-  /** A route of `small`, or of `small` and the twin in turns, starting with `first`. */
-  const on = (route, first) => {
-    if (!twin) return { server: small, config: route(small) };
-    const second = first === small ? twin : small;
-    return (round) => {
-      const server = round % 2 === 0 ? first : second;
+  /**
+   * A contender served by `first` of a pair of processes in even rounds and by the other in odd ones. The two
+   * routes of a same-process ratio start with the same process, so that each round compares them in one process;
+   * loaded together (BENCH_TOGETHER), they start with different ones, since one process cannot be loaded twice.
+   */
+  const alternating =
+    ([one, other], first, route) =>
+    (round) => {
+      const server = (round % 2 === 0) === (first === one) ? one : other;
       return { server, config: route(server) };
     };
-  };
+  const onSmalls = (route, first = small) => alternating([small, twin], first, route);
+  const pingRoute = (server) => ({ url: pingUrl(server), headers: auth });
+  const authorized = onSmalls(pingRoute);
   const smallRuns = await rounds(
     'small',
     {
-      bare: bareLoad,
-      authorized: onSmall,
-      host: on(hostRoute('host/ping'), small),
-      hostBare: on(hostRoute('host/bare'), twin),
-      untyped: on(typedRoute('bench/untyped'), twin),
-      typed: on(typedRoute('bench/typed'), small),
-      uncounted: { server: uncounted, config: { url: pingUrl(uncounted), headers: auth } },
+      bare: alternating([bare, bare2], bare, (server) => ({ url: pingUrl(server), headers: sameHeader })),
+      authorized,
+      host: onSmalls(hostRoute('host/ping')),
+      hostBare: onSmalls(hostRoute('host/bare'), TOGETHER ? twin : small),
+      untyped: onSmalls(typedRoute('bench/untyped'), TOGETHER ? twin : small),
+      typed: onSmalls(typedRoute('bench/typed')),
+      uncounted: alternating([uncounted, uncounted2], uncounted, pingRoute),
       // The counted side of the usage ratio: the authorized call again, loaded with the uncounted instance.
-      ...(TOGETHER && { counted: onSmall }),
+      ...(TOGETHER && { counted: authorized }),
     },
     TOGETHER
       ? [
@@ -569,8 +577,8 @@ try {
         ]
       : [['bare'], ['authorized'], ['host'], ['hostBare'], ['untyped'], ['typed'], ['uncounted']],
   );
-  await twin?.stop();
-  await uncounted.stop();
+  await twin.stop();
+  await Promise.all([uncounted, uncounted2].map((server) => server.stop()));
   for (const run of [...smallRuns.untyped, ...smallRuns.typed])
     if (run.statuses['2xx'] !== run.total)
       throw new Error(`posted orders were refused: ${JSON.stringify(run.statuses)}`);
@@ -598,11 +606,15 @@ try {
   const bigStats = (await http('GET', `${big.url}/__bench/stats`)).body;
   if (bigStats.definitions !== SIZES.definitions + 3)
     throw new Error(`the full reload read ${bigStats.definitions} definitions, not ${SIZES.definitions + 3}`);
-  await load({ url: pingUrl(big), headers: auth, duration: 2 });
+  // The second large instance: started on the full database (ready() at this size is its), it serves the large
+  // side of the size row and the flood in odd rounds (see where `twin` starts), then reads in the revocation trials.
+  log('ready() at the large size');
+  const second = await startServer('udapi', { ...hintEnv, INSTANCE_ID: 'bench-2' });
+  const { readyMs } = (await http('GET', `${second.url}/__bench/stats`)).body;
   log(
     `authorized call and unknown-secret flood with ${bigStats.tokens} tokens and ${bigStats.definitions} definitions vs a 1-token instance and bare Express, ${ROUNDS} rounds`,
   );
-  // The 1-token case of the size row, in the same rounds as the large instance (a database of its own): dividing
+  // The 1-token case of the size row, in the same rounds as the large instances (a database of its own): dividing
   // the large phase's ratio to bare Express by the small phase's carried the drift of both phases, which on this
   // machine moved single rounds' ratios from 0.6 to 1.8; a per-round ratio of the two carries a round's only.
   const single = await startServer('udapi', { BENCH_DB: singleDbName, INSTANCE_ID: 'bench-single' });
@@ -615,21 +627,32 @@ try {
   if (singleToken.status !== 201 || singleApi.status !== 201)
     throw new Error(`the 1-token instance was not set up: ${singleToken.status}, ${singleApi.status}`);
   const singleAuth = { authorization: `Bearer ${singleToken.body.secret}` };
-  await load({ url: pingUrl(single), headers: singleAuth, duration: 2 });
-  const bcryptBefore = (await http('GET', `${big.url}/__bench/stats`)).body.bcrypt.compares;
+  const single2 = await startServer('udapi', { BENCH_DB: singleDbName, INSTANCE_ID: 'bench-single-2' });
+  const bcryptCompares = async () =>
+    (await Promise.all([big, second].map((server) => http('GET', `${server.url}/__bench/stats`)))).reduce(
+      (sum, res) => sum + res.body.bcrypt.compares,
+      0,
+    );
+  const largeContenders = {
+    authorized: alternating([big, second], big, (server) => ({ url: pingUrl(server), headers: auth })),
+    single: alternating([single, single2], single, (server) => ({ url: pingUrl(server), headers: singleAuth })),
+    flood: alternating([big, second], big, (server) => ({ url: pingUrl(server), randomSecrets: true })),
+    // Bare Express under the flood's own request stream: a new random secret per request costs autocannon more than
+    // a fixed header, and on two cores the flood was partly the load generator's limit (a CPU profile of the plugin
+    // under it showed 47 µs of idle time per request against 28 under the fixed header).
+    bareFlood: alternating([bare, bare2], bare, (server) => ({ url: pingUrl(server), randomSecrets: true })),
+  };
+  // Each process of the large rounds warmed up with each stream it serves, right before them: the large instance,
+  // warmed up before `second` started and then idle for the half minute of its ready(), took 36 to 126 % more CPU per
+  // request in the first round than in the others (five runs of 2026-12-04 evening), as if it had gone cold.
+  for (const round of [0, 1])
+    for (const contender of Object.values(largeContenders)) await load({ ...contender(round).config, duration: 1 });
+  const bcryptBefore = await bcryptCompares();
   // No bare Express run of its own here: the size row compares the two instances, the flood bare Express under the
   // flood's stream (bareFlood); one more contender only lengthened every round (about 20 s a bench).
   const bigRuns = await rounds(
     'large',
-    {
-      authorized: { server: big, config: { url: pingUrl(big), headers: auth } },
-      single: { server: single, config: { url: pingUrl(single), headers: singleAuth } },
-      flood: { server: big, config: { url: pingUrl(big), randomSecrets: true } },
-      // Bare Express under the flood's own request stream: a new random secret per request costs autocannon more than
-      // a fixed header, and on two cores the flood was partly the load generator's limit (a CPU profile of the plugin
-      // under it showed 47 µs of idle time per request against 28 under the fixed header).
-      bareFlood: { server: bare, config: { url: pingUrl(bare), randomSecrets: true } },
-    },
+    largeContenders,
     TOGETHER
       ? [
           ['authorized', 'single'],
@@ -637,8 +660,8 @@ try {
         ]
       : [['authorized'], ['single'], ['flood'], ['bareFlood']],
   );
-  const bcryptAfter = (await http('GET', `${big.url}/__bench/stats`)).body.bcrypt.compares;
-  await single.stop();
+  const bcryptAfter = await bcryptCompares();
+  await Promise.all([single, single2].map((server) => server.stop()));
   log('token create time at the large size');
   const createBig = await createTimes(big, 20);
   log('admin list page');
@@ -648,12 +671,9 @@ try {
     if (res.status !== 200 || res.body.items.length !== 100) throw new Error(`list failed: ${res.status}`);
     listTimes.push(res.ms);
   }
-  // Before the revocation phases, which start one more instance and load the machine for minutes.
+  // Before the revocation phases, which load the machine for minutes.
   log('refusal timing: unknown, disabled and not-allowed secrets');
   const timing = await refusalTiming(big, pingUrl(big), token.body.id, TIMING_SAMPLES);
-  log('ready() at the large size');
-  const second = await startServer('udapi', { ...hintEnv, INSTANCE_ID: 'bench-2' });
-  const { readyMs } = (await http('GET', `${second.url}/__bench/stats`)).body;
   log(`revocation across two instances, ${REVOCATION_TRIALS} trials, the other instance under load`);
   const background = backgroundLoad({ url: pingUrl(second), headers: auth });
   const revocation = await revocationTimes(big, second, REVOCATION_TRIALS);
@@ -817,7 +837,7 @@ try {
       `| ${row.scenario} | ${row.measured} | ${row.ratio === null ? '' : row.ratio.toFixed(2)} | ${row.target} | ${row.pass ? 'yes' : '**no**'} |`,
     );
   const table = lines.join('\n');
-  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds, every other one in reverse order (median of per-round ratios), ${TOGETHER ? 'the two sides of each ratio loaded together, 16 connections each' : '32 connections'}, autocannon in its own process${
+  const machine = `Machine: ${results.machine}. Database: ${results.database}. ${DURATION} s per load run, ${ROUNDS} interleaved rounds, every other one in reverse order (median of per-round ratios), ${TOGETHER ? 'the two sides of each ratio loaded together, 16 connections each' : '32 connections'}, each contender served by one of two processes alike in alternate rounds, autocannon in its own process${
     results.pinning
       ? `; servers on CPU ${results.pinning.servers}, autocannon and the database on CPU ${results.pinning.loadAndDatabase}`
       : ''
